@@ -1,0 +1,212 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as kx from "@pulumi/kubernetesx";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceConfig } from "../../config/schema";
+
+/** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
+export interface MicroserviceArgs {
+  /** Namespace to run in; pass the Namespace's output so the service waits for it. */
+  readonly namespace: pulumi.Input<string>;
+  /** The service's declaration from `platform:services.<name>`. */
+  readonly spec: ServiceConfig;
+  /** Stack environment, written to `deployment.environment` in the OTel resource attributes. */
+  readonly environment: "dev" | "prod";
+  /** OTLP endpoint the service exports telemetry to. */
+  readonly otlpEndpoint: string;
+  /** Spread replicas across zones too (the cluster has zones). */
+  readonly spreadAcrossZones: boolean;
+  /** Environment from Secret/ConfigMap references that other areas provide (store credentials, Kafka). */
+  readonly extraEnv?: Readonly<Record<string, k8s.types.input.core.v1.EnvVarSource>>;
+}
+
+/** Label keys the platform puts on every workload; `track` separates stable from canary pods. */
+export const LABEL_NAME = "app.kubernetes.io/name";
+export const LABEL_TRACK = "platform.io/track";
+
+type Track = "stable" | "canary";
+
+/**
+ * A service wired into the platform with secure defaults: its own ServiceAccount (its mesh
+ * identity), a Deployment built with kubernetesx's PodBuilder, a Service, an autoscaler and a
+ * disruption budget, and (when declared) a canary Deployment and Service for weighted routing.
+ */
+export class Microservice extends pulumi.ComponentResource {
+  /** Name of the stable Service (the in-cluster address other services call). */
+  public readonly serviceName: pulumi.Output<string>;
+  /** Name of the canary Service, when a canary is declared. */
+  public readonly canaryServiceName?: pulumi.Output<string>;
+  /** The ServiceAccount the pods run as (the SPIFFE identity in the mesh). */
+  public readonly serviceAccountName: pulumi.Output<string>;
+  /** Port of the Service. */
+  public readonly port: number;
+
+  constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:workloads:Microservice", name, {}, opts);
+    const s = args.spec;
+    const ns = args.namespace;
+    const portName = s.protocol === "grpc" ? "grpc" : "http";
+
+    const sa = new k8s.core.v1.ServiceAccount(
+      name,
+      {
+        metadata: { name, namespace: ns, labels: baseLabels(name, s.version) },
+        // No API token in the pod unless the service talks to the API server.
+        automountServiceAccountToken: s.serviceAccountToken,
+      },
+      { parent: this },
+    );
+
+    const tracks: { track: Track; image: string; version: string; objName: string }[] = [
+      { track: "stable", image: s.image, version: s.version, objName: name },
+    ];
+    const canary = s.expose?.canary;
+    if (canary) tracks.push({ track: "canary", image: canary.image, version: canary.version, objName: `${name}-canary` });
+
+    const services: Record<Track, k8s.core.v1.Service | undefined> = { stable: undefined, canary: undefined };
+    for (const t of tracks) {
+      const labels = { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
+      const selector = { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
+      const pod = new kx.PodBuilder({
+        serviceAccountName: sa.metadata.name,
+        automountServiceAccountToken: s.serviceAccountToken,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: s.runAsUser,
+          runAsGroup: s.runAsUser,
+          fsGroup: s.runAsUser,
+          seccompProfile: { type: "RuntimeDefault" },
+        },
+        topologySpreadConstraints: spreadConstraints(selector, args.spreadAcrossZones),
+        containers: [
+          {
+            name: "app",
+            image: t.image,
+            imagePullPolicy: "IfNotPresent",
+            ports: { [portName]: s.port },
+            env: containerEnv(name, t.version, args, s),
+            resources: {
+              requests: { cpu: s.resources.requests.cpu, memory: s.resources.requests.memory },
+              limits: { memory: s.resources.limits.memory, ...(s.resources.limits.cpu ? { cpu: s.resources.limits.cpu } : {}) },
+            },
+            readinessProbe: probe(s, s.probes.readinessPath, portName),
+            livenessProbe: { ...probe(s, s.probes.livenessPath, portName), failureThreshold: 3, periodSeconds: 10 },
+            securityContext: {
+              runAsNonRoot: true,
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            // The root filesystem is read-only; declared writable paths get their own emptyDir.
+            volumeMounts: s.writablePaths.map((p, i) => ({ volume: { name: `writable-${i}`, emptyDir: {} }, destPath: p })),
+          },
+        ],
+      });
+
+      const replicas = t.track === "stable" ? s.replicas.min : (canary?.replicas ?? 1);
+      const deployment = new kx.Deployment(
+        t.objName,
+        {
+          metadata: { name: t.objName, namespace: ns, labels },
+          spec: {
+            replicas,
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: selector },
+            // Never drop below the desired count during a rollout.
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+            template: { metadata: { labels }, spec: pod.podSpec },
+          },
+        },
+        { parent: this },
+      );
+
+      services[t.track] = new k8s.core.v1.Service(
+        t.objName,
+        {
+          metadata: { name: t.objName, namespace: ns, labels },
+          spec: {
+            type: "ClusterIP",
+            selector,
+            ports: [
+              {
+                name: portName,
+                port: s.port,
+                targetPort: portName,
+                protocol: "TCP",
+                appProtocol: s.protocol === "grpc" ? "kubernetes.io/h2c" : "http",
+              },
+            ],
+          },
+        },
+        { parent: this },
+      );
+
+      if (t.track === "stable") {
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+          t.objName,
+          {
+            metadata: { name: t.objName, namespace: ns, labels },
+            spec: {
+              scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+              minReplicas: s.replicas.min,
+              maxReplicas: s.replicas.max,
+              metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: s.targetCpuUtilizationPercent } } }],
+            },
+          },
+          { parent: this },
+        );
+      }
+      if (replicas > 1 || t.track === "stable") {
+        // maxUnavailable 1 keeps drains possible at one replica and protects quorum-free services above it.
+        new k8s.policy.v1.PodDisruptionBudget(
+          t.objName,
+          { metadata: { name: t.objName, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+          { parent: this },
+        );
+      }
+    }
+
+    this.serviceName = services.stable!.metadata.name;
+    if (services.canary) this.canaryServiceName = services.canary.metadata.name;
+    this.serviceAccountName = sa.metadata.name;
+    this.port = s.port;
+    this.registerOutputs({
+      serviceName: this.serviceName,
+      canaryServiceName: this.canaryServiceName,
+      serviceAccountName: this.serviceAccountName,
+      port: this.port,
+    });
+  }
+}
+
+function baseLabels(name: string, version: string): Record<string, string> {
+  return {
+    [LABEL_NAME]: name,
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/version": version,
+    "app.kubernetes.io/part-of": "platform",
+    "app.kubernetes.io/managed-by": "pulumi",
+  };
+}
+
+function spreadConstraints(selector: Record<string, string>, zones: boolean): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+  const keys = ["kubernetes.io/hostname", ...(zones ? ["topology.kubernetes.io/zone"] : [])];
+  // ScheduleAnyway: spreading is a preference; a full node must not block a rollout.
+  return keys.map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }));
+}
+
+function probe(s: ServiceConfig, path: string, portName: string): k8s.types.input.core.v1.Probe {
+  const base = { initialDelaySeconds: s.probes.initialDelaySeconds, periodSeconds: 5, timeoutSeconds: 2 };
+  // gRPC services answer the standard gRPC health protocol; HTTP services a plain GET.
+  return s.protocol === "grpc" ? { ...base, grpc: { port: s.port } } : { ...base, httpGet: { path, port: portName } };
+}
+
+function containerEnv(name: string, version: string, args: MicroserviceArgs, s: ServiceConfig): kx.types.EnvMap {
+  return {
+    ...s.env,
+    OTEL_SERVICE_NAME: name,
+    OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint,
+    OTEL_RESOURCE_ATTRIBUTES: `service.version=${version},deployment.environment=${args.environment},service.namespace=${s.namespace}`,
+    ...(args.extraEnv ?? {}),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Reads the `platform:` config namespace, validates it with the schema and reports every problem
+ * at once as `platform:<key.path>: <what is wrong> (got <value>; expected <allowed>)`. Nothing here
+ * registers a resource: callers load the config first, so bad config registers nothing.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { crossFieldRules, PlatformConfig, structuralSchema } from "./schema";
+
+export const CONFIG_NAMESPACE = "platform";
+
+/** Thrown when the stack config is invalid; `problems` holds one formatted line per problem. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Renders a key path the way a person types it after `platform:`. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s.length > 120 ? s.slice(0, 117) + "..." : s;
+}
+
+/** Walks the schema along `path` and returns the object keys allowed there (for unknown-key hints). */
+function allowedKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let cur: z.ZodType | undefined = schema;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let x = s;
+    for (;;) {
+      if (x instanceof z.ZodOptional || x instanceof z.ZodDefault || x instanceof z.ZodPrefault || x instanceof z.ZodNullable) {
+        x = x.unwrap() as z.ZodType;
+      } else if (x instanceof z.ZodPipe) {
+        x = x.in as z.ZodType;
+      } else return x;
+    }
+  };
+  for (const p of path) {
+    if (!cur) return [];
+    const s = unwrap(cur);
+    if (s instanceof z.ZodObject) cur = (s.shape as Record<string, z.ZodType>)[String(p)];
+    else if (s instanceof z.ZodRecord) cur = s.valueType as z.ZodType;
+    else if (s instanceof z.ZodArray) cur = s.element as z.ZodType;
+    else return [];
+  }
+  const s = cur ? unwrap(cur) : undefined;
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+function expectedOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.expected;
+    case "invalid_value":
+      return issue.values.map((v) => JSON.stringify(v)).join(" | ");
+    case "too_small":
+      return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive === false ? ">" : ">="} ${String(issue.minimum)}`;
+    case "too_big":
+      return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive === false ? "<" : "<="} ${String(issue.maximum)}`;
+    case "invalid_format":
+      return issue.format === "regex" && issue.pattern ? `a value matching ${issue.pattern}` : `a valid ${issue.format}`;
+    case "invalid_key":
+      return issue.issues.map((i) => expectedOf(i)).join("; ");
+    default:
+      return "a valid value";
+  }
+}
+
+/** Formats zod issues; unknown keys become one line per key. */
+export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedKeysAt(structuralSchema, issue.path);
+      for (const k of issue.keys) {
+        lines.push(`${CONFIG_NAMESPACE}:${keyPath([...issue.path, k])}: unknown key (got ${show(k)}; expected one of ${allowed.join(", ")})`);
+      }
+      continue;
+    }
+    const what = issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.code === "invalid_key" ? `invalid key: ${issue.issues.map((i) => i.message).join("; ")}` : issue.message;
+    lines.push(`${CONFIG_NAMESPACE}:${keyPath(issue.path)}: ${what} (got ${show(issue.input)}; expected ${expectedOf(issue)})`);
+  }
+  return lines;
+}
+
+/**
+ * Validates a raw config object (top-level keys without the `platform:` prefix). Returns the
+ * parsed, defaulted config or throws ConfigError listing every problem.
+ */
+export function parsePlatformConfig(raw: Record<string, unknown>): PlatformConfig {
+  const parsed = structuralSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error.issues));
+  const problems = crossFieldRules(parsed.data);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      problems.map((p) => `${CONFIG_NAMESPACE}:${keyPath(p.path)}: ${p.message} (got ${show(p.got)}; expected ${p.expected})`),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Collects every `platform:*` key of the current stack. All keys are read (not just the known
+ * ones) so that a misspelt top-level key is reported rather than ignored. Values arrive as strings;
+ * objects, arrays, numbers and booleans are JSON.
+ */
+export function rawConfigFromRuntime(): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  const all = pulumi.runtime.allConfig();
+  for (const [fullKey, value] of Object.entries(all)) {
+    const [ns, ...rest] = fullKey.split(":");
+    if (ns !== CONFIG_NAMESPACE || rest.length === 0) continue;
+    raw[rest.join(":")] = decodeConfigValue(value);
+  }
+  return raw;
+}
+
+/** Pulumi passes structured config as JSON text and scalars as plain text. */
+export function decodeConfigValue(value: string): unknown {
+  const t = value.trim();
+  if (/^[\[{]/.test(t) || /^(true|false|null)$/.test(t) || /^-?[0-9]+(\.[0-9]+)?$/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+/** The stack's validated config. Throws ConfigError before any resource is registered. */
+export function loadPlatformConfig(): PlatformConfig {
+  return parsePlatformConfig(rawConfigFromRuntime());
+}

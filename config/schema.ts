@@ -1,0 +1,580 @@
+/**
+ * The platform's stack configuration: one zod schema for every area, read from the `platform:`
+ * config namespace. Defaults live here and nowhere else; they are the production-grade, secure
+ * values, and a dev stack relaxes them explicitly in Pulumi.dev.yaml so that the relaxation is
+ * visible in review. Every object is strict: an unknown key is an error, never ignored.
+ *
+ * Two phases: the structural schema (types, ranges, enums, unknown keys) and the cross-field rules
+ * in `crossFieldRules` (references, exclusive choices, quorum sizes, numeric relations, prod
+ * invariants). Both report every problem they find; see config/load.ts for the message format.
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------------------------
+
+/** RFC 1123 label: names of namespaces, services, Kubernetes objects. */
+export const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lower-case letters, digits, '-')");
+
+/** A DNS host name, optionally a single leading wildcard label. */
+const hostname = z
+  .string()
+  .max(253)
+  .regex(
+    /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z][-a-z0-9]*[a-z0-9]$/,
+    "must be a lower-case DNS host name (e.g. shop.example.com or *.example.com)",
+  );
+
+/** An HTTP path prefix. */
+const pathPrefix = z.string().regex(/^\/[A-Za-z0-9._~\-\/]*$/, "must be an absolute URL path such as /api/orders");
+
+/** Kubernetes CPU quantity (e.g. 250m, 1, 1.5). */
+const cpuQuantity = z.string().regex(/^([0-9]+(\.[0-9]+)?|[0-9]+m)$/, "must be a CPU quantity such as 250m or 1");
+
+/** Kubernetes memory/storage quantity (e.g. 128Mi, 1Gi). */
+const byteQuantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, "must be a byte quantity such as 128Mi or 20Gi");
+
+/**
+ * A container image reference: registry/repository, then a tag, a digest, or both. Whether a
+ * digest is required is a cross-field rule (security.requireDigest).
+ */
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    "must be an image reference registry/repository[:tag][@sha256:<64 hex>]",
+  );
+
+/** Kafka topic / NATS stream names. */
+const topicName = z
+  .string()
+  .max(200)
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be lower-case letters, digits, '.' and '-'");
+
+/** Environment variable names (POSIX). */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a POSIX environment variable name");
+
+const port = z.number().int().min(1024).max(65535);
+const percent = z.number().min(0).max(100);
+const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+// ---------------------------------------------------------------------------------------------
+// Services (workloads)
+// ---------------------------------------------------------------------------------------------
+
+/** One declared service-to-service call: the only source of mesh allow rules. */
+const callSchema = z.strictObject({
+  /** The called service (a key of `services`). */
+  service: dnsLabel,
+  /** HTTP methods the caller uses; declaring them turns on L7 authorization through a waypoint. */
+  methods: z.array(httpMethod).min(1).optional(),
+  /** Path prefixes the caller uses (HTTP), or `/package.Service/Method` (gRPC). */
+  paths: z.array(pathPrefix).min(1).optional(),
+});
+
+const canarySchema = z.strictObject({
+  /** Image of the canary version. */
+  image: imageRef,
+  /** Version label of the canary (service.version in telemetry). */
+  version: z.string().min(1),
+  /** Traffic split by weight; must sum to 100. */
+  weights: z.strictObject({ stable: z.number().int().min(0).max(100), canary: z.number().int().min(0).max(100) }),
+  /** Requests carrying this header always go to the canary. */
+  header: z
+    .strictObject({ name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) })
+    .prefault({ name: "x-canary", value: "always" }),
+  /** Canary replicas (fixed; the canary is not autoscaled). */
+  replicas: z.number().int().min(1).default(1),
+});
+
+const exposureSchema = z.strictObject({
+  /** Host names routed to the service; each must be covered by gateway.hostnames. */
+  hosts: z.array(hostname).min(1),
+  /** Path prefixes routed to the service (HTTP), or gRPC service names for gRPC services. */
+  paths: z.array(pathPrefix).min(1).default(["/"]),
+  /** Extra header matches every routed request must carry. */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
+  /** Canary release: a second version behind the same route. */
+  canary: canarySchema.optional(),
+  /** Sticky sessions by cookie. */
+  sticky: z
+    .strictObject({ cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default("platform-affinity"), ttlSeconds: z.number().int().min(1).default(3600) })
+    .optional(),
+  /** Per-route rate limit at the gateway. */
+  rateLimit: z.strictObject({ requestsPerSecond: z.number().int().min(1), burst: z.number().int().min(1).optional() }).optional(),
+});
+
+const sloSchema = z.strictObject({
+  /** Availability objective over the window, in percent. */
+  availabilityPercent: z.number().gt(90).lt(100).default(99.95),
+  /** SLO window in days. */
+  windowDays: z.number().int().min(7).max(90).default(30),
+  /** Latency objectives in milliseconds. */
+  latencyMs: z
+    .strictObject({ p50: z.number().positive().default(20), p95: z.number().positive().default(100), p99: z.number().positive().default(300) })
+    .prefault({}),
+  /** Error rate objective, in percent of requests. */
+  errorRatePercent: z.number().gt(0).max(10).default(0.1),
+  /** Consumer lag objective in seconds (consumers only). */
+  eventLagSeconds: z.number().int().positive().default(60),
+});
+
+/** Per-service SLO overrides: each field optional, the platform-wide `slo` fills the rest. */
+const sloOverrideSchema = z.strictObject({
+  availabilityPercent: z.number().gt(90).lt(100).optional(),
+  latencyMs: z.strictObject({ p50: z.number().positive().optional(), p95: z.number().positive().optional(), p99: z.number().positive().optional() }).optional(),
+  errorRatePercent: z.number().gt(0).max(10).optional(),
+  eventLagSeconds: z.number().int().positive().optional(),
+});
+
+const serviceSchema = z.strictObject({
+  /** Namespace the service runs in. Application namespaces are created by the platform. */
+  namespace: dnsLabel.default("apps"),
+  /** Container image; must be pinned by digest where security.requireDigest is on. */
+  image: imageRef,
+  /** Version of the stable release (label and service.version). */
+  version: z.string().min(1),
+  /** Application protocol of the service's port. */
+  protocol: z.enum(["http", "grpc"]).default("http"),
+  /** Container and Service port. */
+  port: port.default(8080),
+  /** Replica bounds for the HorizontalPodAutoscaler. */
+  replicas: z.strictObject({ min: z.number().int().min(1).default(2), max: z.number().int().min(1).default(6) }).prefault({}),
+  /** Target average CPU utilization for the autoscaler, in percent of the request. */
+  targetCpuUtilizationPercent: z.number().int().min(10).max(100).default(70),
+  /** Requests and limits. A memory limit is always set; a CPU limit only when asked. */
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: cpuQuantity.default("100m"), memory: byteQuantity.default("128Mi") }).prefault({}),
+      limits: z.strictObject({ memory: byteQuantity.default("256Mi"), cpu: cpuQuantity.optional() }).prefault({}),
+    })
+    .prefault({}),
+  /** Probe paths (HTTP) ; gRPC services use the gRPC health protocol on their port. */
+  probes: z
+    .strictObject({
+      readinessPath: pathPrefix.default("/readyz"),
+      livenessPath: pathPrefix.default("/livez"),
+      initialDelaySeconds: z.number().int().min(0).default(5),
+    })
+    .prefault({}),
+  /** Plain (non-secret) environment. Secret-looking names are rejected: use generated secrets. */
+  env: z.record(envName, z.string()).default({}),
+  /** Paths that need to be writable; each gets an emptyDir since the root filesystem is read-only. */
+  writablePaths: z.array(pathPrefix).default([]),
+  /** Mount a Kubernetes API token (off unless the service talks to the API server). */
+  serviceAccountToken: z.boolean().default(false),
+  /** UID the container runs as (never 0). */
+  runAsUser: z.number().int().min(1).default(65532),
+  /** Services this one calls. */
+  calls: z.array(callSchema).default([]),
+  /** Kafka topics the service produces to. */
+  produces: z.array(topicName).default([]),
+  /** Kafka topics the service consumes from. */
+  consumes: z.array(topicName).default([]),
+  /** Kafka consumer group (defaults to the service name). */
+  consumerGroup: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
+  /** The service needs the discovery/config store (etcd or Consul) and gets its endpoint and credentials. */
+  configStore: z.boolean().default(false),
+  /** How the gateway exposes the service; absent means internal only. */
+  expose: exposureSchema.optional(),
+  /** SLO overrides. */
+  slo: sloOverrideSchema.optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Areas
+// ---------------------------------------------------------------------------------------------
+
+const clusterSchema = z.strictObject({
+  /** Cluster name, used in identities and dashboards. */
+  name: dnsLabel.default("platform"),
+  /** Cluster DNS domain (SPIFFE trust domain and service DNS). */
+  domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).default("cluster.local"),
+  /** Distribution; charts that need platform-specific values (Istio CNI) read it. */
+  distribution: z.enum(["generic", "kind", "k3d", "gke", "eks", "aks", "openshift"]).default("generic"),
+  /** Availability zones of the nodes; empty means unknown (no zone spreading or rack awareness). */
+  zones: z.array(z.string().min(1)).default([]),
+  /** StorageClass for persistent volumes; absent means the cluster default. */
+  storageClass: dnsLabel.optional(),
+});
+
+const gatewaySchema = z.strictObject({
+  /** Turn the gateway area off (no external entry). */
+  enabled: z.boolean().default(true),
+  /** Exactly one implementation of the Gateway API. */
+  implementation: z.enum(["traefik", "envoy"]),
+  /** Host names the Gateway serves (TLS certificate SANs). */
+  hostnames: z.array(hostname).min(1),
+  /** TLS certificate for the HTTPS listener. */
+  tls: z
+    .strictObject({
+      /** generate: a stack CA and server certificate from @pulumi/tls; existingSecret: a Secret you provide. */
+      mode: z.enum(["generate", "existingSecret"]).default("generate"),
+      /** Name of the existing kubernetes.io/tls Secret (mode existingSecret). */
+      secretName: dnsLabel.optional(),
+    })
+    .prefault({}),
+  /** Controller and data-plane replicas. */
+  replicas: z.number().int().min(1).default(2),
+  /** Traefik-specific settings (only with implementation traefik). */
+  traefik: z.strictObject({ logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO") }).optional(),
+  /** Envoy Gateway-specific settings (only with implementation envoy). */
+  envoy: z.strictObject({ logLevel: z.enum(["debug", "info", "warn", "error"]).default("info") }).optional(),
+});
+
+const meshSchema = z.strictObject({
+  /** Turn the mesh off (small dev clusters): then there is no mTLS and no authorization. */
+  enabled: z.boolean().default(true),
+  /** Mesh-wide mTLS mode. Only STRICT is offered. */
+  mtls: z.literal("STRICT").default("STRICT"),
+  /** istiod replicas. */
+  replicas: z.number().int().min(1).default(2),
+  /** Plug-in CA: generate a root and intermediate, or use an existing `cacerts` Secret. */
+  ca: z
+    .strictObject({ mode: z.enum(["generate", "external"]).default("generate"), secretName: dnsLabel.optional() })
+    .prefault({}),
+});
+
+const etcdSchema = z.strictObject({
+  /** Members of the etcd cluster; odd. */
+  members: z.number().int().min(1).default(3),
+  /** Persistent volume size per member. */
+  storage: byteQuantity.default("8Gi"),
+  /** Snapshot backup schedule (cron). */
+  backupSchedule: z.string().min(9).default("0 */6 * * *"),
+});
+
+const consulSchema = z.strictObject({
+  /** Consul servers; odd. */
+  servers: z.number().int().min(1).default(3),
+  /** Persistent volume size per server. */
+  storage: byteQuantity.default("10Gi"),
+});
+
+const discoverySchema = z.strictObject({
+  /** Which store: exactly one of etcd or consul. */
+  store: z.enum(["etcd", "consul"]),
+  /** etcd settings (only with store etcd). */
+  etcd: etcdSchema.optional(),
+  /** Consul settings (only with store consul). */
+  consul: consulSchema.optional(),
+});
+
+const topicSchema = z.strictObject({
+  partitions: z.number().int().min(1).optional(),
+  replicationFactor: z.number().int().min(1).optional(),
+  minInsyncReplicas: z.number().int().min(1).optional(),
+  retentionHours: z.number().int().min(1).optional(),
+});
+
+const kafkaSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Broker nodes. */
+  brokers: z.number().int().min(1).default(3),
+  /** KRaft controller nodes; odd. */
+  controllers: z.number().int().min(1).default(3),
+  /** One node pool with combined controller+broker roles (dev only). */
+  combinedRoles: z.boolean().default(false),
+  /** Persistent volume size per node. */
+  storage: byteQuantity.default("20Gi"),
+  /** Topic defaults; each topic may override. */
+  topicDefaults: z
+    .strictObject({
+      partitions: z.number().int().min(1).default(6),
+      replicationFactor: z.number().int().min(1).default(3),
+      minInsyncReplicas: z.number().int().min(1).default(2),
+      retentionHours: z.number().int().min(1).default(168),
+    })
+    .prefault({}),
+  /** Unclean leader election loses acknowledged data; never on in prod. */
+  uncleanLeaderElection: z.boolean().default(false),
+  /** Declared topics, keyed by name. Services may only produce/consume these. */
+  topics: z.record(topicName, topicSchema).default({}),
+});
+
+const natsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Server replicas (JetStream RAFT quorum); odd. */
+  replicas: z.number().int().min(1).default(3),
+  /** JetStream file storage per server. */
+  storage: byteQuantity.default("10Gi"),
+  /** Streams, keyed by name. */
+  streams: z
+    .record(
+      topicName,
+      z.strictObject({
+        subjects: z.array(z.string().min(1)).min(1),
+        replicas: z.number().int().min(1).optional(),
+        maxAgeHours: z.number().int().min(1).default(24),
+      }),
+    )
+    .default({}),
+  /** Key-value buckets, keyed by name (e.g. config hot-reload signals). */
+  kvBuckets: z.record(topicName, z.strictObject({ history: z.number().int().min(1).max(64).default(5) })).default({}),
+});
+
+const messagingSchema = z.strictObject({
+  kafka: kafkaSchema.prefault({}),
+  nats: natsSchema.prefault({}),
+});
+
+const observabilitySchema = z.strictObject({
+  /** Trace sampling percentage, shared by the collector and the mesh (SLO baseline: at least 5%). */
+  tracingSamplingPercent: z.number().min(5).max(100).default(10),
+  /** Span/log attribute keys removed before export. */
+  redactAttributes: z
+    .array(z.string().min(1))
+    .default(["user.email", "enduser.id", "http.request.header.authorization", "http.request.header.cookie"]),
+  /** Regular expressions masked in log bodies. */
+  redactPatterns: z.array(z.string().min(1)).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
+  /** OTLP endpoint workloads export to. */
+  otlpEndpoint: z.string().url().default("http://otel-collector.observability.svc.cluster.local:4317"),
+  prometheus: z
+    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("15d"), storage: byteQuantity.default("50Gi") })
+    .prefault({}),
+  alertmanager: z.strictObject({ replicas: z.number().int().min(1).default(3) }).prefault({}),
+  grafana: z.strictObject({ replicas: z.number().int().min(1).default(2) }).prefault({}),
+});
+
+const securitySchema = z.strictObject({
+  /** Admission policies enforce (prod) or only audit (dev). */
+  enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
+  /** Pod Security Standard applied to application namespaces. */
+  podSecurity: z.enum(["restricted", "baseline"]).default("restricted"),
+  /** Registries workload images may come from (prefixes such as ghcr.io/acme). */
+  allowedRegistries: z.array(z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/)).min(1),
+  /** Images must be pinned by digest. */
+  requireDigest: z.boolean().default(true),
+  /** Cosign signature verification for workload images. */
+  signing: z
+    .strictObject({
+      keyless: z.strictObject({ issuer: z.string().url(), subject: z.string().min(1) }).optional(),
+      publicKey: z.string().includes("BEGIN PUBLIC KEY").optional(),
+    })
+    .optional(),
+  /** SLSA provenance: the builder identity attestations must name. */
+  slsaBuilderId: z.string().url().optional(),
+});
+
+const resilienceSchema = z.strictObject({
+  /** Per-request retries (mesh and gateway use the same numbers). */
+  retries: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(5).default(2),
+      perTryTimeoutMs: z.number().int().min(10).default(500),
+      /** Retries may add at most this percent of the request rate (retry budget). */
+      budgetPercent: z.number().int().min(0).max(100).default(20),
+    })
+    .prefault({}),
+  /** Circuit breaking (outlier detection). */
+  circuitBreaker: z
+    .strictObject({
+      consecutiveErrors: z.number().int().min(1).default(5),
+      intervalSeconds: z.number().int().min(1).default(10),
+      baseEjectionSeconds: z.number().int().min(1).default(30),
+      maxEjectionPercent: percent.default(50),
+    })
+    .prefault({}),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The platform
+// ---------------------------------------------------------------------------------------------
+
+export const structuralSchema = z.strictObject({
+  /** dev or prod: prod turns on the invariants in crossFieldRules. */
+  environment: z.enum(["dev", "prod"]),
+  cluster: clusterSchema.prefault({}),
+  gateway: gatewaySchema,
+  mesh: meshSchema.prefault({}),
+  discovery: discoverySchema,
+  messaging: messagingSchema.prefault({}),
+  observability: observabilitySchema.prefault({}),
+  security: securitySchema,
+  resilience: resilienceSchema.prefault({}),
+  slo: sloSchema.prefault({}),
+  services: z.record(dnsLabel, serviceSchema),
+});
+
+export type PlatformConfig = z.output<typeof structuralSchema>;
+export type ServiceConfig = PlatformConfig["services"][string];
+export type CallConfig = ServiceConfig["calls"][number];
+export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
+export type SloConfig = PlatformConfig["slo"];
+
+/** A problem found by a cross-field rule. */
+export interface ConfigProblem {
+  /** Key path below `platform:`, e.g. ["services", "order-service", "calls", 0, "service"]. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly got: unknown;
+  readonly expected: string;
+}
+
+const secretLikeEnv = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+
+/** Parses a Kubernetes byte quantity into bytes (only the suffixes the schema admits). */
+export function bytesOf(q: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([KMGTP]i|[kMGTP])?$/.exec(q);
+  if (!m) throw new Error(`not a byte quantity: ${q}`);
+  const unit: Record<string, number> = {
+    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
+  };
+  return Number(m[1]) * unit[m[2] ?? ""]!;
+}
+
+/**
+ * Rules across fields. Pure: returns every problem, in a stable order. Runs on a structurally
+ * valid, defaulted config.
+ */
+export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const add = (path: (string | number)[], message: string, got: unknown, expected: string) =>
+    out.push({ path, message, got, expected });
+  const prod = c.environment === "prod";
+  const serviceNames = Object.keys(c.services);
+  const kafkaTopics = Object.keys(c.messaging.kafka.topics);
+
+  // Exclusive choices: settings for the implementation/store not chosen are a mistake, not noise.
+  for (const impl of ["traefik", "envoy"] as const) {
+    if (c.gateway[impl] !== undefined && c.gateway.implementation !== impl) {
+      add(["gateway", impl], `settings for ${impl} given, but gateway.implementation is ${c.gateway.implementation}`, c.gateway[impl], `only gateway.${c.gateway.implementation}`);
+    }
+  }
+  for (const store of ["etcd", "consul"] as const) {
+    if (c.discovery[store] !== undefined && c.discovery.store !== store) {
+      add(["discovery", store], `settings for ${store} given, but discovery.store is ${c.discovery.store}`, c.discovery[store], `only discovery.${c.discovery.store}`);
+    }
+  }
+  if (c.gateway.tls.mode === "existingSecret" && c.gateway.tls.secretName === undefined) {
+    add(["gateway", "tls", "secretName"], "required when gateway.tls.mode is existingSecret", undefined, "the name of a kubernetes.io/tls Secret");
+  }
+  if (c.mesh.ca.mode === "external" && c.mesh.ca.secretName === undefined) {
+    add(["mesh", "ca", "secretName"], "required when mesh.ca.mode is external", undefined, "the name of an existing cacerts Secret");
+  }
+
+  // Quorum systems need an odd member count.
+  const etcdMembers = c.discovery.etcd?.members ?? 3;
+  if (c.discovery.store === "etcd" && etcdMembers % 2 === 0) {
+    add(["discovery", "etcd", "members"], "etcd needs an odd member count for a quorum", etcdMembers, "1, 3, 5 or 7");
+  }
+  const consulServers = c.discovery.consul?.servers ?? 3;
+  if (c.discovery.store === "consul" && consulServers % 2 === 0) {
+    add(["discovery", "consul", "servers"], "Consul needs an odd server count for a quorum", consulServers, "1, 3, 5 or 7");
+  }
+  const kafka = c.messaging.kafka;
+  if (kafka.enabled && !kafka.combinedRoles && kafka.controllers % 2 === 0) {
+    add(["messaging", "kafka", "controllers"], "KRaft controllers need an odd count for a quorum", kafka.controllers, "1, 3 or 5");
+  }
+  if (c.messaging.nats.enabled && c.messaging.nats.replicas % 2 === 0) {
+    add(["messaging", "nats", "replicas"], "JetStream needs an odd server count for a quorum", c.messaging.nats.replicas, "1, 3 or 5");
+  }
+
+  // Kafka replication relations, per topic with defaults applied.
+  if (kafka.enabled) {
+    const brokers = kafka.combinedRoles ? 1 : kafka.brokers;
+    if (prod && kafka.combinedRoles) {
+      add(["messaging", "kafka", "combinedRoles"], "combined controller+broker nodes are for dev only", true, "false in prod");
+    }
+    if (prod && kafka.uncleanLeaderElection) {
+      add(["messaging", "kafka", "uncleanLeaderElection"], "unclean leader election can lose acknowledged messages", true, "false in prod");
+    }
+    const check = (path: (string | number)[], t: { partitions: number; replicationFactor: number; minInsyncReplicas: number }) => {
+      if (t.replicationFactor > brokers) {
+        add([...path, "replicationFactor"], `replication factor exceeds the ${brokers} broker(s)`, t.replicationFactor, `at most ${brokers}`);
+      }
+      if (t.minInsyncReplicas >= t.replicationFactor && !(t.replicationFactor === 1 && t.minInsyncReplicas === 1 && !prod)) {
+        add([...path, "minInsyncReplicas"], "min.insync.replicas must be below the replication factor, or one broker down stops producers", t.minInsyncReplicas, `at most ${Math.max(1, t.replicationFactor - 1)}`);
+      }
+      if (prod && t.replicationFactor < 3) {
+        add([...path, "replicationFactor"], "prod topics need at least 3 replicas", t.replicationFactor, "at least 3");
+      }
+      if (prod && t.minInsyncReplicas < 2) {
+        add([...path, "minInsyncReplicas"], "prod topics need min.insync.replicas of at least 2 (acks=all is only as strong as it)", t.minInsyncReplicas, "at least 2");
+      }
+    };
+    check(["messaging", "kafka", "topicDefaults"], kafka.topicDefaults);
+    for (const [name, t] of Object.entries(kafka.topics)) {
+      if (Object.keys(t).length > 0) check(["messaging", "kafka", "topics", name], { ...kafka.topicDefaults, ...t });
+    }
+  }
+
+  // Prod invariants: HA and supply chain.
+  if (prod) {
+    if (!c.security.requireDigest) add(["security", "requireDigest"], "prod images must be pinned by digest", false, "true in prod");
+    if (c.security.enforcement !== "Enforce") add(["security", "enforcement"], "prod admission policies must enforce", c.security.enforcement, "Enforce in prod");
+    if (c.gateway.enabled && c.gateway.replicas < 2) add(["gateway", "replicas"], "prod gateway needs at least 2 replicas", c.gateway.replicas, "at least 2");
+    if (c.mesh.enabled && c.mesh.replicas < 2) add(["mesh", "replicas"], "prod istiod needs at least 2 replicas", c.mesh.replicas, "at least 2");
+    if (!c.mesh.enabled) add(["mesh", "enabled"], "prod needs the mesh (mTLS and authorization)", false, "true in prod");
+    if (c.discovery.store === "etcd" && etcdMembers < 3) add(["discovery", "etcd", "members"], "prod etcd needs at least 3 members", etcdMembers, "3, 5 or 7");
+    if (c.discovery.store === "consul" && consulServers < 3) add(["discovery", "consul", "servers"], "prod Consul needs at least 3 servers", consulServers, "3, 5 or 7");
+    if (kafka.enabled && !kafka.combinedRoles && kafka.controllers < 3) add(["messaging", "kafka", "controllers"], "prod KRaft needs at least 3 controllers", kafka.controllers, "3 or 5");
+    if (c.messaging.nats.enabled && c.messaging.nats.replicas < 3) add(["messaging", "nats", "replicas"], "prod JetStream needs at least 3 servers", c.messaging.nats.replicas, "3 or 5");
+  }
+
+  // Services: references, exposure, images, environment.
+  if (serviceNames.length === 0) add(["services"], "no services declared", {}, "at least one service");
+  for (const [name, s] of Object.entries(c.services)) {
+    const at = (...p: (string | number)[]) => ["services", name, ...p];
+    if (s.replicas.min > s.replicas.max) add(at("replicas", "min"), "min replicas exceed max replicas", s.replicas.min, `at most ${s.replicas.max}`);
+    if (prod && s.replicas.min < 2) add(at("replicas", "min"), "prod services need at least 2 replicas to survive a node drain", s.replicas.min, "at least 2");
+    if (bytesOf(s.resources.limits.memory) < bytesOf(s.resources.requests.memory)) {
+      add(at("resources", "limits", "memory"), "memory limit is below the memory request", s.resources.limits.memory, `at least ${s.resources.requests.memory}`);
+    }
+    const images: [(string | number)[], string][] = [[at("image"), s.image]];
+    if (s.expose?.canary) images.push([at("expose", "canary", "image"), s.expose.canary.image]);
+    for (const [p, image] of images) {
+      if (c.security.requireDigest && !image.includes("@sha256:")) {
+        add(p, "image must be pinned by digest (security.requireDigest)", image, "<registry>/<repository>@sha256:<64 hex>");
+      }
+      if (!c.security.allowedRegistries.some((r) => image.startsWith(r + "/"))) {
+        add(p, "image is not from an allowed registry (security.allowedRegistries)", image, c.security.allowedRegistries.join(" | "));
+      }
+    }
+    s.calls.forEach((call, i) => {
+      if (!serviceNames.includes(call.service)) add(at("calls", i, "service"), "calls a service that is not declared", call.service, serviceNames.join(" | "));
+      else if (call.service === name) add(at("calls", i, "service"), "a service does not declare calls to itself", call.service, "another service");
+    });
+    const topicRefs: [string, string[]][] = [["produces", s.produces], ["consumes", s.consumes]];
+    for (const [field, topics] of topicRefs) {
+      topics.forEach((t, i) => {
+        if (!kafka.enabled) add(at(field, i), "uses a Kafka topic but messaging.kafka.enabled is false", t, "messaging.kafka.enabled: true");
+        else if (!kafkaTopics.includes(t)) add(at(field, i), "uses a topic that is not declared in messaging.kafka.topics", t, kafkaTopics.length ? kafkaTopics.join(" | ") : "a declared topic");
+      });
+    }
+    for (const key of Object.keys(s.env)) {
+      if (secretLikeEnv.test(key)) add(at("env", key), "looks like a secret; plain env is not for secrets", key, "a generated secret or a Secret reference");
+    }
+    if (s.expose) {
+      if (!c.gateway.enabled) add(at("expose"), "service is exposed but the gateway is disabled", s.expose.hosts, "gateway.enabled: true");
+      s.expose.hosts.forEach((h, i) => {
+        if (!c.gateway.hostnames.some((g) => hostCovered(g, h))) add(at("expose", "hosts", i), "host is not served by the gateway", h, c.gateway.hostnames.join(" | "));
+      });
+      const canary = s.expose.canary;
+      if (canary && canary.weights.stable + canary.weights.canary !== 100) {
+        add(at("expose", "canary", "weights"), "canary weights must sum to 100", canary.weights, "stable + canary = 100");
+      }
+      if (s.protocol === "grpc" && s.expose.sticky) {
+        add(at("expose", "sticky"), "sticky sessions by cookie need HTTP routes; this service is gRPC", s.expose.sticky, "no sticky on gRPC services");
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether gateway hostname `g` (possibly `*.example.com`) covers route host `h`. */
+export function hostCovered(g: string, h: string): boolean {
+  if (g === h) return true;
+  if (g.startsWith("*.")) {
+    const suffix = g.slice(1);
+    return h.endsWith(suffix) && !h.slice(0, -suffix.length).includes(".") && !h.startsWith("*");
+  }
+  return false;
+}

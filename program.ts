@@ -1,0 +1,19 @@
+/**
+ * The program, shared by `pulumi up` (index.ts) and the offline render (render/). Config is loaded
+ * and validated first: invalid config throws before any resource is registered.
+ */
+import { loadPlatformConfig } from "./config/load";
+import type { PlatformConfig } from "./config/schema";
+import { Platform } from "./components/platform";
+
+/** Stack outputs. */
+export interface PlatformOutputs {
+  readonly environment: string;
+  readonly endpoints: Platform["endpoints"];
+  readonly namespaces: Platform["namespaces"];
+}
+
+export function definePlatform(config: PlatformConfig = loadPlatformConfig()): PlatformOutputs {
+  const platform = new Platform("platform", { config });
+  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces };
+}

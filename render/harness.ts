@@ -1,0 +1,123 @@
+/**
+ * Runs the Pulumi program in-process under Pulumi's mock runtime and records every resource
+ * registration: type, name, parent, dependencies and inputs. This is what `npm run render`, the
+ * tests and the benchmarks see: the same registrations `pulumi up` would send to the engine.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+/** The marker Pulumi puts around a secret value on the wire (see @pulumi/pulumi runtime/rpc). */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One registered resource, as the engine would see it. */
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly parent?: string;
+  /** URNs this resource waits for (explicit dependsOn and implicit input dependencies). */
+  readonly dependencies: readonly string[];
+  /** Inputs with secrets still wrapped in Pulumi's secret marker. */
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface RunResult {
+  readonly resources: readonly RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  readonly project: string;
+  readonly stack: string;
+  /** Full config map, e.g. {"platform:environment": "dev"}; structured values as JSON text. */
+  readonly config: Record<string, string>;
+  /** The program; its return value becomes the stack outputs. */
+  readonly program: () => unknown;
+}
+
+type Req = {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getDependenciesList(): string[];
+  getObject(): unknown;
+};
+type Monitor = { registerResource(req: Req, cb: (err: unknown, resp?: { getUrn(): string }) => void): void };
+
+// @internal in the SDK's typings, present in its runtime: waits until every queued RPC completed.
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+const rpc = require("@pulumi/pulumi/runtime/rpc") as { deserializeProperties(o: unknown): Record<string, unknown> };
+
+/** Deterministic fake values for provider-computed outputs, so renders are reproducible. */
+function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const h = (s: string) => createHash("sha256").update(`${type}/${name}/${s}`).digest("hex");
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      return { ...inputs, result: `mock-${h("result").slice(0, Number(inputs["length"] ?? 24))}` };
+    case "random:index/randomBytes:RandomBytes":
+      return { ...inputs, base64: Buffer.from(h("bytes"), "hex").toString("base64"), hex: h("bytes") };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...inputs, privateKeyPem: `-----BEGIN MOCK PRIVATE KEY ${h("key").slice(0, 16)}-----`, publicKeyPem: `-----BEGIN MOCK PUBLIC KEY ${h("pub").slice(0, 16)}-----`, privateKeyPemPkcs8: `mock-pkcs8-${h("p8").slice(0, 16)}` };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { ...inputs, certPem: `-----BEGIN MOCK CERTIFICATE ${h("cert").slice(0, 16)}-----` };
+    case "tls:index/certRequest:CertRequest":
+      return { ...inputs, certRequestPem: `-----BEGIN MOCK CSR ${h("csr").slice(0, 16)}-----` };
+    default:
+      return inputs;
+  }
+}
+
+/** Whether a value is a Pulumi secret marker. */
+export function isSecretMarker(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/**
+ * Runs `program` under mocks with the given config and returns the recorded registrations.
+ * Calls must not overlap: the mock runtime is process-global.
+ */
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const recorded: RecordedResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args: pulumi.runtime.MockResourceArgs) => ({
+        id: args.custom ? `${args.name}-id` : undefined,
+        state: fakeState(args.type, args.name, args.inputs as Record<string, unknown>),
+      }),
+      call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+    },
+    opts.project,
+    opts.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(opts.config);
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    register(req, (err, resp) => {
+      if (!err && resp) {
+        const parent = req.getParent();
+        recorded.push({
+          urn: resp.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          custom: req.getCustom(),
+          ...(parent ? { parent } : {}),
+          dependencies: [...new Set(req.getDependenciesList())].sort(),
+          inputs: rpc.deserializeProperties(req.getObject()),
+        });
+      }
+      cb(err, resp);
+    });
+  };
+
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => opts.program())) ?? {};
+  await settings.waitForRPCs();
+  return { resources: recorded, outputs: outputs as Record<string, unknown> };
+}

@@ -1,0 +1,36 @@
+/** Reads a stack's Pulumi.<stack>.yaml into the flat string map the Pulumi runtime uses. */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE, decodeConfigValue, parsePlatformConfig } from "../config/load";
+import type { PlatformConfig } from "../config/schema";
+
+export const PROJECT = "platform";
+export const ROOT = path.resolve(__dirname, "..");
+
+/** `platform:key` → value as Pulumi passes it (structured values as JSON text). */
+export function readStackConfig(stack: string, root = ROOT): Record<string, string> {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`no stack file ${file}; stacks here: ${listStacks(root).join(", ")}`);
+  const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc.config ?? {})) {
+    const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+    out[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+export function listStacks(root = ROOT): string[] {
+  return fs.readdirSync(root).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort();
+}
+
+/** Validates a flat config map the way the program does (without the Pulumi runtime). */
+export function platformConfigOf(flat: Record<string, string>): PlatformConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const [ns, ...rest] = k.split(":");
+    if (ns === CONFIG_NAMESPACE) raw[rest.join(":")] = decodeConfigValue(v);
+  }
+  return parsePlatformConfig(raw);
+}

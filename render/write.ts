@@ -1,0 +1,40 @@
+/** Writes a render model to disk: manifests, Flux objects, report and graph. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import type { K8sObject } from "./gitops";
+import type { RenderModel } from "./model";
+import { dotGraph, mermaidGraph } from "./report";
+
+const yamlDoc = (o: unknown) => stringify(o, { lineWidth: 0 });
+
+export function fileNameOf(o: K8sObject): string {
+  const ns = o.metadata.namespace ? `${o.metadata.namespace}-` : "";
+  return `${o.kind}-${ns}${o.metadata.name}.yaml`.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+}
+
+/** Writes everything; returns the paths written, relative to `outDir`, and whether the SVG was made. */
+export function writeRender(model: RenderModel, report: string, outDir: string): { files: string[]; svg: boolean } {
+  const files: string[] = [];
+  const put = (rel: string, text: string) => {
+    const p = path.join(outDir, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text);
+    files.push(rel);
+  };
+  for (const g of model.groups) {
+    for (const o of g.objects) put(path.join("manifests", g.dir, fileNameOf(o)), yamlDoc(o));
+  }
+  put(path.join("flux", "kustomizations.yaml"), model.kustomizations.map(yamlDoc).join("---\n"));
+  put("report.md", report);
+  put("graph.mmd", mermaidGraph(model));
+  const dot = dotGraph(model);
+  put("graph.dot", dot);
+  const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8" });
+  if (svg.status === 0 && svg.stdout) {
+    put("graph.svg", svg.stdout);
+    return { files, svg: true };
+  }
+  return { files, svg: false };
+}

@@ -1,0 +1,179 @@
+/**
+ * The version set: every pinned upstream chart, CRD bundle and image the platform installs, with
+ * the reasoning that ties them together. Components import their pins from here and nowhere else,
+ * so one review of this file is one review of what the platform runs.
+ *
+ * Compatibility chain (facts from the upstream files recorded in ../shared/crds/README.md):
+ * - Istio 1.30.x is built against Gateway API v1.5.1 (it reads TCPRoute/UDPRoute as v1alpha2, which
+ *   Gateway API v1.6 standard no longer serves). So the whole stack stays on Gateway API v1.5.1.
+ * - Gateway API v1.5.1 is what Traefik v3.7 (chart 41.3.0) and Envoy Gateway v1.8 are built for.
+ *   Envoy Gateway v1.9 bundles Gateway API v1.6.1, which needs Istio 1.31 (only a release
+ *   candidate on 2026-11-22): v1.9 therefore waits for Istio 1.31 GA.
+ * - Strimzi 1.x serves only `kafka.strimzi.io/v1` (v1beta2 was removed in 1.0.0).
+ *
+ * Areas that are not built yet still have their pins here: the pins are data, they register
+ * nothing, and keeping the chain in one file is what lets a reviewer check it.
+ */
+
+/** A Helm chart pinned to an exact version in a named repository. */
+export interface ChartPin {
+  /** Chart name inside the repository. */
+  readonly chart: string;
+  /** Exact chart version (never a range). */
+  readonly version: string;
+  /** Helm repository URL; `oci://` for OCI registries. */
+  readonly repo: string;
+  /** The application version the chart deploys, for humans and the report. */
+  readonly appVersion: string;
+  /** Why this version, and what an upgrade must move together with. */
+  readonly note: string;
+}
+
+/** A bundle of CRDs installed from upstream YAML, not from a chart. */
+export interface CrdBundlePin {
+  readonly name: string;
+  readonly version: string;
+  /** Upstream release asset or path the CRDs come from. */
+  readonly source: string;
+  readonly note: string;
+}
+
+/** A container image the platform itself runs (not the chart's own defaults). */
+export interface ImagePin {
+  readonly repository: string;
+  readonly tag: string;
+  readonly note: string;
+}
+
+export const charts = {
+  traefik: {
+    chart: "traefik",
+    version: "41.3.0",
+    repo: "https://traefik.github.io/charts",
+    appVersion: "v3.7.11",
+    note: "Built for Gateway API v1.5.1; since chart 40.2.0 it no longer ships Gateway API CRDs.",
+  },
+  envoyGatewayCrds: {
+    chart: "gateway-crds-helm",
+    version: "v1.8.3",
+    repo: "oci://docker.io/envoyproxy",
+    appVersion: "v1.8.3",
+    note:
+      "Installed with Gateway API CRDs off and Envoy Gateway CRDs on. Envoy Gateway v1.8 reached end of " +
+      "life on 2026-11-08; v1.9 needs Gateway API v1.6 and therefore Istio 1.31.",
+  },
+  envoyGateway: {
+    chart: "gateway-helm",
+    version: "v1.8.3",
+    repo: "oci://docker.io/envoyproxy",
+    appVersion: "v1.8.3",
+    note: "Installed with crds.enabled=false: its bundled CRDs are the experimental channel.",
+  },
+  istioBase: {
+    chart: "base",
+    version: "1.30.3",
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    appVersion: "1.30.3",
+    note: "Istio 1.30 reads Gateway API v1.5.1.",
+  },
+  istiod: {
+    chart: "istiod",
+    version: "1.30.3",
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    appVersion: "1.30.3",
+    note: "profile: ambient.",
+  },
+  istioCni: {
+    chart: "cni",
+    version: "1.30.3",
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    appVersion: "1.30.3",
+    note: "profile: ambient.",
+  },
+  ztunnel: {
+    chart: "ztunnel",
+    version: "1.30.3",
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    appVersion: "1.30.3",
+    note: "Ambient L4 data plane.",
+  },
+  consul: {
+    chart: "consul",
+    version: "2.0.3",
+    repo: "https://helm.releases.hashicorp.com",
+    appVersion: "2.0.3",
+    note: "connectInject off: Istio is the mesh (and the chart then installs no Gateway API CRDs).",
+  },
+  strimzi: {
+    chart: "strimzi-kafka-operator",
+    version: "1.2.0",
+    repo: "oci://quay.io/strimzi-helm",
+    appVersion: "1.2.0",
+    note: "Serves only kafka.strimzi.io/v1; KRaft only.",
+  },
+  nats: {
+    chart: "nats",
+    version: "2.14.2",
+    repo: "https://nats-io.github.io/k8s/helm/charts/",
+    appVersion: "2.14.2",
+    note: "JetStream with file storage.",
+  },
+  otelCollector: {
+    chart: "opentelemetry-collector",
+    version: "0.170.0",
+    repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
+    appVersion: "0.158.0",
+    note: "The chart needs mode and image.repository set.",
+  },
+  kubePrometheusStack: {
+    chart: "kube-prometheus-stack",
+    version: "88.5.3",
+    repo: "oci://ghcr.io/prometheus-community/charts",
+    appVersion: "v0.93.1",
+    note: "prometheus-operator v0.93.1; Grafana chart 12.11.1.",
+  },
+  kyverno: {
+    chart: "kyverno",
+    version: "3.9.0",
+    repo: "https://kyverno.github.io/kyverno/",
+    appVersion: "v1.19.0",
+    note: "Installs the policies.kyverno.io CEL policy CRDs through its kyverno-api dependency.",
+  },
+} as const satisfies Record<string, ChartPin>;
+
+export const crdBundles = {
+  gatewayApi: {
+    name: "gateway-api-standard",
+    version: "v1.5.1",
+    source: "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml",
+    note: "Standard channel, including the safe-upgrades ValidatingAdmissionPolicy. Pinned by Istio 1.30.",
+  },
+} as const satisfies Record<string, CrdBundlePin>;
+
+export const images = {
+  etcd: {
+    repository: "gcr.io/etcd-development/etcd",
+    tag: "v3.6.4",
+    note: "Official etcd image; Bitnami's etcd chart is frozen since 2025 and its images moved.",
+  },
+} as const satisfies Record<string, ImagePin>;
+
+/** Flux API versions the GitOps render emits (see docs/render.md for why Flux). */
+export const flux = {
+  helmRelease: "helm.toolkit.fluxcd.io/v2",
+  helmRepository: "source.toolkit.fluxcd.io/v1",
+  ociRepository: "source.toolkit.fluxcd.io/v1",
+  kustomization: "kustomize.toolkit.fluxcd.io/v1",
+  gitRepository: "source.toolkit.fluxcd.io/v1",
+} as const;
+
+/**
+ * Runtime pins of this project itself. @pulumi/pulumi is held at 3.248.0, the last release whose
+ * `engines` still admits Node 20, which is what this team's machines and CI run; move to the
+ * current 3.x together with Node 22.
+ */
+export const toolchain = {
+  pulumi: "3.248.0",
+  pulumiKubernetes: "4.34.2",
+  node: ">=20",
+} as const;
