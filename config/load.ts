@@ -88,7 +88,8 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       }
       continue;
     }
-    const what = issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.code === "invalid_key" ? `invalid key: ${issue.issues.map((i) => i.message).join("; ")}` : issue.message;
+    const missing = (issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined;
+    const what = missing ? "required" : issue.code === "invalid_key" ? `invalid key: ${issue.issues.map((i) => i.message).join("; ")}` : issue.message;
     lines.push(`${CONFIG_NAMESPACE}:${keyPath(issue.path)}: ${what} (got ${show(issue.input)}; expected ${expectedOf(issue)})`);
   }
   return lines;

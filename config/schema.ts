@@ -531,8 +531,8 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     const images: [(string | number)[], string][] = [[at("image"), s.image]];
     if (s.expose?.canary) images.push([at("expose", "canary", "image"), s.expose.canary.image]);
     for (const [p, image] of images) {
-      if (c.security.requireDigest && !image.includes("@sha256:")) {
-        add(p, "image must be pinned by digest (security.requireDigest)", image, "<registry>/<repository>@sha256:<64 hex>");
+      if ((c.security.requireDigest || prod) && !image.includes("@sha256:")) {
+        add(p, prod ? "prod images must be pinned by digest" : "image must be pinned by digest (security.requireDigest)", image, "<registry>/<repository>@sha256:<64 hex>");
       }
       if (!c.security.allowedRegistries.some((r) => image.startsWith(r + "/"))) {
         add(p, "image is not from an allowed registry (security.allowedRegistries)", image, c.security.allowedRegistries.join(" | "));

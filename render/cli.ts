@@ -1,12 +1,13 @@
 /**
  * npm run render -- --stack <name> [--out <dir>]
+ * npm run render -- --stack-file <path/to/Pulumi.<name>.yaml> [--out <dir>]
  * Runs the program offline under Pulumi's mock runtime and writes manifests, Flux objects,
  * report.md and the dependency graph. Bad config: the problems on stderr, exit 1, nothing written.
  */
 import * as path from "path";
 import { ConfigError } from "../config/load";
-import { renderStack } from "./render";
-import { listStacks } from "./stack";
+import { renderConfig } from "./render";
+import { listStacks, readStackFile, ROOT } from "./stack";
 import { writeRender } from "./write";
 
 function arg(name: string, argv: string[]): string | undefined {
@@ -15,14 +16,15 @@ function arg(name: string, argv: string[]): string | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const stack = arg("stack", argv) ?? "dev";
+  const stackFile = arg("stack-file", argv);
+  const stack = arg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
   const out = path.resolve(arg("out", argv) ?? path.join("out", stack));
-  if (!listStacks().includes(stack)) {
+  if (!stackFile && !listStacks().includes(stack)) {
     process.stderr.write(`unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}\n`);
     return 2;
   }
   try {
-    const r = await renderStack(stack);
+    const r = await renderConfig(stack, readStackFile(stackFile ? path.resolve(stackFile) : path.join(ROOT, `Pulumi.${stack}.yaml`)));
     const { files, svg } = writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);

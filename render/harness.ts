@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly config: Record<string, string>;
   /** The program; its return value becomes the stack outputs. */
   readonly program: () => unknown;
+  /** Called for each registration as it happens (also when the program later fails). */
+  readonly onRegister?: (r: RecordedResource) => void;
 }
 
 type Req = {
@@ -103,7 +105,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     register(req, (err, resp) => {
       if (!err && resp) {
         const parent = req.getParent();
-        recorded.push({
+        const rec: RecordedResource = {
           urn: resp.getUrn(),
           type: req.getType(),
           name: req.getName(),
@@ -111,13 +113,27 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           ...(parent ? { parent } : {}),
           dependencies: [...new Set(req.getDependenciesList())].sort(),
           inputs: rpc.deserializeProperties(req.getObject()),
-        });
+        };
+        recorded.push(rec);
+        opts.onRegister?.(rec);
       }
       cb(err, resp);
     });
   };
 
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => opts.program())) ?? {};
+  // A program error is caught inside the stack's init and rethrown after the RPCs drain: thrown
+  // from init, the SDK would surface it as an unhandled rejection instead of a rejected promise.
+  let failure: { error: unknown } | undefined;
+  const outputs =
+    (await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        return await opts.program();
+      } catch (error) {
+        failure = { error };
+        return {};
+      }
+    })) ?? {};
   await settings.waitForRPCs();
+  if (failure) throw failure.error;
   return { resources: recorded, outputs: outputs as Record<string, unknown> };
 }

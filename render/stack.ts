@@ -10,8 +10,12 @@ export const ROOT = path.resolve(__dirname, "..");
 
 /** `platform:key` → value as Pulumi passes it (structured values as JSON text). */
 export function readStackConfig(stack: string, root = ROOT): Record<string, string> {
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) throw new Error(`no stack file ${file}; stacks here: ${listStacks(root).join(", ")}`);
+  return readStackFile(path.join(root, `Pulumi.${stack}.yaml`));
+}
+
+/** Reads any Pulumi stack file into the flat config map. */
+export function readStackFile(file: string): Record<string, string> {
+  if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc.config ?? {})) {

@@ -1,0 +1,196 @@
+import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../config/load";
+import { hostCovered } from "../config/schema";
+import { platformConfigOf, readStackConfig } from "../render/stack";
+
+/** A small valid dev config; tests break one thing at a time. */
+function base(): Record<string, any> {
+  return {
+    environment: "dev",
+    gateway: { implementation: "traefik", hostnames: ["shop.example.com"] },
+    discovery: { store: "etcd", etcd: { members: 1 } },
+    messaging: {
+      kafka: { combinedRoles: true, brokers: 1, controllers: 1, topicDefaults: { replicationFactor: 1, minInsyncReplicas: 1 }, topics: { orders: {} } },
+      nats: { replicas: 1 },
+    },
+    security: { allowedRegistries: ["ghcr.io/acme"], requireDigest: false, enforcement: "Audit" },
+    services: {
+      a: { image: "ghcr.io/acme/a:1.0.0", version: "1.0.0", replicas: { min: 1, max: 2 }, calls: [{ service: "b" }], produces: ["orders"] },
+      b: { image: "ghcr.io/acme/b:1.0.0", version: "1.0.0", replicas: { min: 1, max: 2 }, consumes: ["orders"] },
+    },
+  };
+}
+
+function problems(raw: Record<string, unknown>): string[] {
+  try {
+    parsePlatformConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+const DIGEST = "@sha256:" + "a".repeat(64);
+
+describe("stack files", () => {
+  it.each(["dev", "prod"])("the %s stack parses with no problems", (stack) => {
+    const cfg = platformConfigOf(readStackConfig(stack));
+    expect(cfg.environment).toBe(stack);
+    expect(Object.keys(cfg.services)).toEqual(expect.arrayContaining(["user-service", "order-service", "payment-service"]));
+  });
+
+  it("dev and prod differ where teams differ: replicas, storage, enforcement, digests", () => {
+    const dev = platformConfigOf(readStackConfig("dev"));
+    const prod = platformConfigOf(readStackConfig("prod"));
+    expect(dev.services["order-service"]!.replicas.min).toBe(1);
+    expect(prod.services["order-service"]!.replicas.min).toBeGreaterThanOrEqual(2);
+    expect(dev.security.enforcement).toBe("Audit");
+    expect(prod.security.enforcement).toBe("Enforce");
+    expect(prod.security.requireDigest).toBe(true);
+    expect(dev.discovery.etcd!.members).toBe(1);
+    expect(prod.discovery.etcd!.members).toBe(3);
+    expect(prod.messaging.kafka.combinedRoles).toBe(false);
+  });
+});
+
+describe("defaults live in the schema", () => {
+  it("fills secure defaults for a minimal service", () => {
+    const cfg = parsePlatformConfig(base());
+    const a = cfg.services["a"]!;
+    expect(a.namespace).toBe("apps");
+    expect(a.port).toBe(8080);
+    expect(a.protocol).toBe("http");
+    expect(a.serviceAccountToken).toBe(false);
+    expect(a.resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } });
+    expect(a.probes).toEqual({ readinessPath: "/readyz", livenessPath: "/livez", initialDelaySeconds: 5 });
+    expect(cfg.mesh.mtls).toBe("STRICT");
+    expect(cfg.observability.tracingSamplingPercent).toBe(10);
+    expect(cfg.slo).toEqual({ availabilityPercent: 99.95, windowDays: 30, latencyMs: { p50: 20, p95: 100, p99: 300 }, errorRatePercent: 0.1, eventLagSeconds: 60 });
+    expect(cfg.messaging.kafka.uncleanLeaderElection).toBe(false);
+  });
+
+  it("defaults a canary's header to x-canary: always", () => {
+    const raw = base();
+    raw.services.a.expose = { hosts: ["shop.example.com"], canary: { image: "ghcr.io/acme/a:1.1.0", version: "1.1.0", weights: { stable: 80, canary: 20 } } };
+    expect(parsePlatformConfig(raw).services["a"]!.expose!.canary!.header).toEqual({ name: "x-canary", value: "always" });
+  });
+});
+
+describe("structural errors", () => {
+  it("reports an unknown top-level key with the allowed keys", () => {
+    const raw = { ...base(), gatway: {} };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:gatway: unknown key \(got "gatway"; expected one of environment, cluster, gateway, .*services\)$/)]);
+  });
+
+  it("reports an unknown nested key at its full path", () => {
+    const raw = base();
+    raw.services.a.replicas.maximum = 3;
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.a\.replicas\.maximum: unknown key \(got "maximum"; expected one of min, max\)$/)]);
+  });
+
+  it("names key, value and allowed values for a bad enum", () => {
+    const raw = base();
+    raw.gateway.implementation = "nginx";
+    expect(problems(raw)).toEqual(['platform:gateway.implementation: Invalid option: expected one of "traefik"|"envoy" (got "nginx"; expected "traefik" | "envoy")']);
+  });
+
+  it("reports a missing required key", () => {
+    const raw = base();
+    delete raw.discovery.store;
+    expect(problems(raw)).toEqual(["platform:discovery.store: required (got nothing; expected \"etcd\" | \"consul\")"]);
+  });
+
+  it("reports three mistakes as three messages, each naming its key", () => {
+    const raw = base();
+    raw.environment = "staging";
+    raw.services.a.port = 80;
+    raw.observability = { tracingSamplingPercent: 1 };
+    const p = problems(raw);
+    expect(p).toHaveLength(3);
+    expect(p[0]).toMatch(/^platform:environment: .*\(got "staging"; expected "dev" \| "prod"\)$/);
+    expect(p.some((l) => /^platform:services\.a\.port: .*\(got 80; expected >= 1024\)$/.test(l))).toBe(true);
+    expect(p.some((l) => /^platform:observability\.tracingSamplingPercent: .*\(got 1; expected >= 5\)$/.test(l))).toBe(true);
+  });
+
+  it("rejects a bad record key (service name) with the pattern", () => {
+    const raw = base();
+    raw.services["Bad_Name"] = raw.services.b;
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.Bad_Name: invalid key: .*DNS-1123.*\(got "Bad_Name"; expected a value matching/)]);
+  });
+});
+
+describe("cross-field rules", () => {
+  const cases: [string, (r: Record<string, any>) => void, RegExp][] = [
+    ["settings for the implementation not chosen", (r) => (r.gateway.envoy = {}), /^platform:gateway\.envoy: settings for envoy given, but gateway\.implementation is traefik/],
+    ["settings for the store not chosen", (r) => (r.discovery.consul = { servers: 3 }), /^platform:discovery\.consul: settings for consul given, but discovery\.store is etcd/],
+    ["a call to a service that does not exist", (r) => (r.services.a.calls = [{ service: "ghost" }]), /^platform:services\.a\.calls\[0\]\.service: calls a service that is not declared \(got "ghost"; expected a \| b\)$/],
+    ["a topic that is not declared", (r) => (r.services.b.consumes = ["payments"]), /^platform:services\.b\.consumes\[0\]: uses a topic that is not declared in messaging\.kafka\.topics \(got "payments"; expected orders\)$/],
+    ["an even etcd member count", (r) => (r.discovery.etcd.members = 2), /^platform:discovery\.etcd\.members: etcd needs an odd member count.*\(got 2; expected 1, 3, 5 or 7\)$/],
+    ["an even NATS server count", (r) => (r.messaging.nats.replicas = 2), /^platform:messaging\.nats\.replicas: .*odd/],
+    ["min.insync.replicas not below the replication factor", (r) => Object.assign(r.messaging.kafka, { combinedRoles: false, brokers: 3, controllers: 3, topics: { orders: { replicationFactor: 2, minInsyncReplicas: 2 } } }), /^platform:messaging\.kafka\.topics\.orders\.minInsyncReplicas: min\.insync\.replicas must be below the replication factor/],
+    ["a replication factor above the broker count", (r) => (r.messaging.kafka.topics = { orders: { replicationFactor: 3 } }), /^platform:messaging\.kafka\.topics\.orders\.replicationFactor: replication factor exceeds the 1 broker/],
+    ["canary weights not summing to 100", (r) => (r.services.a.expose = { hosts: ["shop.example.com"], canary: { image: "ghcr.io/acme/a:2", version: "2", weights: { stable: 80, canary: 10 } } }), /^platform:services\.a\.expose\.canary\.weights: canary weights must sum to 100 \(got \{"stable":80,"canary":10\}; expected stable \+ canary = 100\)$/],
+    ["an exposed host the gateway does not serve", (r) => (r.services.a.expose = { hosts: ["other.example.org"] }), /^platform:services\.a\.expose\.hosts\[0\]: host is not served by the gateway \(got "other\.example\.org"; expected shop\.example\.com\)$/],
+    ["an image from a registry that is not allowed", (r) => (r.services.a.image = "docker.io/library/nginx:1.27"), /^platform:services\.a\.image: image is not from an allowed registry/],
+    ["a secret-looking env var", (r) => (r.services.a.env = { DB_PASSWORD: "hunter2" }), /^platform:services\.a\.env\.DB_PASSWORD: looks like a secret/],
+    ["min replicas above max", (r) => (r.services.a.replicas = { min: 3, max: 2 }), /^platform:services\.a\.replicas\.min: min replicas exceed max replicas \(got 3; expected at most 2\)$/],
+    ["a memory limit below the request", (r) => (r.services.a.resources = { requests: { memory: "1Gi" }, limits: { memory: "512Mi" } }), /^platform:services\.a\.resources\.limits\.memory: memory limit is below the memory request/],
+    ["sticky sessions on a gRPC service", (r) => Object.assign(r.services.a, { protocol: "grpc", expose: { hosts: ["shop.example.com"], sticky: {} } }), /^platform:services\.a\.expose\.sticky: sticky sessions by cookie need HTTP routes/],
+    ["an existing-secret TLS mode without a secret name", (r) => (r.gateway.tls = { mode: "existingSecret" }), /^platform:gateway\.tls\.secretName: required when gateway\.tls\.mode is existingSecret/],
+  ];
+  it.each(cases)("rejects %s", (_what, mutate, expected) => {
+    const raw = base();
+    mutate(raw);
+    const p = problems(raw);
+    expect(p).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it("enforces prod invariants all at once", () => {
+    const raw = base();
+    raw.environment = "prod";
+    const p = problems(raw);
+    const keys = p.map((l) => l.split(":")[1]!.split(" ")[0]);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        "security.requireDigest",
+        "security.enforcement",
+        "discovery.etcd.members",
+        "messaging.kafka.combinedRoles",
+        "messaging.kafka.topicDefaults.replicationFactor",
+        "messaging.kafka.topicDefaults.minInsyncReplicas",
+        "messaging.nats.replicas",
+        "services.a.replicas.min",
+        "services.a.image",
+      ]),
+    );
+  });
+
+  it("accepts a prod config that meets every invariant", () => {
+    const raw = base();
+    raw.environment = "prod";
+    raw.discovery.etcd.members = 3;
+    raw.messaging = { kafka: { topics: { orders: {} } } };
+    raw.security = { allowedRegistries: ["ghcr.io/acme"] };
+    for (const s of Object.values<any>(raw.services)) {
+      s.image = s.image.replace(/:[^:]+$/, DIGEST);
+      s.replicas = { min: 2, max: 4 };
+    }
+    expect(problems(raw)).toEqual([]);
+  });
+});
+
+describe("helpers", () => {
+  it("decodes Pulumi config values: JSON for structures and scalars, text otherwise", () => {
+    expect(decodeConfigValue('{"a":1}')).toEqual({ a: 1 });
+    expect(decodeConfigValue("3")).toBe(3);
+    expect(decodeConfigValue("true")).toBe(true);
+    expect(decodeConfigValue("prod")).toBe("prod");
+  });
+
+  it("matches wildcard hostnames one label deep", () => {
+    expect(hostCovered("*.example.com", "api.example.com")).toBe(true);
+    expect(hostCovered("*.example.com", "a.b.example.com")).toBe(false);
+    expect(hostCovered("example.com", "example.com")).toBe(true);
+    expect(hostCovered("example.com", "api.example.com")).toBe(false);
+  });
+});

@@ -1,0 +1,236 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, parseAllDocuments } from "yaml";
+import { INSTALL_ORDER, mayFollow } from "../components/install-order";
+import { ConfigError } from "../config/load";
+import { definePlatform } from "../program";
+import { SECRET_SIG, SECRET_SIG_KEY, RecordedResource, runProgram } from "../render/harness";
+import { helmReleaseToFlux, toManifest } from "../render/gitops";
+import { groupLevels } from "../render/model";
+import { Rendered, renderStack } from "../render/render";
+import { ROOT } from "../render/stack";
+import { writeRender } from "../render/write";
+import { validateBuiltIn } from "./support/k8s-schema";
+
+const rendered: Record<string, Rendered> = {};
+beforeAll(async () => {
+  // Sequential: the mock runtime is process-global.
+  rendered["dev"] = await renderStack("dev");
+  rendered["prod"] = await renderStack("prod");
+});
+
+const objectsOf = (r: Rendered) => r.model.groups.flatMap((g) => g.objects);
+const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
+
+describe.each(["dev", "prod"])("the %s render", (stack) => {
+  it("renders a namespace per application namespace and a component per service", () => {
+    const r = rendered[stack]!;
+    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", ...Object.keys(r.config.services).sort()]);
+    const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+    expect(nsNames).toEqual(["apps", "notifications"]);
+  });
+
+  it("labels application namespaces for Pod Security Admission (restricted)", () => {
+    for (const ns of objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace")) {
+      expect(ns.metadata.labels).toMatchObject({
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      });
+    }
+  });
+
+  it("validates every rendered object against the Kubernetes and Flux schemas", () => {
+    const r = rendered[stack]!;
+    const all = [...objectsOf(r), ...r.model.kustomizations].map((object, i) => ({ id: `${i}:${object.kind}/${object.metadata.name}`, object }));
+    const results = validateBuiltIn(all);
+    expect(results).toHaveLength(all.length);
+    expect(results.filter((x) => !x.ok)).toEqual([]);
+  });
+
+  it("makes each service wait only for its own namespace", () => {
+    const r = rendered[stack]!;
+    const nsUrn = (name: string) => r.run.resources.find((x) => x.type === "kubernetes:core/v1:Namespace" && (x.inputs as any).metadata.name === name)!.urn;
+    for (const [name, svc] of Object.entries(r.config.services)) {
+      const dep = r.run.resources.find((x) => x.type === "kubernetes:apps/v1:Deployment" && (x.inputs as any).metadata.name === name)!;
+      expect(dep.dependencies).toContain(nsUrn(svc.namespace));
+      const otherNs = r.config.services[name]!.namespace === "apps" ? "notifications" : "apps";
+      expect(dep.dependencies).not.toContain(nsUrn(otherNs));
+    }
+  });
+
+  it("has no ordering edge the install-order table does not allow, and none between services", () => {
+    const r = rendered[stack]!;
+    const stageOf = new Map(r.model.groups.map((g) => [g.name, g.stage]));
+    expect(r.model.edges.length).toBeGreaterThan(0);
+    for (const [from, to] of r.model.edges) {
+      expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
+      expect(stageOf.get(from)).not.toBe(stageOf.get(to));
+    }
+    expect(groupLevels(r.model)).toEqual([["namespaces"], Object.keys(r.config.services).sort()]);
+  });
+
+  it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
+    const r = rendered[stack]!;
+    const k = r.model.kustomizations.find((x) => x.metadata.name === "platform-order-service")!;
+    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }]);
+    expect((k as any).spec.path).toBe("./manifests/workloads-order-service");
+    expect((r.model.kustomizations.find((x) => x.metadata.name === "platform-namespaces") as any).spec.dependsOn).toBeUndefined();
+  });
+
+  it("writes manifests, Flux objects, the report and the graph", () => {
+    const r = rendered[stack]!;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `render-${stack}-`));
+    const { files } = writeRender(r.model, r.report, out);
+    expect(files).toEqual(expect.arrayContaining(["report.md", "graph.mmd", "graph.dot", "flux/kustomizations.yaml", "manifests/namespaces/namespace-apps.yaml"]));
+    const dep = parse(fs.readFileSync(path.join(out, "manifests/workloads-order-service/deployment-apps-order-service.yaml"), "utf8"));
+    expect(dep).toMatchObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "order-service", namespace: "apps" } });
+    expect(parseAllDocuments(fs.readFileSync(path.join(out, "flux/kustomizations.yaml"), "utf8"))).toHaveLength(r.model.groups.length);
+    const mmd = fs.readFileSync(path.join(out, "graph.mmd"), "utf8");
+    expect(mmd).toContain("order_service --> namespaces");
+    const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
+    for (const s of INSTALL_ORDER) expect(report).toContain(`| ${s.name} |`);
+    expect(report).toContain("| order-service | workloads | Deployment | 2 |");
+    expect(report).toMatch(/no mTLS and no service-to-service authorization/);
+  });
+});
+
+describe("the prod render", () => {
+  it("pins every workload image by digest and sizes for HA", () => {
+    const deps = objectsOf(rendered["prod"]!).filter((o) => o.kind === "Deployment") as any[];
+    for (const d of deps) {
+      for (const c of d.spec.template.spec.containers) expect(c.image).toMatch(/@sha256:[a-f0-9]{64}$/);
+      if (!d.metadata.name.endsWith("-canary")) expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
+      expect(d.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).toContain("topology.kubernetes.io/zone");
+    }
+  });
+});
+
+describe("bad config registers nothing", () => {
+  it("throws ConfigError from the program before the Platform registers anything", async () => {
+    const recorded: RecordedResource[] = [];
+    const config = { "platform:environment": "qa", "platform:gatway": "{}" };
+    await expect(
+      runProgram({ project: "platform", stack: "bad", config, program: () => definePlatform(), onRegister: (r) => recorded.push(r) }),
+    ).rejects.toThrow(ConfigError);
+    // Only the engine's own root resource; nothing of the platform.
+    expect(recorded.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+  });
+
+  it("makes the render CLI exit 1 with one line per mistake and write nothing", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "badstack-"));
+    const stackFile = path.join(dir, "Pulumi.broken.yaml");
+    const good = parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+    good.config["platform:environment"] = "staging"; // mistake 1
+    good.config["platform:gateway"].implementation = "haproxy"; // mistake 2
+    good.config["platform:services"]["user-service"].replicas.maxx = 3; // mistake 3
+    fs.writeFileSync(stackFile, JSON.stringify(good));
+    const out = path.join(dir, "out");
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "render/cli.ts"), "--stack-file", stackFile, "--out", out], {
+      encoding: "utf8",
+      cwd: ROOT,
+    });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split("\n").filter((l) => l.trim().startsWith("platform:"));
+    expect(lines).toHaveLength(3);
+    expect(lines.join("\n")).toMatch(/platform:environment: /);
+    expect(lines.join("\n")).toMatch(/platform:gateway\.implementation: /);
+    expect(lines.join("\n")).toMatch(/platform:services\.user-service\.replicas\.maxx: unknown key/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("renders a stack through the CLI, with an SVG graph when Graphviz is installed", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "cli-dev-"));
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "render/cli.ts"), "--stack", "dev", "--out", out], {
+      encoding: "utf8",
+      cwd: ROOT,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 6 components/);
+    const hasDot = spawnSync("dot", ["-V"]).status === 0;
+    expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
+    if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");
+  });
+});
+
+describe("secrets never reach the manifests", () => {
+  const rec = (type: string, inputs: Record<string, unknown>): RecordedResource => ({
+    urn: `urn:pulumi:t::platform::${type}::x`,
+    type,
+    name: "x",
+    custom: true,
+    dependencies: [],
+    inputs,
+  });
+
+  it("turns a Secret into a reference listing its keys, without its values", () => {
+    const r = toManifest(rec("kubernetes:core/v1:Secret", { apiVersion: "v1", kind: "Secret", metadata: { name: "grafana-admin", namespace: "observability" }, stringData: secret({ user: "admin", password: "hunter2" }) }));
+    expect(r.object).toBeUndefined();
+    expect(r.secret).toMatchObject({ name: "grafana-admin", namespace: "observability", keys: ["user", "password"] });
+    expect(JSON.stringify(r)).not.toContain("hunter2");
+  });
+
+  it("refuses to write a secret value that sits outside a Secret", () => {
+    const dep = rec("kubernetes:apps/v1:Deployment", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { template: { spec: { containers: [{ env: secret([{ name: "A", value: "s3cret" }]) }] } } } });
+    expect(() => toManifest(dep)).toThrow(/secret value at spec\.template\.spec\.containers\[0\]\.env in a Deployment/);
+  });
+});
+
+describe("Helm releases become Flux objects", () => {
+  const release = (inputs: Record<string, unknown>): RecordedResource => ({
+    urn: "urn:pulumi:t::platform::kubernetes:helm.sh/v3:Release::r",
+    type: "kubernetes:helm.sh/v3:Release",
+    name: "r",
+    custom: true,
+    dependencies: [],
+    inputs,
+  });
+
+  it("maps an HTTPS chart repository to a HelmRepository and a HelmRelease with the same chart, version and values", () => {
+    const { objects } = helmReleaseToFlux(
+      release({ name: "traefik", chart: "traefik", version: "41.3.0", namespace: "gateway", repositoryOpts: { repo: "https://traefik.github.io/charts" }, values: { deployment: { replicas: 2 } } }),
+      ["gateway-api-crds"],
+    );
+    const [source, hr] = objects as any[];
+    expect(source).toMatchObject({ kind: "HelmRepository", spec: { url: "https://traefik.github.io/charts" } });
+    expect(hr.spec.chart.spec).toEqual({ chart: "traefik", version: "41.3.0", sourceRef: { kind: "HelmRepository", name: source.metadata.name, namespace: "flux-system" } });
+    expect(hr.spec.values).toEqual({ deployment: { replicas: 2 } });
+    expect(hr.spec.targetNamespace).toBe("gateway");
+    expect(hr.spec.dependsOn).toEqual([{ name: "gateway-api-crds", namespace: "flux-system" }]);
+    expect(validateBuiltIn(objects.map((object, i) => ({ id: String(i), object })))).toEqual([{ id: "0", ok: true }, { id: "1", ok: true }]);
+  });
+
+  it("maps an OCI repository to an OCIRepository tagged with the version, and moves secret values to valuesFrom", () => {
+    const { objects, secret: ref } = helmReleaseToFlux(
+      release({ name: "kps", chart: "kube-prometheus-stack", version: "88.5.3", namespace: "observability", repositoryOpts: { repo: "oci://ghcr.io/prometheus-community/charts" }, values: { grafana: secret({ adminPassword: "hunter2" }), prometheus: { enabled: true } } }),
+      [],
+    );
+    const [source, hr] = objects as any[];
+    expect(source).toMatchObject({ kind: "OCIRepository", spec: { url: "oci://ghcr.io/prometheus-community/charts/kube-prometheus-stack", ref: { tag: "88.5.3" } } });
+    expect(hr.spec.chartRef).toEqual({ kind: "OCIRepository", name: source.metadata.name, namespace: "flux-system" });
+    expect(hr.spec.values).toEqual({ prometheus: { enabled: true } });
+    expect(hr.spec.valuesFrom).toEqual([{ kind: "Secret", name: "kps-values", valuesKey: "values.yaml" }]);
+    expect(ref).toMatchObject({ name: "kps-values", keys: ["grafana"] });
+    expect(JSON.stringify(objects)).not.toContain("hunter2");
+    expect(validateBuiltIn(objects.map((object, i) => ({ id: String(i), object }))).every((x) => x.ok)).toBe(true);
+  });
+
+  it("refuses a release without a pinned version", () => {
+    expect(() => helmReleaseToFlux(release({ chart: "x", repositoryOpts: { repo: "https://e.example" } }), [])).toThrow(/without a pinned version/);
+  });
+});
+
+describe("the schema validator itself", () => {
+  it("rejects a wrongly typed field and a Flux object missing a required field", () => {
+    const results = validateBuiltIn([
+      { id: "bad-deploy", object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "three", selector: {}, template: {} } } },
+      { id: "bad-kustomization", object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "x" }, spec: { interval: "1m", prune: true } } },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    expect(results[0]!.error).toMatch(/replicas must be integer/);
+    expect(results[1]!.error).toMatch(/sourceRef/);
+  });
+});
