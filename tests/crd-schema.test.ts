@@ -1,0 +1,52 @@
+import { CRD_DIR, CrdValidator, toJsonSchema } from "./support/crd-schema";
+
+describe("CRD schema validation (strict, as the API server validates)", () => {
+  const v = new CrdValidator(CRD_DIR);
+  const route = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "orders", namespace: "apps" },
+    spec: {
+      parentRefs: [{ name: "platform", namespace: "gateway", sectionName: "https" }],
+      hostnames: ["api.shop.example.com"],
+      rules: [{ matches: [{ path: { type: "PathPrefix", value: "/orders" } }], backendRefs: [{ name: "order-service", port: 8080, weight: 90 }] }],
+    },
+  };
+
+  it("loads the served versions of the pinned Gateway API CRDs", () => {
+    expect(v.kinds).toEqual(expect.arrayContaining(["gateway.networking.k8s.io/v1/HTTPRoute", "gateway.networking.k8s.io/v1/GRPCRoute", "gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1/GatewayClass"]));
+  });
+
+  it("accepts a valid HTTPRoute", () => {
+    expect(v.validate(route)).toEqual({ ok: true, errors: [] });
+  });
+
+  it("rejects an unknown field, a wrong enum and a wrong type", () => {
+    const bad = JSON.parse(JSON.stringify(route));
+    bad.spec.rules[0].backendRefs[0].wieght = 10;
+    bad.spec.rules[0].matches[0].path.type = "Prefix";
+    bad.spec.rules[0].backendRefs[0].port = "http";
+    const r = v.validate(bad);
+    expect(r.ok).toBe(false);
+    expect(r.errors.join("\n")).toMatch(/backendRefs\/0 must NOT have additional properties: wieght/);
+    expect(r.errors.join("\n")).toMatch(/path\/type must be equal to one of the allowed values/);
+    expect(r.errors.join("\n")).toMatch(/backendRefs\/0\/port must be integer/);
+  });
+
+  it("reports a kind it has no CRD for", () => {
+    expect(v.validate({ apiVersion: "example.com/v1", kind: "Widget" }).ok).toBe(false);
+  });
+
+  it("translates int-or-string and preserve-unknown-fields", () => {
+    const s = toJsonSchema({
+      type: "object",
+      properties: {
+        port: { "x-kubernetes-int-or-string": true },
+        free: { type: "object", "x-kubernetes-preserve-unknown-fields": true, properties: { a: { type: "string" } } },
+      },
+    });
+    expect((s["properties"] as any).port).toEqual({ anyOf: [{ type: "integer" }, { type: "string" }] });
+    expect((s["properties"] as any).free.additionalProperties).toBeUndefined();
+    expect(s["additionalProperties"]).toBe(false);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Validates custom resources against the `openAPIV3Schema` of the pinned upstream CRDs, the way
+ * the API server does with strict field validation (kubectl's default): unknown fields are errors
+ * unless the schema preserves them, int-or-string accepts either, CEL rules are not evaluated.
+ */
+import Ajv, { ValidateFunction } from "ajv";
+import * as fs from "fs";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+
+type Schema = Record<string, unknown>;
+
+/** Translates a Kubernetes structural schema into plain JSON Schema for ajv. */
+export function toJsonSchema(s: Schema): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k.startsWith("x-kubernetes-") || k === "description" || k === "format") continue;
+    if (k === "properties") out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, toJsonSchema(ps)]));
+    else if (k === "items" || k === "not") out[k] = toJsonSchema(v as Schema);
+    else if (k === "additionalProperties") out[k] = typeof v === "boolean" ? v : toJsonSchema(v as Schema);
+    else if (k === "allOf" || k === "anyOf" || k === "oneOf") out[k] = (v as Schema[]).map(toJsonSchema);
+    else out[k] = v;
+  }
+  if (s["x-kubernetes-int-or-string"]) {
+    delete out["type"];
+    out["anyOf"] = [...((out["anyOf"] as Schema[] | undefined) ?? []), { type: "integer" }, { type: "string" }];
+  }
+  // Strict field validation: declared properties close the object unless upstream keeps unknowns.
+  if (out["properties"] && out["additionalProperties"] === undefined && !s["x-kubernetes-preserve-unknown-fields"]) {
+    out["additionalProperties"] = false;
+  }
+  // Kubernetes accepts null for nullable fields.
+  if (s["nullable"] && typeof out["type"] === "string") out["type"] = [out["type"], "null"];
+  delete out["nullable"];
+  return out;
+}
+
+interface CrdDoc {
+  kind: string;
+  spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[] };
+}
+
+export interface CrdResult {
+  readonly ok: boolean;
+  readonly errors: readonly string[];
+}
+
+export class CrdValidator {
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+
+  /** Loads every CRD (YAML, multi-document) below `dir`. */
+  constructor(dir: string) {
+    for (const file of walk(dir).filter((f) => /\.ya?ml$/.test(f))) {
+      for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
+        const crd = doc.toJS() as CrdDoc | null;
+        if (!crd || crd.kind !== "CustomResourceDefinition") continue;
+        for (const v of crd.spec.versions) {
+          if (!v.served || !v.schema) continue;
+          const key = `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`;
+          const schema = toJsonSchema(v.schema.openAPIV3Schema);
+          // The API server checks these itself; the CRD schema leaves metadata open.
+          (schema["properties"] as Schema)["metadata"] = { type: "object" };
+          this.validators.set(key, this.ajv.compile(schema));
+        }
+      }
+    }
+  }
+
+  /** The group/version/kind keys this validator knows. */
+  get kinds(): string[] {
+    return [...this.validators.keys()].sort();
+  }
+
+  has(apiVersion: string, kind: string): boolean {
+    return this.validators.has(`${apiVersion}/${kind}`);
+  }
+
+  validate(object: { apiVersion: string; kind: string }): CrdResult {
+    const v = this.validators.get(`${object.apiVersion}/${object.kind}`);
+    if (!v) return { ok: false, errors: [`no served CRD version for ${object.apiVersion} ${object.kind}`] };
+    const ok = v(object) as boolean;
+    return { ok, errors: ok ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params && "additionalProperty" in e.params ? `: ${String(e.params["additionalProperty"])}` : ""}`) };
+  }
+}
+
+function walk(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+/** The CRDs copied into this repository (see crds/README.md). */
+export const CRD_DIR = path.resolve(__dirname, "../../crds");
