@@ -30,6 +30,13 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Nothing: namespaces are the first objects.",
   },
   {
+    name: "crds",
+    componentTypes: ["platform:crds:GatewayApiCrds"],
+    contains: "Gateway API CRDs (standard channel) and their safe-upgrades ValidatingAdmissionPolicy",
+    after: [],
+    why: "Nothing: cluster-scoped. Gateway controllers and istiod watch these CRDs, so they follow this stage.",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",

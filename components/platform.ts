@@ -1,8 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
+import { crdBundles } from "../versions";
+import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Namespaces } from "./core/namespaces";
 import { serviceGraph, ServiceGraph } from "./service-graph";
 import { Microservice } from "./workloads/microservice";
+
+/** Repository root: vendored data (crds/) is read relative to it. */
+const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Inputs of the Platform. */
 export interface PlatformArgs {
@@ -34,6 +40,12 @@ export class Platform extends pulumi.ComponentResource {
     super("platform:index:Platform", name, {}, opts);
     const cfg = args.config;
     this.graph = serviceGraph(cfg);
+
+    // Stage "crds": the Gateway API is read by both the gateway and the mesh.
+    if (cfg.gateway.enabled || cfg.mesh.enabled) {
+      const pin = crdBundles.gatewayApi;
+      new GatewayApiCrds("gateway-api-crds", { dir: path.join(REPO_ROOT, pin.path), version: pin.version }, { parent: this });
+    }
 
     // Stage "namespaces".
     const namespaces = new Namespaces("namespaces", { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity }, { parent: this });

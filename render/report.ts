@@ -71,7 +71,7 @@ export function reportMarkdown(input: ReportInput): string {
   }
   out.push("");
 
-  out.push("## Areas not built yet", "", "Their config is validated; nothing of them is rendered, and nothing pretends to be:", "");
+  out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");
   for (const a of AREAS_NOT_BUILT) out.push(`- ${a}`);
   if (AREAS_NOT_BUILT.includes("mesh")) out.push("", "So: **no mTLS and no service-to-service authorization** in this render.");
   out.push("");

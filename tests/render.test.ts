@@ -27,7 +27,7 @@ const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("renders a namespace per application namespace and a component per service", () => {
     const r = rendered[stack]!;
-    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", ...Object.keys(r.config.services).sort()]);
+    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", "gateway-api-crds", ...Object.keys(r.config.services).sort()]);
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
     expect(nsNames).toEqual(["apps", "notifications"]);
   });
@@ -69,7 +69,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
-    expect(groupLevels(r.model)).toEqual([["namespaces"], Object.keys(r.config.services).sort()]);
+    expect(groupLevels(r.model)).toEqual([["gateway-api-crds", "namespaces"], Object.keys(r.config.services).sort()]);
   });
 
   it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
@@ -149,7 +149,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 6 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 7 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

@@ -33,6 +33,8 @@ export interface ChartPin {
 export interface CrdBundlePin {
   readonly name: string;
   readonly version: string;
+  /** Where the vendored upstream files live, relative to the repository root. */
+  readonly path: string;
   /** Upstream release asset or path the CRDs come from. */
   readonly source: string;
   readonly note: string;
@@ -145,6 +147,7 @@ export const crdBundles = {
   gatewayApi: {
     name: "gateway-api-standard",
     version: "v1.5.1",
+    path: "crds/gateway-api/v1.5.1/standard",
     source: "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml",
     note: "Standard channel, including the safe-upgrades ValidatingAdmissionPolicy. Pinned by Istio 1.30.",
   },
