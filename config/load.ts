@@ -112,13 +112,11 @@ export function parsePlatformConfig(raw: Record<string, unknown>): PlatformConfi
 }
 
 /**
- * Collects every `platform:*` key of the current stack. All keys are read (not just the known
- * ones) so that a misspelt top-level key is reported rather than ignored. Values arrive as strings;
- * objects, arrays, numbers and booleans are JSON.
+ * Picks the `platform:*` keys out of a full config map (`ns:key` → value text). All keys are
+ * kept, not just the known ones, so that a misspelt top-level key is reported rather than ignored.
  */
-export function rawConfigFromRuntime(): Record<string, unknown> {
+export function platformKeysOf(all: Readonly<Record<string, string>>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  const all = pulumi.runtime.allConfig();
   for (const [fullKey, value] of Object.entries(all)) {
     const [ns, ...rest] = fullKey.split(":");
     if (ns !== CONFIG_NAMESPACE || rest.length === 0) continue;
@@ -142,5 +140,5 @@ export function decodeConfigValue(value: string): unknown {
 
 /** The stack's validated config. Throws ConfigError before any resource is registered. */
 export function loadPlatformConfig(): PlatformConfig {
-  return parsePlatformConfig(rawConfigFromRuntime());
+  return parsePlatformConfig(platformKeysOf(pulumi.runtime.allConfig()));
 }

@@ -279,7 +279,7 @@ const kafkaSchema = z.strictObject({
   brokers: z.number().int().min(1).default(3),
   /** KRaft controller nodes; odd. */
   controllers: z.number().int().min(1).default(3),
-  /** One node pool with combined controller+broker roles (dev only). */
+  /** One node pool whose nodes are both controllers and brokers (dev only); brokers must equal controllers. */
   combinedRoles: z.boolean().default(false),
   /** Persistent volume size per node. */
   storage: byteQuantity.default("20Gi"),
@@ -470,7 +470,10 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     add(["discovery", "consul", "servers"], "Consul needs an odd server count for a quorum", consulServers, "1, 3, 5 or 7");
   }
   const kafka = c.messaging.kafka;
-  if (kafka.enabled && !kafka.combinedRoles && kafka.controllers % 2 === 0) {
+  if (kafka.enabled && kafka.combinedRoles && kafka.brokers !== kafka.controllers) {
+    add(["messaging", "kafka", "brokers"], "with combinedRoles every node is a controller and a broker, so the counts must match", kafka.brokers, `${kafka.controllers} (messaging.kafka.controllers)`);
+  }
+  if (kafka.enabled && kafka.controllers % 2 === 0) {
     add(["messaging", "kafka", "controllers"], "KRaft controllers need an odd count for a quorum", kafka.controllers, "1, 3 or 5");
   }
   if (c.messaging.nats.enabled && c.messaging.nats.replicas % 2 === 0) {
@@ -479,7 +482,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
 
   // Kafka replication relations, per topic with defaults applied.
   if (kafka.enabled) {
-    const brokers = kafka.combinedRoles ? 1 : kafka.brokers;
+    const brokers = kafka.brokers;
     if (prod && kafka.combinedRoles) {
       add(["messaging", "kafka", "combinedRoles"], "combined controller+broker nodes are for dev only", true, "false in prod");
     }
@@ -515,7 +518,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     if (!c.mesh.enabled) add(["mesh", "enabled"], "prod needs the mesh (mTLS and authorization)", false, "true in prod");
     if (c.discovery.store === "etcd" && etcdMembers < 3) add(["discovery", "etcd", "members"], "prod etcd needs at least 3 members", etcdMembers, "3, 5 or 7");
     if (c.discovery.store === "consul" && consulServers < 3) add(["discovery", "consul", "servers"], "prod Consul needs at least 3 servers", consulServers, "3, 5 or 7");
-    if (kafka.enabled && !kafka.combinedRoles && kafka.controllers < 3) add(["messaging", "kafka", "controllers"], "prod KRaft needs at least 3 controllers", kafka.controllers, "3 or 5");
+    if (kafka.enabled && kafka.controllers < 3) add(["messaging", "kafka", "controllers"], "prod KRaft needs at least 3 controllers", kafka.controllers, "3 or 5");
     if (c.messaging.nats.enabled && c.messaging.nats.replicas < 3) add(["messaging", "nats", "replicas"], "prod JetStream needs at least 3 servers", c.messaging.nats.replicas, "3 or 5");
   }
 

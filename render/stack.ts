@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { CONFIG_NAMESPACE, decodeConfigValue, parsePlatformConfig } from "../config/load";
+import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 
 export const PROJECT = "platform";
@@ -31,10 +31,5 @@ export function listStacks(root = ROOT): string[] {
 
 /** Validates a flat config map the way the program does (without the Pulumi runtime). */
 export function platformConfigOf(flat: Record<string, string>): PlatformConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) {
-    const [ns, ...rest] = k.split(":");
-    if (ns === CONFIG_NAMESPACE) raw[rest.join(":")] = decodeConfigValue(v);
-  }
-  return parsePlatformConfig(raw);
+  return parsePlatformConfig(platformKeysOf(flat));
 }
