@@ -7,7 +7,7 @@
 import * as path from "path";
 import { ConfigError } from "../config/load";
 import { renderConfig } from "./render";
-import { listStacks, readStackFile, ROOT } from "./stack";
+import { listStacks, readStackConfig, readStackFile } from "./stack";
 import { writeRender } from "./write";
 
 function arg(name: string, argv: string[]): string | undefined {
@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const r = await renderConfig(stack, readStackFile(stackFile ? path.resolve(stackFile) : path.join(ROOT, `Pulumi.${stack}.yaml`)));
+    const r = await renderConfig(stack, stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack));
     const { files, svg } = writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
