@@ -1,4 +1,4 @@
-import { CRD_DIR, CrdValidator, toJsonSchema } from "./support/crd-schema";
+import { CRD_DIR, CrdValidator, goPatternToJs, toJsonSchema } from "./support/crd-schema";
 
 describe("CRD schema validation (strict, as the API server validates)", () => {
   const v = new CrdValidator(CRD_DIR);
@@ -48,5 +48,16 @@ describe("CRD schema validation (strict, as the API server validates)", () => {
     expect((s["properties"] as any).port).toEqual({ anyOf: [{ type: "integer" }, { type: "string" }] });
     expect((s["properties"] as any).free.additionalProperties).toBeUndefined();
     expect(s["additionalProperties"]).toBe(false);
+  });
+});
+
+describe("Go RE2 patterns in CRDs", () => {
+  it("turns a leading (?i) into case-insensitive letter classes, as Kyverno's CRDs need", () => {
+    const p = goPatternToJs("(?i)(abort|warn)?")!;
+    expect(new RegExp(`^(?:${p})$`, "u").test("WaRn")).toBe(true);
+    expect(new RegExp(`^(?:${p})$`, "u").test("block")).toBe(false);
+  });
+  it("keeps plain patterns as they are", () => {
+    expect(goPatternToJs("^[a-z]+$")).toBe("^[a-z]+$");
   });
 });

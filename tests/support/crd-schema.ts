@@ -19,7 +19,10 @@ export function toJsonSchema(s: Schema): Schema {
     else if (k === "items" || k === "not") out[k] = toJsonSchema(v as Schema);
     else if (k === "additionalProperties") out[k] = typeof v === "boolean" ? v : toJsonSchema(v as Schema);
     else if (k === "allOf" || k === "anyOf" || k === "oneOf") out[k] = (v as Schema[]).map(toJsonSchema);
-    else out[k] = v;
+    else if (k === "pattern" && typeof v === "string") {
+      const p = goPatternToJs(v);
+      if (p !== undefined) out[k] = p;
+    } else out[k] = v;
   }
   if (s["x-kubernetes-int-or-string"]) {
     delete out["type"];
@@ -35,6 +38,24 @@ export function toJsonSchema(s: Schema): Schema {
   return out;
 }
 
+/**
+ * CRD patterns are Go RE2. JavaScript lacks RE2's inline case-insensitive flag `(?i)`: a leading
+ * one becomes a letter-by-letter class. A pattern that still does not compile is left out (the
+ * API server would check it), never turned into a looser match silently elsewhere.
+ */
+export function goPatternToJs(p: string): string | undefined {
+  let out = p;
+  if (out.startsWith("(?i)")) {
+    out = out.slice(4).replace(/(\\.)|([A-Za-z])/g, (_m, esc: string | undefined, ch: string | undefined) => (esc ? esc : `[${ch!.toLowerCase()}${ch!.toUpperCase()}]`));
+  }
+  try {
+    new RegExp(out, "u");
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
 interface CrdDoc {
   kind: string;
   spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[] };
@@ -46,6 +67,7 @@ export interface CrdResult {
 }
 
 export class CrdValidator {
+  private readonly schemas = new Map<string, Schema>();
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
@@ -61,7 +83,7 @@ export class CrdValidator {
           const schema = toJsonSchema(v.schema.openAPIV3Schema);
           // The API server checks these itself; the CRD schema leaves metadata open.
           (schema["properties"] as Schema)["metadata"] = { type: "object" };
-          this.validators.set(key, this.ajv.compile(schema));
+          this.schemas.set(key, schema);
         }
       }
     }
@@ -69,15 +91,26 @@ export class CrdValidator {
 
   /** The group/version/kind keys this validator knows. */
   get kinds(): string[] {
-    return [...this.validators.keys()].sort();
+    return [...this.schemas.keys()].sort();
   }
 
   has(apiVersion: string, kind: string): boolean {
-    return this.validators.has(`${apiVersion}/${kind}`);
+    return this.schemas.has(`${apiVersion}/${kind}`);
+  }
+
+  /** Compiled on first use: the vendored CRDs are large and most tests need a few kinds. */
+  private compiled(key: string): ValidateFunction | undefined {
+    let v = this.validators.get(key);
+    const schema = this.schemas.get(key);
+    if (!v && schema) {
+      v = this.ajv.compile(schema);
+      this.validators.set(key, v);
+    }
+    return v;
   }
 
   validate(object: { apiVersion: string; kind: string }): CrdResult {
-    const v = this.validators.get(`${object.apiVersion}/${object.kind}`);
+    const v = this.compiled(`${object.apiVersion}/${object.kind}`);
     if (!v) return { ok: false, errors: [`no served CRD version for ${object.apiVersion} ${object.kind}`] };
     const ok = v(object) as boolean;
     return { ok, errors: ok ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params && "additionalProperty" in e.params ? `: ${String(e.params["additionalProperty"])}` : ""}`) };
