@@ -11,9 +11,11 @@ export interface PlatformOutputs {
   readonly environment: string;
   readonly endpoints: Platform["endpoints"];
   readonly namespaces: Platform["namespaces"];
+  /** Gateway URLs and, with a generated certificate, the CA clients must trust. */
+  readonly gateway: Platform["gateway"];
 }
 
 export function definePlatform(config: PlatformConfig = loadPlatformConfig()): PlatformOutputs {
   const platform = new Platform("platform", { config });
-  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces };
+  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces, gateway: platform.gateway };
 }

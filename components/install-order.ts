@@ -37,6 +37,27 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Nothing: cluster-scoped. Gateway controllers and istiod watch these CRDs, so they follow this stage.",
   },
   {
+    name: "gateway-controller",
+    componentTypes: ["platform:gateway:TraefikController", "platform:gateway:EnvoyGatewayController"],
+    contains: "The chosen Gateway API implementation: Traefik, or Envoy Gateway's CRD chart then its controller",
+    after: ["crds", "namespaces"],
+    why: "Controllers watch the Gateway API CRDs and install into the gateway namespace.",
+  },
+  {
+    name: "gateway",
+    componentTypes: ["platform:gateway:EntryGateway"],
+    contains: "GatewayClass, Gateway (HTTP → HTTPS redirect, TLS termination), TLS Secret; Envoy: EnvoyProxy and ClientTrafficPolicy",
+    after: ["gateway-controller"],
+    why: "The class needs its controller; EnvoyProxy and ClientTrafficPolicy are the controller's CRDs.",
+  },
+  {
+    name: "routes",
+    componentTypes: ["platform:gateway:ServiceRoute"],
+    contains: "Per exposed service: HTTPRoute/GRPCRoute with canary split and header override; Traefik Middlewares/TraefikService or Envoy BackendTrafficPolicy",
+    after: ["gateway-controller", "namespaces"],
+    why: "Middleware, TraefikService and BackendTrafficPolicy are the controller's CRDs; routes live in the service's namespace. They need neither the Gateway nor the Services to exist first (status converges).",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
@@ -46,7 +67,7 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = ["gateway", "mesh", "discovery", "messaging", "observability", "security"];
+export const AREAS_NOT_BUILT: readonly string[] = ["mesh", "discovery", "messaging", "observability", "security"];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

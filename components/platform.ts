@@ -4,6 +4,11 @@ import type { PlatformConfig } from "../config/schema";
 import { crdBundles } from "../versions";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Namespaces } from "./core/namespaces";
+import { EntryGateway } from "./gateway/entry-gateway";
+import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
+import { DataPlaneSettings, GatewayRef } from "./gateway/routing";
+import { ServiceRoute } from "./gateway/service-route";
+import { TraefikController } from "./gateway/traefik-controller";
 import { serviceGraph, ServiceGraph } from "./service-graph";
 import { Microservice } from "./workloads/microservice";
 
@@ -24,6 +29,15 @@ export interface ServiceEndpoint {
   readonly protocol: "http" | "grpc";
 }
 
+/** What a user of the stack needs to reach and trust the gateway. */
+export interface GatewayOutputs {
+  readonly implementation: "traefik" | "envoy";
+  /** https:// URL per gateway hostname. */
+  readonly urls: string[];
+  /** The generated CA certificate clients must trust (tls.mode generate). */
+  readonly caCertPem?: pulumi.Output<string>;
+}
+
 /**
  * The whole platform for one stack. It composes the areas in the order of INSTALL_ORDER
  * (components/install-order.ts); areas receive what they need from each other as args.
@@ -35,6 +49,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly endpoints: Record<string, ServiceEndpoint>;
   /** Application namespaces. */
   public readonly namespaces: pulumi.Output<string[]>;
+  /** The gateway's URLs and CA, when the gateway is enabled. */
+  public readonly gateway?: GatewayOutputs;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Platform", name, {}, opts);
@@ -42,13 +58,58 @@ export class Platform extends pulumi.ComponentResource {
     this.graph = serviceGraph(cfg);
 
     // Stage "crds": the Gateway API is read by both the gateway and the mesh.
+    let gatewayApiCrds: GatewayApiCrds | undefined;
     if (cfg.gateway.enabled || cfg.mesh.enabled) {
       const pin = crdBundles.gatewayApi;
-      new GatewayApiCrds("gateway-api-crds", { dir: path.join(REPO_ROOT, pin.path), version: pin.version }, { parent: this });
+      gatewayApiCrds = new GatewayApiCrds("gateway-api-crds", { dir: path.join(REPO_ROOT, pin.path), version: pin.version }, { parent: this });
     }
 
     // Stage "namespaces".
     const namespaces = new Namespaces("namespaces", { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity }, { parent: this });
+
+    // Gateway area: controller → Gateway; routes need only the controller (its CRDs) and their namespace.
+    if (cfg.gateway.enabled) {
+      const gw = cfg.gateway;
+      const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted" }, { parent: this });
+      const gwNsName = gwNs.names[gw.namespace]!;
+      const dataPlane: DataPlaneSettings = {
+        replicas: gw.replicas,
+        spreadAcrossZones: cfg.cluster.zones.length > 0,
+        otlpEndpoint: cfg.observability.otlpEndpoint,
+        samplingPercent: cfg.observability.tracingSamplingPercent,
+      };
+      // Controllers watch the Gateway API CRDs: the only reason for this edge.
+      const crdsFirst = { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] };
+      const controller =
+        gw.implementation === "traefik"
+          ? new TraefikController("traefik", { namespace: gwNsName, dataPlane, logLevel: gw.traefik?.logLevel ?? "INFO" }, crdsFirst)
+          : new EnvoyGatewayController(
+              "envoy-gateway",
+              { namespace: gwNsName, replicas: gw.replicas, spreadAcrossZones: dataPlane.spreadAcrossZones, logLevel: gw.envoy?.logLevel ?? "info" },
+              crdsFirst,
+            );
+      // The class needs its controller, EnvoyProxy and the policies need the controller's CRDs, and
+      // the TLS Secret needs the gateway namespace.
+      const entry = new EntryGateway(
+        "gateway",
+        {
+          implementation: gw.implementation,
+          namespace: gw.namespace,
+          hostnames: gw.hostnames,
+          tls: gw.tls,
+          appNamespaces: this.graph.namespaces,
+          dataPlane,
+          stack: pulumi.getStack(),
+        },
+        { parent: this, dependsOn: [controller, gwNs] },
+      );
+      const gatewayRef: GatewayRef = { namespace: gw.namespace, hostnames: gw.hostnames };
+      for (const e of this.graph.exposures) {
+        // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
+        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller, namespaces] });
+      }
+      this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
+    }
 
     // Stage "workloads": each service waits only for its own namespace (through the name output).
     for (const [svcName, spec] of Object.entries(cfg.services)) {
@@ -69,6 +130,6 @@ export class Platform extends pulumi.ComponentResource {
 
     this.endpoints = Object.fromEntries(this.graph.services.map((s) => [s.name, { host: s.host, port: s.port, protocol: s.protocol }]));
     this.namespaces = pulumi.all(Object.values(namespaces.names));
-    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces });
+    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces, gateway: this.gateway });
   }
 }

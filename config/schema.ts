@@ -104,7 +104,7 @@ const exposureSchema = z.strictObject({
   canary: canarySchema.optional(),
   /** Sticky sessions by cookie. */
   sticky: z
-    .strictObject({ cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default("platform-affinity"), ttlSeconds: z.number().int().min(1).default(3600) })
+    .strictObject({ cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default("platform-affinity"), ttlSeconds: z.number().int().min(1).max(31536000).default(3600) })
     .optional(),
   /** Per-route rate limit at the gateway. */
   rateLimit: z.strictObject({ requestsPerSecond: z.number().int().min(1), burst: z.number().int().min(1).optional() }).optional(),
@@ -222,6 +222,8 @@ const gatewaySchema = z.strictObject({
     .prefault({}),
   /** Controller and data-plane replicas. */
   replicas: z.number().int().min(1).default(2),
+  /** Namespace of the controller, the Gateway and its TLS Secret. */
+  namespace: dnsLabel.default("gateway-system"),
   /** Traefik-specific settings (only with implementation traefik). */
   traefik: z.strictObject({ logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO") }).optional(),
   /** Envoy Gateway-specific settings (only with implementation envoy). */
@@ -563,6 +565,13 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       const canary = s.expose.canary;
       if (canary && canary.weights.stable + canary.weights.canary !== 100) {
         add(at("expose", "canary", "weights"), "canary weights must sum to 100", canary.weights, "stable + canary = 100");
+      }
+      // Feature parity: where the chosen implementation cannot do what was asked, say so by key.
+      if (c.gateway.implementation === "envoy" && s.expose.rateLimit?.burst !== undefined) {
+        add(at("expose", "rateLimit", "burst"), "Envoy Gateway's local rate limit has no separate burst (its bucket holds requestsPerSecond tokens)", s.expose.rateLimit.burst, "no burst with gateway.implementation envoy");
+      }
+      if (c.gateway.implementation === "envoy" && s.expose.sticky && canary && canary.weights.stable > 0 && canary.weights.canary > 0) {
+        add(at("expose", "sticky"), "Envoy Gateway's cookie hashing pins a pod inside one backend but not the stable/canary choice, so a sticky client would flip versions", s.expose.sticky, "no sticky with a split canary on envoy (traefik pins both)");
       }
       if (s.protocol === "grpc" && s.expose.sticky) {
         add(at("expose", "sticky"), "sticky sessions by cookie need HTTP routes; this service is gRPC", s.expose.sticky, "no sticky on gRPC services");

@@ -24,15 +24,19 @@ beforeAll(async () => {
   rendered["prod"] = await renderStack("prod");
 });
 
+/** The gateway controller's component name for the stack's implementation. */
+const controllerOf = (r: Rendered) => (r.config.gateway.implementation === "traefik" ? "traefik" : "envoy-gateway");
+/** One route component per exposed service. */
+const routesOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s]) => s.expose).map(([n]) => `${n}-route`).sort();
 const objectsOf = (r: Rendered) => r.model.groups.flatMap((g) => g.objects);
 const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 
 describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("renders a namespace per application namespace and a component per service", () => {
     const r = rendered[stack]!;
-    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", "gateway-api-crds", ...Object.keys(r.config.services).sort()]);
+    expect(r.model.groups.map((g) => g.name)).toEqual(["gateway-namespace", "namespaces", "gateway-api-crds", controllerOf(r), "gateway", ...routesOf(r), ...Object.keys(r.config.services).sort()]);
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames).toEqual(["apps", "notifications"]);
+    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "notifications"]);
   });
 
   it("labels application namespaces for Pod Security Admission (restricted)", () => {
@@ -76,7 +80,12 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
-    expect(groupLevels(r.model)).toEqual([["gateway-api-crds", "namespaces"], Object.keys(r.config.services).sort()]);
+    // Services deploy beside the gateway controller; the Gateway and the routes wait only for the controller.
+    expect(groupLevels(r.model)).toEqual([
+      ["gateway-api-crds", "gateway-namespace", "namespaces"],
+      [controllerOf(r), ...Object.keys(r.config.services)].sort(),
+      ["gateway", ...routesOf(r)].sort(),
+    ]);
   });
 
   it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
@@ -156,7 +165,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 7 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 13 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

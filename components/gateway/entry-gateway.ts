@@ -1,0 +1,111 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { customResource } from "../core/objects";
+import { DataPlaneSettings, envoyClientTrafficPolicy, envoyProxy, gateway, gatewayClass, httpsRedirectRoute, Implementation } from "./routing";
+
+/** Inputs of the entry Gateway. */
+export interface EntryGatewayArgs {
+  /** Which Gateway API implementation serves it (gateway.implementation). */
+  readonly implementation: Implementation;
+  /** Namespace of the Gateway and its TLS Secret (gateway.namespace). */
+  readonly namespace: string;
+  /** Host names served; one HTTPS listener each, all in the certificate (gateway.hostnames). */
+  readonly hostnames: readonly string[];
+  /** generate: a stack CA and server certificate; existingSecret: a kubernetes.io/tls Secret you provide. */
+  readonly tls: { readonly mode: "generate" | "existingSecret"; readonly secretName?: string };
+  /** Application namespaces whose routes may attach. */
+  readonly appNamespaces: readonly string[];
+  /** Data-plane shape (Envoy's EnvoyProxy; Traefik's lives in its chart values). */
+  readonly dataPlane: DataPlaneSettings;
+  /** Stack name, for the certificate's organization. */
+  readonly stack: string;
+}
+
+/** Name of the generated TLS Secret. */
+export const GENERATED_TLS_SECRET = "platform-gateway-tls";
+
+/**
+ * The platform's entry: GatewayClass and Gateway (HTTP → HTTPS redirect, TLS termination) and,
+ * for Envoy, the EnvoyProxy and gateway-wide ClientTrafficPolicy. With `tls.mode: generate` the
+ * certificate chain comes from @pulumi/tls: a stack CA (give its certificate to clients) and a
+ * server certificate for every hostname; the keys exist only as Pulumi secrets and the Secret.
+ */
+export class EntryGateway extends pulumi.ComponentResource {
+  /** The CA certificate clients trust (generated mode only). */
+  public readonly caCertPem?: pulumi.Output<string>;
+  /** Name of the TLS Secret the HTTPS listeners use. */
+  public readonly tlsSecretName: string;
+  /** https:// URL per hostname. */
+  public readonly urls: string[];
+
+  constructor(name: string, args: EntryGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:gateway:EntryGateway", name, {}, opts);
+    const ns = args.namespace;
+
+    if (args.tls.mode === "generate") {
+      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const ca = new tls.SelfSignedCert(
+        `${name}-ca`,
+        {
+          privateKeyPem: caKey.privateKeyPem,
+          subject: { commonName: `platform ${args.stack} gateway CA`, organization: `platform/${args.stack}` },
+          isCaCertificate: true,
+          validityPeriodHours: 5 * 365 * 24,
+          earlyRenewalHours: 90 * 24,
+          allowedUses: ["cert_signing", "crl_signing"],
+        },
+        { parent: this },
+      );
+      const key = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const csr = new tls.CertRequest(
+        `${name}-server-csr`,
+        { privateKeyPem: key.privateKeyPem, subject: { commonName: args.hostnames[0]!, organization: `platform/${args.stack}` }, dnsNames: [...args.hostnames] },
+        { parent: this },
+      );
+      const cert = new tls.LocallySignedCert(
+        `${name}-server-cert`,
+        {
+          certRequestPem: csr.certRequestPem,
+          caPrivateKeyPem: caKey.privateKeyPem,
+          caCertPem: ca.certPem,
+          validityPeriodHours: 365 * 24,
+          // Renewed on the first `pulumi up` in the last 30 days.
+          earlyRenewalHours: 30 * 24,
+          allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+        },
+        { parent: this },
+      );
+      new k8s.core.v1.Secret(
+        `${name}-tls`,
+        {
+          metadata: { name: GENERATED_TLS_SECRET, namespace: ns },
+          type: "kubernetes.io/tls",
+          // Chain: server certificate then the CA, so clients that pin the CA can build the path.
+          stringData: {
+            "tls.crt": pulumi.interpolate`${cert.certPem}${ca.certPem}`,
+            "tls.key": pulumi.secret(key.privateKeyPem),
+          },
+        },
+        { parent: this },
+      );
+      this.caCertPem = ca.certPem;
+      this.tlsSecretName = GENERATED_TLS_SECRET;
+    } else {
+      this.tlsSecretName = args.tls.secretName!;
+    }
+
+    const opt = { parent: this };
+    if (args.implementation === "envoy") {
+      // The GatewayClass's parametersRef names these; created first so the class is accepted at once.
+      customResource(`${name}-envoyproxy`, envoyProxy(ns, args.dataPlane), opt);
+    }
+    customResource(`${name}-class`, gatewayClass(args.implementation, ns), opt);
+    customResource(`${name}-gateway`, gateway(args.implementation, ns, args.hostnames, this.tlsSecretName, args.appNamespaces), opt);
+    customResource(`${name}-https-redirect`, httpsRedirectRoute(ns), opt);
+    if (args.implementation === "envoy") customResource(`${name}-client-policy`, envoyClientTrafficPolicy(ns), opt);
+
+    this.urls = args.hostnames.map((h) => `https://${h}`);
+    this.registerOutputs({ caCertPem: this.caCertPem, tlsSecretName: this.tlsSecretName, urls: this.urls });
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The gateway area as plain data: pure functions from the validated config and the service graph
+ * to the Gateway API objects and each implementation's native policy objects. The components in
+ * this folder only register what these return, so tests check routing without any runtime.
+ *
+ * One user-facing feature set, two implementations:
+ *
+ * | feature            | Traefik                                      | Envoy Gateway                                  |
+ * |--------------------|----------------------------------------------|------------------------------------------------|
+ * | HTTP → HTTPS       | HTTPRoute RequestRedirect on the http listener (both)                                          |
+ * | canary by weight   | HTTPRoute/GRPCRoute backendRef weights (both)                                                  |
+ * | header → canary    | a rule matching the header, sent to the canary Service only (both)                             |
+ * | sticky sessions    | weighted TraefikService with sticky cookies  | BackendTrafficPolicy consistent hash by cookie |
+ * | rate limit         | Middleware rateLimit via ExtensionRef        | BackendTrafficPolicy local rate limit          |
+ * | security headers   | Middleware headers via ExtensionRef          | ClientTrafficPolicy lateResponseHeaders        |
+ *
+ * Where one implementation cannot do what was asked, config validation refuses it by key
+ * (config/schema.ts): no burst on Envoy's local rate limit, no sticky + split canary on Envoy.
+ */
+import type { PlatformConfig } from "../../config/schema";
+import { hostCovered } from "../../config/schema";
+import type { K8sObject } from "../core/objects";
+import type { Exposure } from "../service-graph";
+
+export type Implementation = PlatformConfig["gateway"]["implementation"];
+
+const GATEWAY_API = "gateway.networking.k8s.io/v1";
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+const TRAEFIK_API = "traefik.io/v1alpha1";
+const ENVOY_API = "gateway.envoyproxy.io/v1alpha1";
+
+/** The platform's one Gateway; routes attach to it by name. */
+export const GATEWAY_NAME = "platform";
+
+/** Per implementation: the GatewayClass controller and the listener ports. */
+export const IMPLEMENTATIONS = {
+  traefik: {
+    controllerName: "traefik.io/gateway-controller",
+    // Traefik binds listeners to its entrypoints by *container* port (chart ports.web/websecure.port).
+    httpPort: 8000,
+    httpsPort: 8443,
+  },
+  envoy: {
+    controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
+    // Envoy Gateway maps privileged listener ports to unprivileged container ports itself.
+    httpPort: 80,
+    httpsPort: 443,
+  },
+} as const;
+
+/** Security headers on every response through the gateway. */
+export const SECURITY_HEADERS = {
+  "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "strict-origin-when-cross-origin",
+} as const;
+
+const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+
+/** Name of the GatewayClass for an implementation. */
+export const gatewayClassName = (impl: Implementation): string => `platform-${impl}`;
+
+/** Name of the HTTPS listener for the i-th configured gateway hostname. */
+export const httpsListenerName = (i: number): string => `https-${i}`;
+
+/** Name of the Envoy proxies' ServiceAccount: fixed, so the mesh can allow exactly this identity. */
+export const envoyProxyServiceAccount = `envoy-${GATEWAY_NAME}`;
+
+/** The ServiceAccount the data plane runs as, per implementation (Traefik: the chart's release name). */
+export function dataPlaneServiceAccount(impl: Implementation): string {
+  return impl === "traefik" ? "traefik" : envoyProxyServiceAccount;
+}
+
+/** The GatewayClass; Envoy's points at the EnvoyProxy that shapes its data plane. */
+export function gatewayClass(impl: Implementation, namespace: string): K8sObject {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: "GatewayClass",
+    metadata: { name: gatewayClassName(impl), labels },
+    spec: {
+      controllerName: IMPLEMENTATIONS[impl].controllerName,
+      ...(impl === "envoy" ? { parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: GATEWAY_NAME, namespace } } : {}),
+    },
+  };
+}
+
+/**
+ * The Gateway: a plain-HTTP listener that only redirects, and one HTTPS listener per configured
+ * hostname terminating TLS with the stack's certificate. Routes may attach to the HTTPS listeners
+ * only from the application namespaces (by the API server's own name label, which cannot be forged).
+ */
+export function gateway(impl: Implementation, namespace: string, hostnames: readonly string[], tlsSecretName: string, appNamespaces: readonly string[]): K8sObject {
+  const ports = IMPLEMENTATIONS[impl];
+  return {
+    apiVersion: GATEWAY_API,
+    kind: "Gateway",
+    metadata: { name: GATEWAY_NAME, namespace, labels },
+    spec: {
+      gatewayClassName: gatewayClassName(impl),
+      listeners: [
+        { name: "http", protocol: "HTTP", port: ports.httpPort, allowedRoutes: { namespaces: { from: "Same" }, kinds: [{ group: GATEWAY_GROUP, kind: "HTTPRoute" }] } },
+        ...hostnames.map((hostname, i) => ({
+          name: httpsListenerName(i),
+          protocol: "HTTPS",
+          port: ports.httpsPort,
+          hostname,
+          tls: { mode: "Terminate", certificateRefs: [{ group: "", kind: "Secret", name: tlsSecretName }] },
+          allowedRoutes: {
+            namespaces: {
+              from: "Selector",
+              selector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...appNamespaces] }] },
+            },
+            kinds: [
+              { group: GATEWAY_GROUP, kind: "HTTPRoute" },
+              { group: GATEWAY_GROUP, kind: "GRPCRoute" },
+            ],
+          },
+        })),
+      ],
+    },
+  };
+}
+
+/** Every plain-HTTP request is answered with a permanent redirect to HTTPS. */
+export function httpsRedirectRoute(namespace: string): K8sObject {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: "HTTPRoute",
+    metadata: { name: "https-redirect", namespace, labels },
+    spec: {
+      parentRefs: [{ group: GATEWAY_GROUP, kind: "Gateway", name: GATEWAY_NAME, namespace, sectionName: "http" }],
+      rules: [{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }],
+    },
+  };
+}
+
+/** Settings of the gateway data plane that the EnvoyProxy and Traefik values both derive from. */
+export interface DataPlaneSettings {
+  readonly replicas: number;
+  /** Whether nodes span zones (spread replicas across them). */
+  readonly spreadAcrossZones: boolean;
+  /** OTLP gRPC collector endpoint (URL) and sampling percentage. */
+  readonly otlpEndpoint: string;
+  readonly samplingPercent: number;
+}
+
+/** Parsed OTLP endpoint: in-cluster Service (name, namespace) when the host names one, and the port. */
+export function otlpTarget(url: string): { host: string; port: number; service?: { name: string; namespace: string } } {
+  const u = new URL(url);
+  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?$/.exec(u.hostname);
+  return { host: u.hostname, port, ...(m ? { service: { name: m[1]!, namespace: m[2]! } } : {}) };
+}
+
+/** HA shape shared by both data planes: zone spread when there are zones, else node spread. */
+export function topologySpread(selector: Record<string, string>, spreadAcrossZones: boolean): object[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: spreadAcrossZones ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname",
+      whenUnsatisfiable: spreadAcrossZones ? "DoNotSchedule" : "ScheduleAnyway",
+      labelSelector: { matchLabels: selector },
+    },
+  ];
+}
+
+/**
+ * Envoy Gateway's data plane: replicas (HPA and PDB when HA), a fixed ServiceAccount, a
+ * restricted pod security context, and OTLP tracing to the platform's collector.
+ */
+export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject {
+  const ha = dp.replicas >= 2;
+  const otlp = otlpTarget(dp.otlpEndpoint);
+  const selector = { "app.kubernetes.io/component": "proxy", "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME };
+  return {
+    apiVersion: ENVOY_API,
+    kind: "EnvoyProxy",
+    metadata: { name: GATEWAY_NAME, namespace, labels },
+    spec: {
+      provider: {
+        type: "Kubernetes",
+        kubernetes: {
+          envoyServiceAccount: { name: envoyProxyServiceAccount },
+          envoyDeployment: {
+            // With an HPA the replica count is the HPA's; a fixed count would fight it.
+            ...(ha ? {} : { replicas: dp.replicas }),
+            pod: {
+              securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              topologySpreadConstraints: topologySpread(selector, dp.spreadAcrossZones),
+            },
+            container: {
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+            },
+          },
+          ...(ha
+            ? {
+                envoyHpa: { minReplicas: dp.replicas, maxReplicas: dp.replicas * 3, metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }] },
+                envoyPDB: { minAvailable: Math.max(1, dp.replicas - 1) },
+              }
+            : {}),
+          envoyService: { type: "LoadBalancer", externalTrafficPolicy: "Local" },
+        },
+      },
+      telemetry: {
+        tracing: {
+          samplingRate: Math.round(dp.samplingPercent),
+          provider: {
+            type: "OpenTelemetry",
+            ...(otlp.service ? { backendRefs: [{ name: otlp.service.name, namespace: otlp.service.namespace, port: otlp.port }] } : { host: otlp.host, port: otlp.port }),
+          },
+        },
+        metrics: { prometheus: {} },
+      },
+    },
+  };
+}
+
+/** Gateway-wide client policy for Envoy: TLS 1.2+ and the security headers on every response. */
+export function envoyClientTrafficPolicy(namespace: string): K8sObject {
+  return {
+    apiVersion: ENVOY_API,
+    kind: "ClientTrafficPolicy",
+    metadata: { name: GATEWAY_NAME, namespace, labels },
+    spec: {
+      targetRefs: [{ group: GATEWAY_GROUP, kind: "Gateway", name: GATEWAY_NAME }],
+      tls: { minVersion: "1.2" },
+      headers: { lateResponseHeaders: { set: Object.entries(SECURITY_HEADERS).map(([name, value]) => ({ name, value })) } },
+    },
+  };
+}
+
+/** Seconds as an Envoy Gateway duration (`1h30m`): each unit's number is at most five digits. */
+export function envoyDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const out = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
+  return out === "" ? "0s" : out;
+}
+
+/** What a route needs to know about the Gateway it attaches to. */
+export interface GatewayRef {
+  readonly namespace: string;
+  /** The gateway's hostnames, in listener order. */
+  readonly hostnames: readonly string[];
+}
+
+/** The HTTPS listeners that serve at least one of the route's hosts. */
+export function parentRefs(gw: GatewayRef, hosts: readonly string[]): object[] {
+  return gw.hostnames.flatMap((g, i) =>
+    hosts.some((h) => hostCovered(g, h)) ? [{ group: GATEWAY_GROUP, kind: "Gateway", name: GATEWAY_NAME, namespace: gw.namespace, sectionName: httpsListenerName(i) }] : [],
+  );
+}
+
+/** Names of the per-service objects, so routes, policies and tests agree on them. */
+export const routeObjectNames = (service: string) => ({
+  route: service,
+  securityHeaders: `${service}-security-headers`,
+  rateLimit: `${service}-rate-limit`,
+  sticky: `${service}-sticky`,
+  policy: service,
+});
+
+/**
+ * Everything that routes one exposed service: an HTTPRoute or GRPCRoute, and the implementation's
+ * native objects for its rate limit, stickiness and headers.
+ */
+export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: GatewayRef): K8sObject[] {
+  const n = routeObjectNames(e.service);
+  const canary = e.spec.canary;
+  const stable = { name: e.service, port: e.port };
+  const canaryBackend = canary ? { name: `${e.service}-canary`, port: e.port } : undefined;
+  const grpc = e.protocol === "grpc";
+  const out: K8sObject[] = [];
+
+  // Traefik: the route's filters reference Middlewares in the route's own namespace.
+  const filters: object[] = [];
+  if (impl === "traefik") {
+    out.push({
+      apiVersion: TRAEFIK_API,
+      kind: "Middleware",
+      metadata: { name: n.securityHeaders, namespace: e.namespace, labels },
+      spec: { headers: { stsSeconds: 31536000, stsIncludeSubdomains: true, frameDeny: true, contentTypeNosniff: true, referrerPolicy: SECURITY_HEADERS["Referrer-Policy"] } },
+    });
+    filters.push({ type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: n.securityHeaders } });
+    if (e.spec.rateLimit) {
+      out.push({
+        apiVersion: TRAEFIK_API,
+        kind: "Middleware",
+        metadata: { name: n.rateLimit, namespace: e.namespace, labels },
+        spec: {
+          rateLimit: {
+            average: e.spec.rateLimit.requestsPerSecond,
+            period: "1s",
+            burst: e.spec.rateLimit.burst ?? e.spec.rateLimit.requestsPerSecond,
+            // One bucket per requested host, like Envoy's per-route bucket (Traefik's default is per client IP).
+            sourceCriterion: { requestHost: true },
+          },
+        },
+      });
+      filters.push({ type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: n.rateLimit } });
+    }
+  }
+
+  // The weighted split. Traefik makes stickiness a property of a weighted TraefikService, which
+  // pins both the version (stable/canary) and the pod; it is used only when stickiness is asked.
+  let splitBackends: object[];
+  if (impl === "traefik" && e.spec.sticky) {
+    const cookie = { name: e.spec.sticky.cookieName, secure: true, httpOnly: true, sameSite: "lax", maxAge: e.spec.sticky.ttlSeconds };
+    const svc = (b: { name: string; port: number }, weight: number) => ({ name: b.name, port: b.port, weight, sticky: { cookie: { ...cookie, name: `${cookie.name}-${b.name}` } } });
+    out.push({
+      apiVersion: TRAEFIK_API,
+      kind: "TraefikService",
+      metadata: { name: n.sticky, namespace: e.namespace, labels },
+      spec: {
+        weighted: {
+          services: canaryBackend ? [svc(stable, canary!.weights.stable), svc(canaryBackend, canary!.weights.canary)] : [svc(stable, 100)],
+          sticky: { cookie },
+        },
+      },
+    });
+    splitBackends = [{ group: "traefik.io", kind: "TraefikService", name: n.sticky }];
+  } else {
+    splitBackends = canaryBackend
+      ? [
+          { kind: "Service", ...stable, weight: canary!.weights.stable },
+          { kind: "Service", ...canaryBackend, weight: canary!.weights.canary },
+        ]
+      : [{ kind: "Service", ...stable }];
+  }
+
+  const headerMatches = Object.entries(e.spec.headers).map(([name, value]) => ({ type: "Exact", name, value }));
+  const canaryHeader = canary ? [{ type: "Exact", name: canary.header.name, value: canary.header.value }] : [];
+  const matches = (extraHeaders: object[]): object[] =>
+    e.spec.paths.map((p) => {
+      const headers = [...headerMatches, ...extraHeaders];
+      const hdr = headers.length ? { headers } : {};
+      if (!grpc) return { path: { type: "PathPrefix", value: p }, ...hdr };
+      // gRPC: "/" means every service; otherwise "/pkg.Service" names one gRPC service.
+      return p === "/" ? { ...hdr } : { method: { type: "Exact", service: p.slice(1) }, ...hdr };
+    });
+  const withFilters = filters.length ? { filters } : {};
+  const rules: object[] = [];
+  // Header-routed requests always reach the canary: a more specific match, listed first.
+  if (canaryBackend) rules.push({ matches: matches(canaryHeader), ...withFilters, backendRefs: [{ kind: "Service", ...canaryBackend }] });
+  rules.push({ matches: matches([]), ...withFilters, backendRefs: splitBackends });
+
+  out.push({
+    apiVersion: GATEWAY_API,
+    kind: grpc ? "GRPCRoute" : "HTTPRoute",
+    metadata: { name: n.route, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
+    spec: { parentRefs: parentRefs(gw, e.spec.hosts), hostnames: [...e.spec.hosts], rules },
+  });
+
+  // Envoy: rate limit and stickiness are a BackendTrafficPolicy attached to the route.
+  if (impl === "envoy" && (e.spec.rateLimit || e.spec.sticky)) {
+    out.push({
+      apiVersion: ENVOY_API,
+      kind: "BackendTrafficPolicy",
+      metadata: { name: n.policy, namespace: e.namespace, labels },
+      spec: {
+        targetRefs: [{ group: GATEWAY_GROUP, kind: grpc ? "GRPCRoute" : "HTTPRoute", name: n.route }],
+        ...(e.spec.rateLimit ? { rateLimit: { type: "Local", local: { rules: [{ limit: { requests: e.spec.rateLimit.requestsPerSecond, unit: "Second" } }] } } } : {}),
+        ...(e.spec.sticky
+          ? {
+              loadBalancer: {
+                type: "ConsistentHash",
+                consistentHash: { type: "Cookie", cookie: { name: e.spec.sticky.cookieName, ttl: envoyDuration(e.spec.sticky.ttlSeconds), attributes: { SameSite: "Lax" } } },
+              },
+            }
+          : {}),
+      },
+    });
+  }
+  return out;
+}
