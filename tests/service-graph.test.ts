@@ -23,7 +23,7 @@ describe("serviceGraph", () => {
       ]),
     );
     expect(g.topicUse).toContainEqual({ service: "notification-service", topic: "orders.created", role: "consume", group: "notification-service" });
-    expect(g.exposures.map((e) => e.service)).toEqual(["order-service", "user-service"]);
+    expect(g.exposures.map((e) => e.service)).toEqual(["inventory-service", "order-service", "user-service"]);
     expect(g.configStoreClients).toEqual(["inventory-service", "user-service"]);
     expect(g.namespaces).toEqual(["apps", "notifications"]);
   });
