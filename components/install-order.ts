@@ -37,6 +37,27 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Nothing: cluster-scoped. Gateway controllers and istiod watch these CRDs, so they follow this stage.",
   },
   {
+    name: "mesh-ca",
+    componentTypes: ["platform:mesh:MeshCa"],
+    contains: "Istio plug-in CA: root and cluster intermediate from @pulumi/tls as the cacerts Secret",
+    after: ["namespaces"],
+    why: "The Secret lives in istio-system.",
+  },
+  {
+    name: "mesh-control-plane",
+    componentTypes: ["platform:mesh:IstioAmbient"],
+    contains: "Istio ambient: base (CRDs) → istiod → istio-cni and ztunnel",
+    after: ["crds", "mesh-ca", "namespaces"],
+    why: "istiod reads cacerts only at start-up and watches the Gateway API CRDs.",
+  },
+  {
+    name: "mesh-policy",
+    componentTypes: ["platform:mesh:MeshPolicies"],
+    contains: "PeerAuthentication STRICT, Telemetry, default-deny and per-caller AuthorizationPolicies, waypoints",
+    after: ["mesh-control-plane", "namespaces"],
+    why: "Istio's CRDs and the istio-waypoint GatewayClass come with istiod; policies live in the application namespaces.",
+  },
+  {
     name: "gateway-controller",
     componentTypes: ["platform:gateway:TraefikController", "platform:gateway:EnvoyGatewayController"],
     contains: "The chosen Gateway API implementation: Traefik, or Envoy Gateway's CRD chart then its controller",
@@ -67,7 +88,7 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = ["mesh", "discovery", "messaging", "observability", "security"];
+export const AREAS_NOT_BUILT: readonly string[] = ["discovery", "messaging", "observability", "security"];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

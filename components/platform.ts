@@ -5,8 +5,12 @@ import { crdBundles } from "../versions";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Namespaces } from "./core/namespaces";
 import { EntryGateway } from "./gateway/entry-gateway";
+import { waypointNamespaces, WAYPOINT_NAME } from "./mesh/authorization";
+import { IstioAmbient } from "./mesh/istio-ambient";
+import { MeshCa } from "./mesh/mesh-ca";
+import { MeshPolicies } from "./mesh/mesh-policies";
 import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
-import { DataPlaneSettings, GatewayRef } from "./gateway/routing";
+import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf } from "./gateway/routing";
 import { ServiceRoute } from "./gateway/service-route";
 import { TraefikController } from "./gateway/traefik-controller";
 import { serviceGraph, ServiceGraph } from "./service-graph";
@@ -64,13 +68,51 @@ export class Platform extends pulumi.ComponentResource {
       gatewayApiCrds = new GatewayApiCrds("gateway-api-crds", { dir: path.join(REPO_ROOT, pin.path), version: pin.version }, { parent: this });
     }
 
-    // Stage "namespaces".
-    const namespaces = new Namespaces("namespaces", { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity }, { parent: this });
+    // Stage "namespaces". With the mesh on, application namespaces (and the gateway's) are enrolled
+    // in ambient. Webhook namespaces (Kyverno's) are deliberately not: the API server is outside the
+    // mesh and cannot speak mTLS to a STRICT workload (istio/istio#52874).
+    const ambient: Record<string, string> = cfg.mesh.enabled ? { "istio.io/dataplane-mode": "ambient" } : {};
+    const useWaypoint = cfg.mesh.enabled ? Object.fromEntries(waypointNamespaces(this.graph).map((ns) => [ns, { "istio.io/use-waypoint": WAYPOINT_NAME }])) : {};
+    const namespaces = new Namespaces(
+      "namespaces",
+      { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity, labels: ambient, labelsFor: useWaypoint },
+      { parent: this },
+    );
+
+    // Mesh area: CA → istiod (after the Gateway API CRDs) → cni, ztunnel; policies after istiod.
+    if (cfg.mesh.enabled) {
+      const meshNsName = "istio-system";
+      // ztunnel and istio-cni are node agents that need host networking and capabilities.
+      const meshNs = new Namespaces("mesh-namespace", { names: [meshNsName], podSecurity: "privileged" }, { parent: this });
+      const ca = cfg.mesh.ca.mode === "generate" ? new MeshCa("mesh-ca", { namespace: meshNs.names[meshNsName]!, clusterName: cfg.cluster.name, trustDomain: cfg.cluster.domain }, { parent: this }) : undefined;
+      // istiod reads cacerts only at start-up and watches the Gateway API CRDs.
+      const istio = new IstioAmbient(
+        "istio",
+        {
+          namespace: meshNs.names[meshNsName]!,
+          replicas: cfg.mesh.replicas,
+          distribution: cfg.cluster.distribution,
+          trustDomain: cfg.cluster.domain,
+          spreadAcrossZones: cfg.cluster.zones.length > 0,
+          otlpEndpoint: cfg.observability.otlpEndpoint,
+          production: cfg.environment === "prod",
+        },
+        { parent: this, dependsOn: [...(gatewayApiCrds ? [gatewayApiCrds] : []), ...(ca ? [ca] : [])] },
+      );
+      // The gateway's data plane identity: allowed to reach exactly the exposed services.
+      const gatewayPrincipal = gatewayPrincipalOf(cfg);
+      // Istio's CRDs and the istio-waypoint class come with istiod; the policies live in the app namespaces.
+      new MeshPolicies(
+        "mesh-policies",
+        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), samplingPercent: cfg.observability.tracingSamplingPercent },
+        { parent: this, dependsOn: [istio, namespaces] },
+      );
+    }
 
     // Gateway area: controller → Gateway; routes need only the controller (its CRDs) and their namespace.
     if (cfg.gateway.enabled) {
       const gw = cfg.gateway;
-      const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted" }, { parent: this });
+      const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted", labels: ambient }, { parent: this });
       const gwNsName = gwNs.names[gw.namespace]!;
       const dataPlane: DataPlaneSettings = {
         replicas: gw.replicas,

@@ -461,6 +461,10 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   if (c.mesh.ca.mode === "external" && c.mesh.ca.secretName === undefined) {
     add(["mesh", "ca", "secretName"], "required when mesh.ca.mode is external", undefined, "the name of an existing cacerts Secret");
   }
+  // istiod reads its plug-in CA from exactly one place; naming another Secret would silently do nothing.
+  if (c.mesh.ca.mode === "external" && c.mesh.ca.secretName !== undefined && c.mesh.ca.secretName !== "cacerts") {
+    add(["mesh", "ca", "secretName"], "istiod reads the plug-in CA only from the Secret cacerts in istio-system", c.mesh.ca.secretName, "cacerts");
+  }
 
   // Quorum systems need an odd member count.
   const etcdMembers = c.discovery.etcd?.members ?? 3;

@@ -63,9 +63,11 @@ export function buildModel(resources: readonly RecordedResource[]): RenderModel 
     if (r !== root) g.resources.push(r);
   }
 
-  // Edges between groups come from real registration dependencies.
+  // Edges between groups come from real registration dependencies of custom resources: the engine
+  // waits only on those (a component's own dependsOn does not hold its children back).
   const edgeSet = new Set<string>();
   for (const r of resources) {
+    if (!r.custom) continue;
     const from = groupOf.get(r.urn);
     if (!from) continue;
     for (const d of r.dependencies) {

@@ -1,5 +1,8 @@
 /** report.md and the dependency-graph picture, from the render model. Pure text functions. */
+import { gatewayPrincipal as gatewayPrincipalOf } from "../components/gateway/routing";
 import { AREAS_NOT_BUILT, INSTALL_ORDER } from "../components/install-order";
+import { allowRules } from "../components/mesh/authorization";
+import { serviceGraph } from "../components/service-graph";
 import type { PlatformConfig } from "../config/schema";
 import { groupLevels, RenderModel } from "./model";
 
@@ -71,10 +74,28 @@ export function reportMarkdown(input: ReportInput): string {
   }
   out.push("");
 
-  out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");
-  for (const a of AREAS_NOT_BUILT) out.push(`- ${a}`);
-  if (AREAS_NOT_BUILT.includes("mesh")) out.push("", "So: **no mTLS and no service-to-service authorization** in this render.");
+  out.push("## Service-to-service authorization", "");
+  if (!config.mesh.enabled) {
+    out.push("The mesh is off for this stack (`mesh.enabled: false`): **no mTLS and no service-to-service authorization**. Any pod can call any service.");
+  } else {
+    const graph = serviceGraph(config);
+    const gatewayPrincipal = gatewayPrincipalOf(config);
+    const rules = allowRules(graph, { trustDomain: config.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}) });
+    out.push(
+      "Mesh-wide STRICT mTLS; every application namespace denies by default. The only allowed calls, derived from the declarations:",
+      "",
+      "| caller (SPIFFE principal) | service | methods | paths | enforced at |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    for (const r of rules) out.push(`| ${r.principal} | ${r.namespace}/${r.service} | ${r.methods?.join(", ") ?? "any"} | ${r.paths?.join(", ") ?? "any"} | ${r.at} |`);
+  }
   out.push("");
+
+  if (AREAS_NOT_BUILT.length) {
+    out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");
+    for (const a of AREAS_NOT_BUILT) out.push(`- ${a}`);
+    out.push("");
+  }
 
   for (const s of input.sections ?? []) out.push(`## ${s.title}`, "", s.body, "");
   out.push("## Files", "", "- `manifests/<component>/`: the objects, one file each", "- `flux/`: Flux Kustomizations (one per component, `dependsOn` = install order) and Helm sources/releases", "- `graph.mmd`, `graph.dot`, `graph.svg`: the component dependency graph", "");

@@ -24,7 +24,11 @@ export function writeRender(model: RenderModel, report: string, outDir: string):
     files.push(rel);
   };
   for (const g of model.groups) {
-    for (const o of g.objects) put(path.join("manifests", g.dir, fileNameOf(o)), yamlDoc(o));
+    const names = g.objects.map(fileNameOf);
+    g.objects.forEach((o, i) => put(path.join("manifests", g.dir, names[i]!), yamlDoc(o)));
+    // Every Flux Kustomization path must exist, also for a component whose only object is a Secret
+    // (supplied out of band): a kustomization.yaml lists exactly the files, nothing else in the folder.
+    put(path.join("manifests", g.dir, "kustomization.yaml"), yamlDoc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names }));
   }
   put(path.join("flux", "kustomizations.yaml"), model.kustomizations.map(yamlDoc).join("---\n"));
   put("report.md", report);

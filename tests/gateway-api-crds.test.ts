@@ -35,10 +35,13 @@ describe("Gateway API CRDs install step", () => {
     await expect(runProgram({ project: "platform", stack: "t", config: {}, program: () => new GatewayApiCrds("gwapi", { dir, version: "v1.6.1" }) })).rejects.toThrow(/bundle-version v1\.5\.1 .* expected v1\.6\.1/);
   });
 
-  it("is its own install stage: only the gateway controller waits for it, and it waits for nothing", async () => {
+  it("is its own install stage: only the controllers that watch it (istiod, the gateway) wait for it, and it waits for nothing", async () => {
     const r = await renderConfig("dev", readStackConfig("dev"));
     expect(r.model.groups.find((g) => g.name === "gateway-api-crds")!.stage).toBe("crds");
-    expect(r.model.edges.filter(([a, b]) => a === "gateway-api-crds" || b === "gateway-api-crds")).toEqual([["traefik", "gateway-api-crds"]]);
+    expect(r.model.edges.filter(([a, b]) => a === "gateway-api-crds" || b === "gateway-api-crds")).toEqual([
+      ["istio", "gateway-api-crds"],
+      ["traefik", "gateway-api-crds"],
+    ]);
   });
 
   it("is absent when neither the gateway nor the mesh is enabled", async () => {

@@ -58,7 +58,7 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
 
   it("renders only custom resources that validate against the pinned CRDs", () => {
     const r = renders[key]!;
-    const custom = gatewayObjects(r).filter((o) => !["Namespace", "Secret", "HelmRelease", "HelmRepository", "OCIRepository"].includes(o.kind));
+    const custom = gatewayObjects(r).filter((o) => !["Namespace", "Secret", "ServiceAccount", "HelmRelease", "HelmRepository", "OCIRepository"].includes(o.kind));
     const kinds = new Set(custom.map((o) => o.kind));
     const expected = impl === "traefik" ? ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Middleware", "TraefikService"] : ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "EnvoyProxy", "ClientTrafficPolicy", "BackendTrafficPolicy"];
     expect([...kinds].sort()).toEqual(expected.sort());
@@ -165,7 +165,7 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
     expect(Object.keys(data.value)).toEqual(["tls.crt", "tls.key"]);
     // The manifest tree holds only a reference to it.
     expect(objectsOf(r).some((o) => o.kind === "Secret")).toBe(false);
-    const sans = r.run.resources.find((x) => x.type === "tls:index/certRequest:CertRequest")!;
+    const sans = r.run.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === "gateway-server-csr")!;
     expect((sans.inputs as any).dnsNames).toEqual(r.config.gateway.hostnames);
   });
 });

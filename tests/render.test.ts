@@ -34,13 +34,27 @@ const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("renders a namespace per application namespace and a component per service", () => {
     const r = rendered[stack]!;
-    expect(r.model.groups.map((g) => g.name)).toEqual(["gateway-namespace", "namespaces", "gateway-api-crds", controllerOf(r), "gateway", ...routesOf(r), ...Object.keys(r.config.services).sort()]);
+    expect(r.model.groups.map((g) => g.name)).toEqual([
+      "gateway-namespace",
+      "mesh-namespace",
+      "namespaces",
+      "gateway-api-crds",
+      "mesh-ca",
+      "istio",
+      "mesh-policies",
+      controllerOf(r),
+      "gateway",
+      ...routesOf(r),
+      ...Object.keys(r.config.services).sort(),
+    ]);
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "notifications"]);
+    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "istio-system", "notifications"]);
   });
 
-  it("labels application namespaces for Pod Security Admission (restricted)", () => {
-    for (const ns of objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace")) {
+  it("labels every namespace for Pod Security Admission: restricted, except istio-system's node agents", () => {
+    const nss = objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace");
+    expect(nss.filter((n) => n.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted").map((n) => n.metadata.name)).toEqual(["istio-system"]);
+    for (const ns of nss.filter((n) => n.metadata.name !== "istio-system")) {
       expect(ns.metadata.labels).toMatchObject({
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
@@ -82,9 +96,10 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     }
     // Services deploy beside the gateway controller; the Gateway and the routes wait only for the controller.
     expect(groupLevels(r.model)).toEqual([
-      ["gateway-api-crds", "gateway-namespace", "namespaces"],
-      [controllerOf(r), ...Object.keys(r.config.services)].sort(),
-      ["gateway", ...routesOf(r)].sort(),
+      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces"],
+      [controllerOf(r), "mesh-ca", ...Object.keys(r.config.services)].sort(),
+      ["gateway", "istio", ...routesOf(r)].sort(),
+      ["mesh-policies"],
     ]);
   });
 
@@ -109,7 +124,8 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
     for (const s of INSTALL_ORDER) expect(report).toContain(`| ${s.name} |`);
     expect(report).toContain("| order-service | workloads | Deployment | 2 |");
-    expect(report).toMatch(/no mTLS and no service-to-service authorization/);
+    expect(report).toContain("| cluster.local/ns/apps/sa/order-service | apps/user-service | GET | /users | waypoint |");
+    expect(report).not.toMatch(/no mTLS/);
   });
 });
 
@@ -165,7 +181,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 13 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 17 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

@@ -5,10 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 export interface NamespacesArgs {
   /** Application namespaces to create (sorted, unique). */
   readonly names: readonly string[];
-  /** Pod Security Standard enforced, audited and warned in these namespaces. */
-  readonly podSecurity: "restricted" | "baseline";
-  /** Extra labels on every namespace (e.g. mesh enrollment, added by the mesh area). */
+  /** Pod Security Standard enforced, audited and warned in these namespaces (privileged only for node agents such as ztunnel). */
+  readonly podSecurity: "restricted" | "baseline" | "privileged";
+  /** Extra labels on every namespace (e.g. mesh enrollment). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Extra labels on one namespace (e.g. the mesh's use-waypoint label where a waypoint serves). */
+  readonly labelsFor?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -36,6 +38,7 @@ export class Namespaces extends pulumi.ComponentResource {
               "pod-security.kubernetes.io/audit": args.podSecurity,
               "pod-security.kubernetes.io/warn": args.podSecurity,
               ...(args.labels ?? {}),
+              ...(args.labelsFor?.[ns] ?? {}),
             },
           },
         },

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { customResource } from "../core/objects";
+import { childOptions, customResource } from "../core/objects";
 import { DataPlaneSettings, envoyClientTrafficPolicy, envoyProxy, gateway, gatewayClass, httpsRedirectRoute, Implementation } from "./routing";
 
 /** Inputs of the entry Gateway. */
@@ -42,9 +42,10 @@ export class EntryGateway extends pulumi.ComponentResource {
   constructor(name: string, args: EntryGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:EntryGateway", name, {}, opts);
     const ns = args.namespace;
+    const opt = childOptions(this, opts);
 
     if (args.tls.mode === "generate") {
-      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opt);
       const ca = new tls.SelfSignedCert(
         `${name}-ca`,
         {
@@ -55,13 +56,13 @@ export class EntryGateway extends pulumi.ComponentResource {
           earlyRenewalHours: 90 * 24,
           allowedUses: ["cert_signing", "crl_signing"],
         },
-        { parent: this },
+        opt,
       );
-      const key = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const key = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opt);
       const csr = new tls.CertRequest(
         `${name}-server-csr`,
         { privateKeyPem: key.privateKeyPem, subject: { commonName: args.hostnames[0]!, organization: `platform/${args.stack}` }, dnsNames: [...args.hostnames] },
-        { parent: this },
+        opt,
       );
       const cert = new tls.LocallySignedCert(
         `${name}-server-cert`,
@@ -74,7 +75,7 @@ export class EntryGateway extends pulumi.ComponentResource {
           earlyRenewalHours: 30 * 24,
           allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
         },
-        { parent: this },
+        opt,
       );
       new k8s.core.v1.Secret(
         `${name}-tls`,
@@ -87,7 +88,7 @@ export class EntryGateway extends pulumi.ComponentResource {
             "tls.key": pulumi.secret(key.privateKeyPem),
           },
         },
-        { parent: this },
+        opt,
       );
       this.caCertPem = ca.certPem;
       this.tlsSecretName = GENERATED_TLS_SECRET;
@@ -95,7 +96,6 @@ export class EntryGateway extends pulumi.ComponentResource {
       this.tlsSecretName = args.tls.secretName!;
     }
 
-    const opt = { parent: this };
     if (args.implementation === "envoy") {
       // The GatewayClass's parametersRef names these; created first so the class is accepted at once.
       customResource(`${name}-envoyproxy`, envoyProxy(ns, args.dataPlane), opt);

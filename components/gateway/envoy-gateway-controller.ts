@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
+import { childOptions } from "../core/objects";
 import { topologySpread } from "./routing";
 
 /** Inputs of the Envoy Gateway controller. */
@@ -65,7 +66,7 @@ export class EnvoyGatewayController extends pulumi.ComponentResource {
         namespace: args.namespace,
         values: envoyGatewayCrdsValues(),
       },
-      { parent: this },
+      childOptions(this, opts),
     );
     const pin = charts.envoyGateway;
     this.release = new k8s.helm.v3.Release(
@@ -81,7 +82,7 @@ export class EnvoyGatewayController extends pulumi.ComponentResource {
         values: envoyGatewayValues(args),
       },
       // The controller watches EnvoyProxy and the policy CRDs, which the first release installs.
-      { parent: this, dependsOn: [crds] },
+      childOptions(this, opts, [crds]),
     );
     this.registerOutputs({ release: this.release.status });
   }

@@ -64,12 +64,16 @@ export const gatewayClassName = (impl: Implementation): string => `platform-${im
 /** Name of the HTTPS listener for the i-th configured gateway hostname. */
 export const httpsListenerName = (i: number): string => `https-${i}`;
 
-/** Name of the Envoy proxies' ServiceAccount: fixed, so the mesh can allow exactly this identity. */
-export const envoyProxyServiceAccount = `envoy-${GATEWAY_NAME}`;
+/**
+ * The ServiceAccount the gateway data plane runs as, the same for both implementations (Traefik's
+ * chart and Envoy's EnvoyProxy both let it be named): the mesh allows exactly this identity, and
+ * switching implementations changes nothing outside the gateway area.
+ */
+export const GATEWAY_SERVICE_ACCOUNT = "platform-gateway";
 
-/** The ServiceAccount the data plane runs as, per implementation (Traefik: the chart's release name). */
-export function dataPlaneServiceAccount(impl: Implementation): string {
-  return impl === "traefik" ? "traefik" : envoyProxyServiceAccount;
+/** The gateway data plane's SPIFFE principal, which the mesh allows to the exposed services; none when the gateway is off. */
+export function gatewayPrincipal(cfg: Pick<PlatformConfig, "cluster" | "gateway">): string | undefined {
+  return cfg.gateway.enabled ? `${cfg.cluster.domain}/ns/${cfg.gateway.namespace}/sa/${GATEWAY_SERVICE_ACCOUNT}` : undefined;
 }
 
 /** The GatewayClass; Envoy's points at the EnvoyProxy that shapes its data plane. */
@@ -181,7 +185,7 @@ export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject 
       provider: {
         type: "Kubernetes",
         kubernetes: {
-          envoyServiceAccount: { name: envoyProxyServiceAccount },
+          envoyServiceAccount: { name: GATEWAY_SERVICE_ACCOUNT },
           envoyDeployment: {
             // With an HPA the replica count is the HPA's; a fixed count would fight it.
             ...(ha ? {} : { replicas: dp.replicas }),

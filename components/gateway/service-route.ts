@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { customResource } from "../core/objects";
+import { childOptions, customResource } from "../core/objects";
 import type { Exposure } from "../service-graph";
 import { GatewayRef, Implementation, serviceRouteObjects } from "./routing";
 
@@ -25,7 +25,7 @@ export class ServiceRoute extends pulumi.ComponentResource {
   constructor(name: string, args: ServiceRouteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:ServiceRoute", name, {}, opts);
     const objs = serviceRouteObjects(args.implementation, args.exposure, args.gateway);
-    for (const o of objs) customResource(`${name}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, { parent: this });
+    for (const o of objs) customResource(`${name}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts));
     this.objects = objs.map((o) => `${o.kind}/${o.metadata.name}`);
     this.registerOutputs({ objects: this.objects });
   }

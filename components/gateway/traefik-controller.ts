@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
-import { DataPlaneSettings, IMPLEMENTATIONS, otlpTarget, topologySpread } from "./routing";
+import { childOptions } from "../core/objects";
+import { DataPlaneSettings, GATEWAY_SERVICE_ACCOUNT, IMPLEMENTATIONS, otlpTarget, topologySpread } from "./routing";
 
 /** Inputs of the Traefik controller. */
 export interface TraefikControllerArgs {
@@ -26,6 +27,9 @@ export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "l
   const otlp = otlpTarget(dp.otlpEndpoint);
   return {
     deployment: { replicas: dp.replicas },
+    // The identity the mesh allows to reach exposed services (same name under Envoy Gateway);
+    // the account itself is created beside the release.
+    serviceAccount: { name: GATEWAY_SERVICE_ACCOUNT },
     // HA: scale on CPU from the configured floor, as the Envoy data plane does.
     autoscaling: ha
       ? { enabled: true, minReplicas: dp.replicas, maxReplicas: dp.replicas * 3, metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }] }
@@ -74,6 +78,12 @@ export class TraefikController extends pulumi.ComponentResource {
   constructor(name: string, args: TraefikControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:TraefikController", name, {}, opts);
     const pin = charts.traefik;
+    // With serviceAccount.name set the chart uses, and does not create, the account; the chart's RBAC binds to it.
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: GATEWAY_SERVICE_ACCOUNT, namespace: args.namespace, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" } } },
+      childOptions(this, opts),
+    );
     this.release = new k8s.helm.v3.Release(
       name,
       {
@@ -84,7 +94,7 @@ export class TraefikController extends pulumi.ComponentResource {
         namespace: args.namespace,
         values: traefikValues(args),
       },
-      { parent: this },
+      childOptions(this, opts, [sa]),
     );
     this.registerOutputs({ release: this.release.status });
   }

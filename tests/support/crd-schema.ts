@@ -82,7 +82,11 @@ export class CrdValidator {
           const key = `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`;
           const schema = toJsonSchema(v.schema.openAPIV3Schema);
           // The API server checks these itself; the CRD schema leaves metadata open.
-          (schema["properties"] as Schema)["metadata"] = { type: "object" };
+          // apiVersion and kind are always accepted (some CRDs, Istio's, do not list them).
+          const props = schema["properties"] as Schema;
+          props["metadata"] = { type: "object" };
+          props["apiVersion"] = { type: "string" };
+          props["kind"] = { type: "string" };
           this.schemas.set(key, schema);
         }
       }
