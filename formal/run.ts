@@ -151,14 +151,14 @@ export async function runSpin(c: ModelCase, opts: RunOptions = {}): Promise<Spin
     fs.copyFileSync(c.file, path.join(dir, model));
     const defines = definesOf(c);
     const gen = await exec(spin, ["-a", ...defines, model], dir, timeout);
-    if (gen.missing) return { status: "not-run", reason: `spin is not installed (apt-get install spin): ${spin}`, trail: [], panOutput: "" };
+    if (gen.missing) return { status: "not-run", reason: `spin is not installed (no ${spin}; apt-get install spin)`, trail: [], panOutput: "" };
     if (gen.code !== 0 || !fs.existsSync(path.join(dir, "pan.c"))) {
       return { status: "error", reason: `spin -a failed: ${(gen.stdout + gen.stderr).trim().split("\n").slice(0, 5).join(" | ")}`, trail: [], panOutput: "" };
     }
     // -O0: compiling dominates these small searches. Safety-only models: breadth-first search, which yields the shortest counterexample.
     const ccFlags = c.liveness ? [] : ["-DSAFETY", "-DBFS"];
     const build = await exec(cc, ["-O0", "-w", "-DMEMLIM=1024", ...ccFlags, "-o", "pan", "pan.c"], dir, timeout);
-    if (build.missing) return { status: "not-run", reason: `a C compiler is not installed (apt-get install gcc): ${cc}`, trail: [], panOutput: "" };
+    if (build.missing) return { status: "not-run", reason: `a C compiler is not installed (no ${cc}; apt-get install gcc)`, trail: [], panOutput: "" };
     if (build.code !== 0) return { status: "error", reason: `compiling pan.c failed: ${build.stderr.trim().split("\n").slice(0, 5).join(" | ")}`, trail: [], panOutput: "" };
     // Liveness models: depth-first (needed for cycles) with -i, which keeps shortening the
     // counterexample; it costs nothing when there is no violation.

@@ -84,7 +84,11 @@ export function formalReportSection(verdicts: readonly FormalVerdict[]): { title
   if (notRun.length === verdicts.length && verdicts.length > 0) {
     out.push(`**The formal check did not run**: ${notRun[0]!.summary.replace(/^did not run: /, "")}. Nothing below is a pass.`, "");
   }
-  out.push(`**${passed} passed, ${failed} failed**${failed ? " — a failing model is a mandatory violation: change the config keys it names." : ""}`, "");
+  const violated = verdicts.filter((v) => v.status === "failed").length;
+  out.push(
+    `**${passed} passed, ${failed} failed**${notRun.length ? ` (${notRun.length} did not run)` : ""}${violated ? " — a failing model is a mandatory violation: change the config keys it names." : ""}`,
+    "",
+  );
   out.push("| model | covers | verdict | config keys |", "| --- | --- | --- | --- |");
   for (const v of verdicts) {
     const verdict = v.passed ? "passed" : v.status === "failed" ? `**FAILED**: ${v.property}` : `**did not run**: ${v.summary.replace(/^did not run: /, "")}`;

@@ -6,6 +6,7 @@
  */
 import * as path from "path";
 import { ConfigError } from "../config/load";
+import type { PlatformConfig } from "../config/schema";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { renderConfig } from "./render";
 import { listStacks, readStackConfig, readStackFile } from "./stack";
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The formal models run on the validated config; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
-    const sections = async (config: Parameters<typeof formalVerdicts>[0]) => {
+    const sections = async (config: PlatformConfig) => {
       verdicts = await formalVerdicts(config);
       return [formalReportSection(verdicts)];
     };

@@ -3,6 +3,11 @@
  * (pure), the verdicts of the dev and prod stacks, and configs that break each model. CI installs
  * spin and gcc, so nothing here is skipped.
  */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
 import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { circuitBreakerCases, configKeysOf, ModelCase, messageQueueCases, modelCases, sagaCases } from "../formal/constants";
@@ -215,6 +220,34 @@ describe("configs that break the saga model", () => {
   });
 });
 
+describe("npm run formal", () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(__dirname, "..", "formal", "cli.ts"), ...args], { encoding: "utf8" });
+
+  it("passes the prod stack and ends with the tally", () => {
+    const r = cli("--stack", "prod");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.filter((l) => l.startsWith("PASS  "))).toHaveLength(3);
+    expect(lines[lines.length - 1]).toBe("3 passed, 0 failed");
+  });
+
+  it("exits 1 on a stack file that breaks a model, naming the keys and printing the counterexample", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "formal-cli-"));
+    const doc = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8"));
+    doc.config["platform:resilience"].sagas["place-order"].steps[0].compensable = false;
+    const file = path.join(dir, "Pulumi.broken.yaml");
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const r = cli("--stack-file", file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL {2}saga: place-order/m);
+    expect(r.stdout).toMatch(/property all-or-nothing violated/);
+    expect(r.stdout).toMatch(/config keys: .*platform:resilience\.sagas\.place-order\.steps\[0\]\.compensable/);
+    expect(r.stdout).toMatch(/✗ all-or-nothing: saga ended \(not committed\), but step 0 is still applied/);
+    expect(r.stdout.trim().split("\n").pop()).toBe("2 passed, 1 failed");
+  });
+});
+
 describe("reporting", () => {
   it("says the check did not run when spin is missing, and never counts it as passed", async () => {
     const verdicts = await formalVerdicts(platformConfigOf(readStackConfig("dev")), { spin: "/nonexistent/spin" });
@@ -223,7 +256,21 @@ describe("reporting", () => {
     const { title, body } = formalReportSection(verdicts);
     expect(title).toBe("Formal models");
     expect(body).toMatch(/\*\*The formal check did not run\*\*: spin is not installed/);
+    expect(body).toContain("**0 passed, 3 failed** (3 did not run)");
+    expect(body).not.toMatch(/mandatory violation/);
     expect(body).not.toMatch(/\| passed \|/);
+  });
+
+  it("reports a missing C compiler and a config beyond the model's bounds as not run", async () => {
+    const noCc = await formalVerdicts(platformConfigOf(readStackConfig("dev")), { cc: "/nonexistent/cc" });
+    expect(noCc.map((v) => [v.status, v.summary])).toEqual(noCc.map(() => ["not-run", "did not run: a C compiler is not installed (no /nonexistent/cc; apt-get install gcc)"]));
+    const wide = devWith((raw) => {
+      raw.messaging.kafka = { ...raw.messaging.kafka, combinedRoles: false, brokers: 6, topicDefaults: { ...raw.messaging.kafka.topicDefaults, replicationFactor: 6, minInsyncReplicas: 4 } };
+    });
+    const [mq] = messageQueueCases(wide);
+    expect(mq!.outOfBounds).toBe("replication factor 6 is above the model's bound of 5");
+    const r = await runSpin(mq!);
+    expect([r.status, r.reason]).toEqual(["not-run", "replication factor 6 is above the model's bound of 5"]);
   });
 
   it("puts each failing model, its keys and its counterexample in the report section", async () => {
