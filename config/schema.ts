@@ -364,6 +364,24 @@ const securitySchema = z.strictObject({
   slsaBuilderId: z.string().url().optional(),
 });
 
+/** One step of a saga: a command to a participant service, and how that participant behaves. */
+const sagaStepSchema = z.strictObject({
+  /** The participant service that runs the step (a key of `services`). */
+  service: dnsLabel,
+  /** The step has a compensating action. A step without one may only be the last (the pivot); the saga model checks it. */
+  compensable: z.boolean().default(true),
+  /** The participant deduplicates commands (by saga id and step) and ignores one arriving after its compensation. */
+  idempotent: z.boolean().default(true),
+});
+
+/** A saga the platform's services run: checked by the saga model (formal/saga.pml), not deployed. */
+const sagaSchema = z.strictObject({
+  /** The service that orchestrates the saga (a key of `services`); it must declare a call to every step's service. */
+  orchestrator: dnsLabel,
+  /** The steps, in order; compensation runs in reverse. At most 8 (the model's bound). */
+  steps: z.array(sagaStepSchema).min(1).max(8),
+});
+
 const resilienceSchema = z.strictObject({
   /** Per-request retries (mesh and gateway use the same numbers). */
   retries: z
@@ -383,6 +401,8 @@ const resilienceSchema = z.strictObject({
       maxEjectionPercent: percent.default(50),
     })
     .prefault({}),
+  /** Sagas (multi-service transactions with compensations), keyed by name; the formal saga model checks each. */
+  sagas: z.record(dnsLabel, sagaSchema).default({}),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -581,6 +601,19 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         add(at("expose", "sticky"), "sticky sessions by cookie need HTTP routes; this service is gRPC", s.expose.sticky, "no sticky on gRPC services");
       }
     }
+  }
+  // Sagas: the orchestrator and every participant are declared services, and the orchestrator
+  // declares a call to each participant (the mesh only allows declared calls).
+  for (const [name, saga] of Object.entries(c.resilience.sagas)) {
+    const at = (...p: (string | number)[]) => ["resilience", "sagas", name, ...p];
+    const orchestrator = c.services[saga.orchestrator];
+    if (!orchestrator) add(at("orchestrator"), "orchestrator is not a declared service", saga.orchestrator, serviceNames.join(" | "));
+    saga.steps.forEach((step, i) => {
+      if (!serviceNames.includes(step.service)) add(at("steps", i, "service"), "step runs on a service that is not declared", step.service, serviceNames.join(" | "));
+      else if (orchestrator && step.service !== saga.orchestrator && !orchestrator.calls.some((call) => call.service === step.service)) {
+        add(at("steps", i, "service"), `the orchestrator ${saga.orchestrator} does not declare a call to this service`, step.service, `a service in services.${saga.orchestrator}.calls`);
+      }
+    });
   }
   return out;
 }

@@ -6,6 +6,8 @@
  */
 import * as path from "path";
 import { ConfigError } from "../config/load";
+import type { PlatformConfig } from "../config/schema";
+import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { renderConfig } from "./render";
 import { listStacks, readStackConfig, readStackFile } from "./stack";
 import { writeRender } from "./write";
@@ -24,12 +26,24 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const r = await renderConfig(stack, stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack));
+    // The formal models run on the validated config; their verdicts go into report.md.
+    let verdicts: FormalVerdict[] = [];
+    const sections = async (config: PlatformConfig) => {
+      verdicts = await formalVerdicts(config);
+      return [formalReportSection(verdicts)];
+    };
+    const r = await renderConfig(stack, stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack), { sections });
     const { files, svg } = writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");
-    return 0;
+    const unchecked = verdicts.filter((v) => v.status === "not-run" || v.status === "error");
+    if (unchecked.length) process.stdout.write(`formal models not checked (${unchecked[0]!.summary}); report.md says so. Run npm run formal once spin and gcc are installed.\n`);
+    // A model the config breaks is a mandatory violation: the render is written (report.md holds
+    // the counterexample) but the command fails.
+    const failed = verdicts.filter((v) => v.status === "failed");
+    for (const v of failed) process.stderr.write(`formal model ${v.model} (${v.subject}) fails: ${v.summary}\n`);
+    return failed.length ? 1 : 0;
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);

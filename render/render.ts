@@ -3,7 +3,7 @@ import { definePlatform } from "../program";
 import type { PlatformConfig } from "../config/schema";
 import { runProgram, RunResult } from "./harness";
 import { buildModel, RenderModel } from "./model";
-import { reportMarkdown } from "./report";
+import { reportMarkdown, ReportSection } from "./report";
 import { platformConfigOf, PROJECT, readStackConfig } from "./stack";
 
 export interface Rendered {
@@ -14,15 +14,21 @@ export interface Rendered {
   readonly report: string;
 }
 
+export interface RenderOptions {
+  /** Extra report sections computed from the validated config (the CLI adds the formal models). */
+  readonly sections?: (config: PlatformConfig) => Promise<readonly ReportSection[]>;
+}
+
 /**
  * Renders from a flat config map. Config is validated before the mock runtime starts, so invalid
  * config registers nothing at all (ConfigError propagates).
  */
-export async function renderConfig(stack: string, flat: Record<string, string>): Promise<Rendered> {
+export async function renderConfig(stack: string, flat: Record<string, string>, options: RenderOptions = {}): Promise<Rendered> {
   const config = platformConfigOf(flat);
   const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform() });
   const model = buildModel(run.resources);
-  return { stack, config, run, model, report: reportMarkdown({ stack, config, model }) };
+  const sections = options.sections ? await options.sections(config) : [];
+  return { stack, config, run, model, report: reportMarkdown({ stack, config, model, sections }) };
 }
 
 export function renderStack(stack: string): Promise<Rendered> {

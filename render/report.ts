@@ -37,12 +37,18 @@ export function dotGraph(model: RenderModel): string {
   return lines.join("\n") + "\n";
 }
 
+/** A report section appended after the built-in ones. */
+export interface ReportSection {
+  readonly title: string;
+  readonly body: string;
+}
+
 export interface ReportInput {
   readonly stack: string;
   readonly config: PlatformConfig;
   readonly model: RenderModel;
   /** Extra sections appended by later stages (policy verdicts, formal checks). */
-  readonly sections?: readonly { title: string; body: string }[];
+  readonly sections?: readonly ReportSection[];
 }
 
 export function reportMarkdown(input: ReportInput): string {

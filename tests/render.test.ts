@@ -185,6 +185,10 @@ describe("bad config registers nothing", () => {
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");
+    // The CLI checks the formal models (CI installs spin) and reports them in report.md.
+    const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
+    expect(report).toContain("## Formal models");
+    expect(report).toContain("**3 passed, 0 failed**");
   });
 });
 
