@@ -30,13 +30,24 @@ const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("renders a namespace per application namespace and a component per service", () => {
     const r = rendered[stack]!;
-    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", "gateway-api-crds", ...Object.keys(r.config.services).sort()]);
+    expect(r.model.groups.map((g) => g.name)).toEqual([
+      "namespaces",
+      "observability-namespace",
+      "gateway-api-crds",
+      "prometheus-operator-crds",
+      "kube-prometheus-stack",
+      "jaeger",
+      "loki",
+      "otel-collector",
+      "slos",
+      ...Object.keys(r.config.services).sort(),
+    ]);
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames).toEqual(["apps", "notifications"]);
+    expect(nsNames).toEqual(["apps", "notifications", "observability"]);
   });
 
   it("labels application namespaces for Pod Security Admission (restricted)", () => {
-    for (const ns of objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace")) {
+    for (const ns of objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace" && o.metadata.name !== "observability")) {
       expect(ns.metadata.labels).toMatchObject({
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
@@ -76,7 +87,25 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
-    expect(groupLevels(r.model)).toEqual([["gateway-api-crds", "namespaces"], Object.keys(r.config.services).sort()]);
+    expect(groupLevels(r.model)).toEqual([
+      ["gateway-api-crds", "namespaces", "observability-namespace"],
+      [...Object.keys(r.config.services), "loki", "prometheus-operator-crds"].sort(),
+      ["jaeger", "kube-prometheus-stack", "otel-collector", "slos"],
+    ]);
+  });
+
+  it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
+    const r = rendered[stack]!;
+    const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
+    expect(monitoring.map((g) => g.name).sort()).toEqual(["jaeger", "otel-collector", "slos"]);
+    for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
+      expect(g.dependsOn).toContain("prometheus-operator-crds");
+      expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
+    }
+    // kube-prometheus-stack leaves the CRDs to that stage, and its HelmRelease waits for the CRDs' release.
+    const kps = r.model.groups.find((g) => g.name === "kube-prometheus-stack")!.objects.find((o) => o.kind === "HelmRelease") as any;
+    expect(kps.spec.values.crds).toEqual({ enabled: false });
+    expect(kps.spec.dependsOn).toEqual([{ name: "prometheus-operator-crds", namespace: "flux-system" }]);
   });
 
   it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
@@ -156,7 +185,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 7 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 14 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");
