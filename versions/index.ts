@@ -201,15 +201,22 @@ export const images = {
 } as const satisfies Record<string, ImagePin>;
 
 /**
- * Collector components the platform configures, all present in images.otelCollector (checked
- * against the distribution's manifest.yaml at the pinned tag; tests assert every configured
- * component is in this list).
+ * Collector component types the platform configures, all in images.otelCollector: checked against
+ * the distribution's manifest.yaml at the pinned tag (module in brackets). `file_log` and
+ * `k8s_attributes` are the current names of filelog/k8sattributes (the chart's
+ * rewriteDeprecatedComponentNames would rename the old ones anyway). Tests assert every configured
+ * component is in this list.
  */
 export const OTEL_COLLECTOR_COMPONENTS = {
-  receivers: ["otlp", "kubeletstats", "hostmetrics", "filelog"],
-  processors: ["memory_limiter", "k8sattributes", "attributes", "redaction", "transform", "tail_sampling", "batch", "resource"],
-  exporters: ["otlp", "otlp_http", "otlphttp", "loadbalancing", "prometheus"],
-  extensions: ["health_check", "file_storage"],
+  // [otlpreceiver, kubeletstatsreceiver, hostmetricsreceiver, filelogreceiver]
+  receivers: ["otlp", "kubeletstats", "hostmetrics", "file_log"],
+  // [memorylimiterprocessor, k8sattributesprocessor, attributesprocessor, redactionprocessor,
+  //  transformprocessor, tailsamplingprocessor, batchprocessor]
+  processors: ["memory_limiter", "k8s_attributes", "attributes", "redaction", "transform", "tail_sampling", "batch"],
+  // [otlpexporter, otlphttpexporter, loadbalancingexporter, prometheusexporter]
+  exporters: ["otlp", "otlphttp", "loadbalancing", "prometheus"],
+  // [healthcheckextension]
+  extensions: ["health_check"],
 } as const;
 
 /** Flux API versions the GitOps render emits (see docs/render.md for why Flux). */
