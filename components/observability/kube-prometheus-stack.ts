@@ -80,7 +80,9 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
     },
     grafana: {
       replicas: grafana.replicas,
-      ...(grafana.replicas > 1 ? { podDisruptionBudget: { minAvailable: 1 } } : {}),
+      // Each replica keeps its own SQLite database, sessions included: pin a client to one replica
+      // (a shared database is the real fix, docs/observability.md).
+      ...(grafana.replicas > 1 ? { podDisruptionBudget: { minAvailable: 1 }, service: { sessionAffinity: "ClientIP" } } : {}),
       admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
       sidecar: {
         dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0], searchNamespace: "ALL" },
