@@ -210,9 +210,9 @@ export const images = {
 export const OTEL_COLLECTOR_COMPONENTS = {
   // [otlpreceiver, kubeletstatsreceiver, hostmetricsreceiver, filelogreceiver]
   receivers: ["otlp", "kubeletstats", "hostmetrics", "file_log"],
-  // [memorylimiterprocessor, k8sattributesprocessor, attributesprocessor, redactionprocessor,
-  //  transformprocessor, tailsamplingprocessor, batchprocessor]
-  processors: ["memory_limiter", "k8s_attributes", "attributes", "redaction", "transform", "tail_sampling", "batch"],
+  // [memorylimiterprocessor, k8sattributesprocessor, resourceprocessor, attributesprocessor,
+  //  redactionprocessor, transformprocessor, tailsamplingprocessor, batchprocessor]
+  processors: ["memory_limiter", "k8s_attributes", "resource", "attributes", "redaction", "transform", "tail_sampling", "batch"],
   // [otlpexporter, otlphttpexporter, loadbalancingexporter, prometheusexporter]
   exporters: ["otlp", "otlphttp", "loadbalancing", "prometheus"],
   // [healthcheckextension]

@@ -46,6 +46,26 @@ export const PROM_EXPORTER_PORT = 8889;
 
 /** Processors that remove or mask PII; every pipeline runs them before any exporter sees data. */
 export const REDACTION_PROCESSORS = ["attributes/redact", "redaction/mask"] as const;
+/** Trims resource attributes before they become metric labels. */
+const METRIC_LABELS = "transform/metric-labels";
+/**
+ * Resource attributes kept on metrics: the service identity (job/instance) and the Kubernetes
+ * coordinates that keep pods, containers, volumes and nodes apart.
+ */
+export const METRIC_RESOURCE_LABELS = [
+  "service.name",
+  "service.namespace",
+  "service.instance.id",
+  "service.version",
+  "deployment.environment",
+  "k8s.namespace.name",
+  "k8s.deployment.name",
+  "k8s.pod.name",
+  "k8s.container.name",
+  "k8s.volume.name",
+  "k8s.node.name",
+];
+
 /** Log-body masking, logs pipelines only. */
 export const LOG_BODY_REDACTION = "transform/redact-bodies";
 
@@ -91,7 +111,7 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
     protocol: { otlp: { tls: { insecure: true }, sending_queue: { enabled: true }, retry_on_failure: { enabled: true } } },
     resolver: { dns: { hostname: gatewayHost, port: 4317 } },
   });
-  const processors = (extra: string[]) => ["memory_limiter", "k8s_attributes", ...REDACTION_PROCESSORS, ...extra, "batch"];
+  const processors = (extra: string[]) => ["memory_limiter", "k8s_attributes", "resource/node", ...REDACTION_PROCESSORS, ...extra, "batch"];
   return {
     extensions: healthCheck,
     receivers: {
@@ -135,6 +155,8 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
           labels: [{ tag_name: "service.version", key: "app.kubernetes.io/version", from: "pod" }],
         },
       },
+      // Host metrics carry no resource of their own: name the node, so nodes stay apart.
+      "resource/node": { attributes: [{ key: "k8s.node.name", value: "${env:OTEL_K8S_NODE_NAME}", action: "insert" }] },
       ...redactionProcessors(p),
       batch: {},
     },
@@ -168,6 +190,11 @@ export function gatewayConfig(backends: TelemetryBackends, p: CollectorPolicy): 
     processors: {
       memory_limiter: memoryLimiter,
       ...redactionProcessors(p),
+      // Resource attributes become labels (below), limited to the ones that identify a series.
+      [METRIC_LABELS]: {
+        error_mode: "ignore",
+        metric_statements: [{ context: "resource", statements: [`keep_keys(attributes, ${JSON.stringify(METRIC_RESOURCE_LABELS)})`] }],
+      },
       tail_sampling: {
         decision_wait: "10s",
         num_traces: 100000,
@@ -188,7 +215,9 @@ export function gatewayConfig(backends: TelemetryBackends, p: CollectorPolicy): 
         // Exemplars link a latency bucket to the trace that produced it.
         enable_open_metrics: true,
         metric_expiration: "5m",
-        resource_to_telemetry_conversion: { enabled: false },
+        // Pods that set no service.instance.id, kubelet and host metrics (no service at all) are
+        // told apart only by their Kubernetes resource attributes.
+        resource_to_telemetry_conversion: { enabled: true },
       },
       "otlphttp/loki": { endpoint: backends.lokiOtlpHttp, sending_queue: { enabled: true }, retry_on_failure: { enabled: true } },
     },
@@ -197,7 +226,7 @@ export function gatewayConfig(backends: TelemetryBackends, p: CollectorPolicy): 
       telemetry: selfTelemetry,
       pipelines: {
         traces: { receivers: ["otlp"], processors: processors(["tail_sampling"]), exporters: ["otlp/jaeger"] },
-        metrics: { receivers: ["otlp"], processors: processors([]), exporters: ["prometheus"] },
+        metrics: { receivers: ["otlp"], processors: processors([METRIC_LABELS]), exporters: ["prometheus"] },
         logs: { receivers: ["otlp"], processors: processors([LOG_BODY_REDACTION]), exporters: ["otlphttp/loki"] },
       },
     },
