@@ -344,7 +344,7 @@ const observabilitySchema = z.strictObject({
   /** Loki's volume and how long log lines are kept. */
   loki: z.strictObject({ storage: byteQuantity.default("50Gi"), retentionHours: z.number().int().min(24).default(168) }).prefault({}),
   prometheus: z
-    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("15d"), storage: byteQuantity.default("50Gi") })
+    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("30d"), storage: byteQuantity.default("50Gi") })
     .prefault({}),
   alertmanager: z.strictObject({ replicas: z.number().int().min(1).default(3) }).prefault({}),
   grafana: z.strictObject({ replicas: z.number().int().min(1).default(2) }).prefault({}),
@@ -436,6 +436,13 @@ export function bytesOf(q: string): number {
     Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
   };
   return Number(m[1]) * unit[m[2] ?? ""]!;
+}
+
+/** Days covered by a Prometheus retention such as 15d, 36h or 4w (the forms the schema admits). */
+export function retentionDays(r: string): number {
+  const m = /^([0-9]+)([dhw])$/.exec(r);
+  if (!m) throw new Error(`not a retention: ${r}`);
+  return Number(m[1]) * ({ h: 1 / 24, d: 1, w: 7 } as const)[m[2] as "h" | "d" | "w"];
 }
 
 /**
@@ -532,6 +539,9 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     if (obs.prometheus.replicas < 2) add(["observability", "prometheus", "replicas"], "prod Prometheus needs 2 replicas to survive a node drain", obs.prometheus.replicas, "at least 2");
     if (obs.alertmanager.replicas < 3) add(["observability", "alertmanager", "replicas"], "prod Alertmanager needs 3 replicas for a gossip quorum", obs.alertmanager.replicas, "at least 3");
     if (obs.collector.gatewayReplicas.min < 2) add(["observability", "collector", "gatewayReplicas", "min"], "prod collector gateway needs at least 2 replicas", obs.collector.gatewayReplicas.min, "at least 2");
+    if (retentionDays(obs.prometheus.retention) < c.slo.windowDays) {
+      add(["observability", "prometheus", "retention"], "Prometheus retention is shorter than the SLO window, so error budgets would be computed over less data", obs.prometheus.retention, `at least ${c.slo.windowDays}d (slo.windowDays)`);
+    }
   }
   const gw = c.observability.collector.gatewayReplicas;
   if (gw.min > gw.max) add(["observability", "collector", "gatewayReplicas", "min"], "min replicas exceed max replicas", gw.min, `at most ${gw.max}`);

@@ -1,5 +1,5 @@
 import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../config/load";
-import { hostCovered } from "../config/schema";
+import { hostCovered, retentionDays } from "../config/schema";
 import { platformConfigOf, readStackConfig } from "../render/stack";
 
 /** A small valid dev config; tests break one thing at a time. */
@@ -150,7 +150,7 @@ describe("cross-field rules", () => {
   it("enforces prod invariants all at once", () => {
     const raw = base();
     raw.environment = "prod";
-    raw.observability = { prometheus: { replicas: 1 }, alertmanager: { replicas: 1 }, collector: { gatewayReplicas: { min: 1 } } };
+    raw.observability = { prometheus: { replicas: 1, retention: "2w" }, alertmanager: { replicas: 1 }, collector: { gatewayReplicas: { min: 1 } } };
     const p = problems(raw);
     const keys = p.map((l) => l.split(":")[1]!.split(" ")[0]);
     expect(keys).toEqual(
@@ -165,6 +165,7 @@ describe("cross-field rules", () => {
         "services.a.replicas.min",
         "services.a.image",
         "observability.prometheus.replicas",
+        "observability.prometheus.retention",
         "observability.alertmanager.replicas",
         "observability.collector.gatewayReplicas.min",
       ]),
@@ -191,6 +192,10 @@ describe("helpers", () => {
     expect(decodeConfigValue("3")).toBe(3);
     expect(decodeConfigValue("true")).toBe(true);
     expect(decodeConfigValue("prod")).toBe("prod");
+  });
+
+  it("reads Prometheus retentions in hours, days and weeks", () => {
+    expect([retentionDays("36h"), retentionDays("15d"), retentionDays("5w")]).toEqual([1.5, 15, 35]);
   });
 
   it("matches wildcard hostnames one label deep", () => {
