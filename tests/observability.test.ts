@@ -159,6 +159,27 @@ describe("production sizing", () => {
   });
 });
 
+describe("component wiring", () => {
+  it("registers the area's components with their type tokens, each child parented to its component", () => {
+    const r = rendered["prod"]!;
+    const types = ["PrometheusOperatorCrds", "KubePrometheusStack", "Jaeger", "Loki", "OtelCollector", "ServiceSlos"].map((t) => `platform:observability:${t}`);
+    const components = r.run.resources.filter((x) => types.includes(x.type));
+    expect(components.map((c) => c.type).sort()).toEqual([...types].sort());
+    for (const c of components) {
+      const children = r.run.resources.filter((x) => x.parent === c.urn);
+      expect({ component: c.name, children: children.length > 0 }).toEqual({ component: c.name, children: true });
+    }
+  });
+
+  it("makes every monitoring.coreos.com object wait for the CRDs' release itself", () => {
+    const r = rendered["prod"]!;
+    const crdRelease = r.run.resources.find((x) => x.type === HELM_RELEASE_TYPE && (x.inputs as any).name === "prometheus-operator-crds")!;
+    const monitors = r.run.resources.filter((x) => String((x.inputs as any).apiVersion).startsWith("monitoring.coreos.com/"));
+    expect(monitors.length).toBeGreaterThan(5);
+    for (const m of monitors) expect({ urn: m.urn, waits: m.dependencies.includes(crdRelease.urn) }).toEqual({ urn: m.urn, waits: true });
+  });
+});
+
 describe("monitoring custom resources", () => {
   const crds = new CrdValidator(CRD_DIR);
   it.each(["dev", "prod"])("validate against the pinned prometheus-operator CRDs (%s)", (stack) => {
