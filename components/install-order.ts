@@ -79,6 +79,41 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Middleware, TraefikService and BackendTrafficPolicy are the controller's CRDs; routes live in the service's namespace. They need neither the Gateway nor the Services to exist first (status converges).",
   },
   {
+    name: "monitoring-crds",
+    componentTypes: ["platform:observability:PrometheusOperatorCrds"],
+    contains: "prometheus-operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule, Prometheus, Alertmanager, ...)",
+    after: ["namespaces"],
+    why: "Its Helm release record lives in the observability namespace.",
+  },
+  {
+    name: "monitoring",
+    componentTypes: ["platform:observability:KubePrometheusStack"],
+    contains: "kube-prometheus-stack: prometheus-operator, Prometheus, Alertmanager, Grafana (admin Secret), exporters",
+    after: ["monitoring-crds"],
+    why: "The operator watches the monitoring CRDs and the chart renders ServiceMonitors and PrometheusRules.",
+  },
+  {
+    name: "telemetry-backends",
+    componentTypes: ["platform:observability:Jaeger", "platform:observability:Loki"],
+    contains: "Jaeger v2 (traces, Badger volume) and Loki (logs, filesystem volume)",
+    after: ["monitoring-crds"],
+    why: "Jaeger's ServiceMonitor needs the monitoring CRDs; both need the observability namespace (through it).",
+  },
+  {
+    name: "telemetry-pipeline",
+    componentTypes: ["platform:observability:OtelCollector"],
+    contains: "OpenTelemetry Collector gateway (Deployment, HPA, PDB) and node agent (DaemonSet), their PodMonitor",
+    after: ["monitoring-crds"],
+    why: "The PodMonitor needs the monitoring CRDs. No edge to the backends: the exporters queue and retry until they answer.",
+  },
+  {
+    name: "slos",
+    componentTypes: ["platform:observability:ServiceSlos"],
+    contains: "Per service: PrometheusRule (SLO recording rules, burn-rate alerts) and a Grafana dashboard ConfigMap",
+    after: ["monitoring-crds"],
+    why: "PrometheusRule needs the monitoring CRDs.",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
@@ -88,7 +123,7 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = ["discovery", "messaging", "observability", "security"];
+export const AREAS_NOT_BUILT: readonly string[] = ["discovery", "messaging", "security"];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

@@ -13,8 +13,18 @@ import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
 import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf } from "./gateway/routing";
 import { ServiceRoute } from "./gateway/service-route";
 import { TraefikController } from "./gateway/traefik-controller";
+import { KubePrometheusStack, DASHBOARD_LABEL } from "./observability/kube-prometheus-stack";
+import { Jaeger, jaegerOtlpAddress, jaegerQueryUrl } from "./observability/jaeger";
+import { Loki, lokiOtlpUrl, lokiUrl } from "./observability/loki";
+import { OtelCollector } from "./observability/otel-collector";
+import { PrometheusOperatorCrds } from "./observability/prometheus-operator-crds";
+import { ServiceSlos } from "./observability/service-slos";
+import { serviceSlos } from "./observability/slo";
 import { serviceGraph, ServiceGraph } from "./service-graph";
 import { Microservice } from "./workloads/microservice";
+
+/** Namespace of the observability area. */
+const OBSERVABILITY_NAMESPACE = "observability";
 
 /** Repository root: vendored data (crds/) is read relative to it. */
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -152,6 +162,68 @@ export class Platform extends pulumi.ComponentResource {
       }
       this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
     }
+
+    // ---- Observability (docs/observability.md) -----------------------------------------------
+    {
+      const obs = cfg.observability;
+      const domain = cfg.cluster.domain;
+      const nsName = OBSERVABILITY_NAMESPACE;
+      // Stage "namespaces": the collector agent and node-exporter mount host paths, so this
+      // namespace enforces `privileged` (audit and warn stay at baseline to show what needs it).
+      const obsNs = new Namespaces(
+        "observability-namespace",
+        { names: [nsName], podSecurity: "baseline", labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
+        { parent: this },
+      ).names[nsName]!;
+      // Stage "monitoring-crds".
+      const crds = new PrometheusOperatorCrds("prometheus-operator-crds", { namespace: obsNs }, { parent: this });
+      const monitoringCrds = [crds.release];
+      // Stage "monitoring".
+      new KubePrometheusStack(
+        "kube-prometheus-stack",
+        {
+          namespace: obsNs,
+          sizing: { prometheus: obs.prometheus, alertmanager: obs.alertmanager, grafana: obs.grafana },
+          ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}),
+          clusterName: cfg.cluster.name,
+          datasources: [
+            { name: "Jaeger", uid: "jaeger", type: "jaeger", url: jaegerQueryUrl(nsName, domain) },
+            { name: "Loki", uid: "loki", type: "loki", url: lokiUrl(nsName, domain) },
+          ],
+          monitoringCrds,
+        },
+        { parent: this },
+      );
+      // Stage "telemetry-backends".
+      const storageClass = cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {};
+      new Jaeger("jaeger", { namespace: obsNs, storage: obs.jaeger.storage, retentionHours: obs.jaeger.retentionHours, ...storageClass, monitoringCrds }, { parent: this });
+      new Loki("loki", { namespace: obsNs, storage: obs.loki.storage, retentionHours: obs.loki.retentionHours, ...storageClass }, { parent: this });
+      // Stage "telemetry-pipeline".
+      const collector = new OtelCollector(
+        "otel-collector",
+        {
+          namespace: obsNs,
+          namespaceName: nsName,
+          clusterDomain: domain,
+          backends: { jaegerOtlpGrpc: jaegerOtlpAddress(nsName, domain), lokiOtlpHttp: lokiOtlpUrl(nsName, domain) },
+          policy: {
+            samplingPercent: obs.tracingSamplingPercent,
+            slowTraceMs: cfg.slo.latencyMs.p99,
+            redactAttributes: obs.redactAttributes,
+            redactPatterns: obs.redactPatterns,
+          },
+          gatewayReplicas: obs.collector.gatewayReplicas,
+          monitoringCrds,
+        },
+        { parent: this },
+      );
+      if (collector.otlpEndpoint !== obs.otlpEndpoint) {
+        pulumi.log.warn(`platform:observability.otlpEndpoint is ${obs.otlpEndpoint}, not the collector agent (${collector.otlpEndpoint}): workloads export elsewhere`, this);
+      }
+      // Stage "slos".
+      new ServiceSlos("slos", { namespace: obsNs, slos: serviceSlos(this.graph, cfg.slo, cfg.services), dashboardLabel: DASHBOARD_LABEL, monitoringCrds }, { parent: this });
+    }
+    // ---- end observability ----------------------------------------------------------------------
 
     // Stage "workloads": each service waits only for its own namespace (through the name output).
     for (const [svcName, spec] of Object.entries(cfg.services)) {

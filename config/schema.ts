@@ -335,10 +335,18 @@ const observabilitySchema = z.strictObject({
     .default(["user.email", "enduser.id", "http.request.header.authorization", "http.request.header.cookie"]),
   /** Regular expressions masked in log bodies. */
   redactPatterns: z.array(z.string().min(1)).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
-  /** OTLP endpoint workloads export to. */
-  otlpEndpoint: z.string().url().default("http://otel-collector.observability.svc.cluster.local:4317"),
+  /** OTLP endpoint workloads export to: the node-local collector agent's Service. */
+  otlpEndpoint: z.string().url().default("http://otel-agent.observability.svc.cluster.local:4317"),
+  /** Collector gateway replicas (HPA bounds; a PDB when min > 1). */
+  collector: z
+    .strictObject({ gatewayReplicas: z.strictObject({ min: z.number().int().min(1).default(2), max: z.number().int().min(1).default(6) }).prefault({}) })
+    .prefault({}),
+  /** Jaeger's Badger volume and how long spans are kept. */
+  jaeger: z.strictObject({ storage: byteQuantity.default("20Gi"), retentionHours: z.number().int().min(1).default(168) }).prefault({}),
+  /** Loki's volume and how long log lines are kept. */
+  loki: z.strictObject({ storage: byteQuantity.default("50Gi"), retentionHours: z.number().int().min(24).default(168) }).prefault({}),
   prometheus: z
-    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("15d"), storage: byteQuantity.default("50Gi") })
+    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("30d"), storage: byteQuantity.default("50Gi") })
     .prefault({}),
   alertmanager: z.strictObject({ replicas: z.number().int().min(1).default(3) }).prefault({}),
   grafana: z.strictObject({ replicas: z.number().int().min(1).default(2) }).prefault({}),
@@ -452,6 +460,13 @@ export function bytesOf(q: string): number {
   return Number(m[1]) * unit[m[2] ?? ""]!;
 }
 
+/** Days covered by a Prometheus retention such as 15d, 36h or 4w (the forms the schema admits). */
+export function retentionDays(r: string): number {
+  const m = /^([0-9]+)([dhw])$/.exec(r);
+  if (!m) throw new Error(`not a retention: ${r}`);
+  return Number(m[1]) * ({ h: 1 / 24, d: 1, w: 7 } as const)[m[2] as "h" | "d" | "w"];
+}
+
 /**
  * Rules across fields. Pure: returns every problem, in a stable order. Runs on a structurally
  * valid, defaulted config.
@@ -546,7 +561,16 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     if (c.discovery.store === "consul" && consulServers < 3) add(["discovery", "consul", "servers"], "prod Consul needs at least 3 servers", consulServers, "3, 5 or 7");
     if (kafka.enabled && kafka.controllers < 3) add(["messaging", "kafka", "controllers"], "prod KRaft needs at least 3 controllers", kafka.controllers, "3 or 5");
     if (c.messaging.nats.enabled && c.messaging.nats.replicas < 3) add(["messaging", "nats", "replicas"], "prod JetStream needs at least 3 servers", c.messaging.nats.replicas, "3 or 5");
+    const obs = c.observability;
+    if (obs.prometheus.replicas < 2) add(["observability", "prometheus", "replicas"], "prod Prometheus needs 2 replicas to survive a node drain", obs.prometheus.replicas, "at least 2");
+    if (obs.alertmanager.replicas < 3) add(["observability", "alertmanager", "replicas"], "prod Alertmanager needs 3 replicas for a gossip quorum", obs.alertmanager.replicas, "at least 3");
+    if (obs.collector.gatewayReplicas.min < 2) add(["observability", "collector", "gatewayReplicas", "min"], "prod collector gateway needs at least 2 replicas", obs.collector.gatewayReplicas.min, "at least 2");
+    if (retentionDays(obs.prometheus.retention) < c.slo.windowDays) {
+      add(["observability", "prometheus", "retention"], "Prometheus retention is shorter than the SLO window, so error budgets would be computed over less data", obs.prometheus.retention, `at least ${c.slo.windowDays}d (slo.windowDays)`);
+    }
   }
+  const gw = c.observability.collector.gatewayReplicas;
+  if (gw.min > gw.max) add(["observability", "collector", "gatewayReplicas", "min"], "min replicas exceed max replicas", gw.min, `at most ${gw.max}`);
 
   // Services: references, exposure, images, environment.
   if (serviceNames.length === 0) add(["services"], "no services declared", {}, "at least one service");

@@ -1,5 +1,5 @@
 import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../config/load";
-import { hostCovered } from "../config/schema";
+import { hostCovered, retentionDays } from "../config/schema";
 import { platformConfigOf, readStackConfig } from "../render/stack";
 
 /** A small valid dev config; tests break one thing at a time. */
@@ -138,6 +138,7 @@ describe("cross-field rules", () => {
     ["a memory limit below the request", (r) => (r.services.a.resources = { requests: { memory: "1Gi" }, limits: { memory: "512Mi" } }), /^platform:services\.a\.resources\.limits\.memory: memory limit is below the memory request/],
     ["sticky sessions on a gRPC service", (r) => Object.assign(r.services.a, { protocol: "grpc", expose: { hosts: ["shop.example.com"], sticky: {} } }), /^platform:services\.a\.expose\.sticky: sticky sessions by cookie need HTTP routes/],
     ["an existing-secret TLS mode without a secret name", (r) => (r.gateway.tls = { mode: "existingSecret" }), /^platform:gateway\.tls\.secretName: required when gateway\.tls\.mode is existingSecret/],
+    ["collector gateway min replicas above max", (r) => (r.observability = { collector: { gatewayReplicas: { min: 4, max: 3 } } }), /^platform:observability\.collector\.gatewayReplicas\.min: min replicas exceed max replicas \(got 4; expected at most 3\)$/],
   ];
   it.each(cases)("rejects %s", (_what, mutate, expected) => {
     const raw = base();
@@ -149,6 +150,7 @@ describe("cross-field rules", () => {
   it("enforces prod invariants all at once", () => {
     const raw = base();
     raw.environment = "prod";
+    raw.observability = { prometheus: { replicas: 1, retention: "2w" }, alertmanager: { replicas: 1 }, collector: { gatewayReplicas: { min: 1 } } };
     const p = problems(raw);
     const keys = p.map((l) => l.split(":")[1]!.split(" ")[0]);
     expect(keys).toEqual(
@@ -162,6 +164,10 @@ describe("cross-field rules", () => {
         "messaging.nats.replicas",
         "services.a.replicas.min",
         "services.a.image",
+        "observability.prometheus.replicas",
+        "observability.prometheus.retention",
+        "observability.alertmanager.replicas",
+        "observability.collector.gatewayReplicas.min",
       ]),
     );
   });
@@ -186,6 +192,10 @@ describe("helpers", () => {
     expect(decodeConfigValue("3")).toBe(3);
     expect(decodeConfigValue("true")).toBe(true);
     expect(decodeConfigValue("prod")).toBe("prod");
+  });
+
+  it("reads Prometheus retentions in hours, days and weeks", () => {
+    expect([retentionDays("36h"), retentionDays("15d"), retentionDays("5w")]).toEqual([1.5, 15, 35]);
   });
 
   it("matches wildcard hostnames one label deep", () => {

@@ -199,7 +199,8 @@ describe("the gateway in production", () => {
     expect(k.envoyDeployment.container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
     expect(ep.spec.telemetry.tracing).toEqual({
       samplingRate: r.config.observability.tracingSamplingPercent,
-      provider: { type: "OpenTelemetry", backendRefs: [{ name: "otel-collector", namespace: "observability", port: 4317 }] },
+      // The node-local collector agent (observability.otlpEndpoint).
+      provider: { type: "OpenTelemetry", backendRefs: [{ name: "otel-agent", namespace: "observability", port: 4317 }] },
     });
     const gc = find(r, "GatewayClass", "platform-envoy");
     expect(gc.spec.parametersRef).toEqual({ group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "platform", namespace: "gateway-system" });
@@ -223,7 +224,7 @@ describe("the gateway in production", () => {
     expect(v.podDisruptionBudget).toEqual({ enabled: true, minAvailable: 2 });
     expect(v.autoscaling).toMatchObject({ enabled: true, minReplicas: 3 });
     expect(v.topologySpreadConstraints[0].topologyKey).toBe("topology.kubernetes.io/zone");
-    expect(v.tracing.otlp.grpc).toEqual({ enabled: true, endpoint: "otel-collector.observability.svc.cluster.local:4317", insecure: true });
+    expect(v.tracing.otlp.grpc).toEqual({ enabled: true, endpoint: "otel-agent.observability.svc.cluster.local:4317", insecure: true });
     expect(v.tracing.sampleRate).toBeCloseTo(0.1);
   });
 });

@@ -44,7 +44,7 @@ describe.each(["dev", "prod"])("the mesh of %s", (stack) => {
     expect(tel.spec.tracing).toEqual([{ providers: [{ name: "otel-tracing" }], randomSamplingPercentage: r.config.observability.tracingSamplingPercent }]);
     expect(tel.spec.accessLogging).toEqual([{ providers: [{ name: "envoy" }] }]);
     const istiod = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && (x.inputs as any).chart === "istiod")!;
-    expect((istiod.inputs as any).values.meshConfig.extensionProviders).toEqual([{ name: "otel-tracing", opentelemetry: { service: "otel-collector.observability.svc.cluster.local", port: 4317 } }]);
+    expect((istiod.inputs as any).values.meshConfig.extensionProviders).toEqual([{ name: "otel-tracing", opentelemetry: { service: "otel-agent.observability.svc.cluster.local", port: 4317 } }]);
   });
 
   it("enrolls the application and gateway namespaces in ambient, and nothing else", () => {

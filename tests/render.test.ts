@@ -38,6 +38,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       "gateway-namespace",
       "mesh-namespace",
       "namespaces",
+      "observability-namespace",
       "gateway-api-crds",
       "mesh-ca",
       "istio",
@@ -45,16 +46,23 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       controllerOf(r),
       "gateway",
       ...routesOf(r),
+      "prometheus-operator-crds",
+      "kube-prometheus-stack",
+      "jaeger",
+      "loki",
+      "otel-collector",
+      "slos",
       ...Object.keys(r.config.services).sort(),
     ]);
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "istio-system", "notifications"]);
+    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "istio-system", "notifications", "observability"]);
   });
 
-  it("labels every namespace for Pod Security Admission: restricted, except istio-system's node agents", () => {
+  it("labels every namespace for Pod Security Admission: restricted, except where node agents run (istio-system, observability)", () => {
     const nss = objectsOf(rendered[stack]!).filter((o) => o.kind === "Namespace");
-    expect(nss.filter((n) => n.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted").map((n) => n.metadata.name)).toEqual(["istio-system"]);
-    for (const ns of nss.filter((n) => n.metadata.name !== "istio-system")) {
+    const exempt = ["istio-system", "observability"];
+    expect(nss.filter((n) => n.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted").map((n) => n.metadata.name).sort()).toEqual(exempt);
+    for (const ns of nss.filter((n) => !exempt.includes(n.metadata.name))) {
       expect(ns.metadata.labels).toMatchObject({
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
@@ -94,13 +102,27 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
-    // Services deploy beside the gateway controller; the Gateway and the routes wait only for the controller.
+    // Services deploy beside the controllers; the Gateway and the routes wait only for the gateway controller.
     expect(groupLevels(r.model)).toEqual([
-      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces"],
-      [controllerOf(r), "mesh-ca", ...Object.keys(r.config.services)].sort(),
-      ["gateway", "istio", ...routesOf(r)].sort(),
+      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace"],
+      [controllerOf(r), "loki", "mesh-ca", "prometheus-operator-crds", ...Object.keys(r.config.services)].sort(),
+      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r)].sort(),
       ["mesh-policies"],
     ]);
+  });
+
+  it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
+    const r = rendered[stack]!;
+    const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
+    expect(monitoring.map((g) => g.name).sort()).toEqual(["jaeger", "otel-collector", "slos"]);
+    for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
+      expect(g.dependsOn).toContain("prometheus-operator-crds");
+      expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
+    }
+    // kube-prometheus-stack leaves the CRDs to that stage, and its HelmRelease waits for the CRDs' release.
+    const kps = r.model.groups.find((g) => g.name === "kube-prometheus-stack")!.objects.find((o) => o.kind === "HelmRelease") as any;
+    expect(kps.spec.values.crds).toEqual({ enabled: false });
+    expect(kps.spec.dependsOn).toEqual([{ name: "prometheus-operator-crds", namespace: "flux-system" }]);
   });
 
   it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
@@ -181,7 +203,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 17 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 24 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

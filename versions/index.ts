@@ -125,14 +125,45 @@ export const charts = {
     version: "0.170.0",
     repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
     appVersion: "0.158.0",
-    note: "The chart needs mode and image.repository set.",
+    note:
+      "The chart needs mode and image.repository set; it deploys images.otelCollector (the contrib distribution, " +
+      "the only one with the prometheus exporter). Two releases: otel-gateway (deployment) and otel-agent (daemonset).",
   },
   kubePrometheusStack: {
     chart: "kube-prometheus-stack",
     version: "88.5.3",
     repo: "oci://ghcr.io/prometheus-community/charts",
     appVersion: "v0.93.1",
-    note: "prometheus-operator v0.93.1; Grafana chart 12.11.1.",
+    note:
+      "prometheus-operator v0.93.1; Grafana chart 12.11.1. Installed with crds.enabled=false: the CRDs are their own " +
+      "stage (prometheusOperatorCrds), so anything rendering a ServiceMonitor/PodMonitor/PrometheusRule waits only for them.",
+  },
+  prometheusOperatorCrds: {
+    chart: "prometheus-operator-crds",
+    version: "31.0.1",
+    repo: "oci://ghcr.io/prometheus-community/charts",
+    appVersion: "v0.93.1",
+    note:
+      "The CRDs of prometheus-operator v0.93.1, the operator kube-prometheus-stack 88.5.3 runs (same files as " +
+      "crds/prometheus-operator/v0.93.1). Shipped as templates, so helm upgrades them (a chart's crds/ directory is never upgraded).",
+  },
+  jaeger: {
+    chart: "jaeger",
+    version: "4.11.1",
+    repo: "https://jaegertracing.github.io/helm-charts",
+    appVersion: "2.19.0",
+    note:
+      "Jaeger v2 (built on the OpenTelemetry Collector) as one all-in-one Deployment configured through `userconfig`; " +
+      "storage: Badger on a PersistentVolumeClaim, hence exactly one replica (docs/observability.md).",
+  },
+  loki: {
+    chart: "loki",
+    version: "18.11.0",
+    repo: "https://grafana-community.github.io/helm-charts",
+    appVersion: "3.7.6",
+    note:
+      "Log backend: the collector exports logs over OTLP/HTTP to Loki's native /otlp endpoint. Monolithic mode with " +
+      "filesystem storage on a PersistentVolumeClaim (one replica).",
   },
   kyverno: {
     chart: "kyverno",
@@ -159,7 +190,34 @@ export const images = {
     tag: "v3.6.4",
     note: "Official etcd image; Bitnami's etcd chart is frozen since 2025 and its images moved.",
   },
+  otelCollector: {
+    repository: "otel/opentelemetry-collector-contrib",
+    tag: "0.158.0",
+    note:
+      "The contrib distribution at the chart's appVersion. Its manifest (open-telemetry/opentelemetry-collector-releases " +
+      "@ v0.158.0 [218a54bfdf9f], distributions/otelcol-contrib/manifest.yaml) contains every component the platform " +
+      "configures (OTEL_COLLECTOR_COMPONENTS). otelcol-k8s would be smaller but has no prometheus exporter.",
+  },
 } as const satisfies Record<string, ImagePin>;
+
+/**
+ * Collector component types the platform configures, all in images.otelCollector: checked against
+ * the distribution's manifest.yaml at the pinned tag (module in brackets). `file_log` and
+ * `k8s_attributes` are the current names of filelog/k8sattributes (the chart's
+ * rewriteDeprecatedComponentNames would rename the old ones anyway). Tests assert every configured
+ * component is in this list.
+ */
+export const OTEL_COLLECTOR_COMPONENTS = {
+  // [otlpreceiver, kubeletstatsreceiver, hostmetricsreceiver, filelogreceiver]
+  receivers: ["otlp", "kubeletstats", "hostmetrics", "file_log"],
+  // [memorylimiterprocessor, k8sattributesprocessor, resourceprocessor, attributesprocessor,
+  //  redactionprocessor, transformprocessor, tailsamplingprocessor, batchprocessor]
+  processors: ["memory_limiter", "k8s_attributes", "resource", "attributes", "redaction", "transform", "tail_sampling", "batch"],
+  // [otlpexporter, otlphttpexporter, loadbalancingexporter, prometheusexporter]
+  exporters: ["otlp", "otlphttp", "loadbalancing", "prometheus"],
+  // [healthcheckextension]
+  extensions: ["health_check"],
+} as const;
 
 /** Flux API versions the GitOps render emits (see docs/render.md for why Flux). */
 export const flux = {
