@@ -1,8 +1,15 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import { crdBundles } from "../versions";
+import { etcdSettings, consulSettings } from "../config/schema";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
+import { Consul } from "./discovery/consul";
+import { EtcdCluster } from "./discovery/etcd-cluster";
+import { Nats } from "./messaging/nats";
+import { StrimziKafka } from "./messaging/strimzi-kafka";
+import { StrimziOperator } from "./messaging/strimzi-operator";
 import { Namespaces } from "./core/namespaces";
 import { serviceGraph, ServiceGraph } from "./service-graph";
 import { Microservice } from "./workloads/microservice";
@@ -50,6 +57,33 @@ export class Platform extends pulumi.ComponentResource {
     // Stage "namespaces".
     const namespaces = new Namespaces("namespaces", { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity }, { parent: this });
 
+    // ---- Stages "discovery" and "messaging" (etcd or Consul; Kafka on Strimzi; NATS JetStream) ----
+    // Client credentials land in the services' namespaces as Secrets; services read them as env
+    // through secretKeyRef, so each service waits for its own Secrets (through their name outputs).
+    const nsOf = (svc: string): pulumi.Output<string> => {
+      const ns = namespaces.names[cfg.services[svc]!.namespace];
+      if (ns === undefined) throw new pulumi.ResourceError(`platform:services.${svc}.namespace: namespace ${cfg.services[svc]!.namespace} was not created`, this);
+      return ns;
+    };
+    const clientEnv: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>> = {};
+    const addEnv = (env: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>) => {
+      for (const [svc, e] of Object.entries(env)) clientEnv[svc] = { ...clientEnv[svc], ...e };
+    };
+    const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service) }));
+    const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
+    if (cfg.discovery.store === "etcd") {
+      addEnv(new EtcdCluster("etcd", { namespace: "discovery", settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this }).clientEnv);
+    } else {
+      addEnv(new Consul("consul", { namespace: "discovery", settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this }).clientEnv);
+    }
+    if (cfg.messaging.kafka.enabled) {
+      const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
+      const operator = new StrimziOperator("strimzi", { namespace: "kafka", ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
+      addEnv(new StrimziKafka("kafka", { namespace: "kafka", operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this }).clientEnv);
+    }
+    if (cfg.messaging.nats.enabled) new Nats("nats", { namespace: "nats", settings: cfg.messaging.nats, ...placement }, { parent: this });
+    // ---- end discovery and messaging ----
+
     // Stage "workloads": each service waits only for its own namespace (through the name output).
     for (const [svcName, spec] of Object.entries(cfg.services)) {
       const ns = namespaces.names[spec.namespace];
@@ -62,6 +96,7 @@ export class Platform extends pulumi.ComponentResource {
           environment: cfg.environment,
           otlpEndpoint: cfg.observability.otlpEndpoint,
           spreadAcrossZones: cfg.cluster.zones.length > 0,
+          ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
         },
         { parent: this },
       );

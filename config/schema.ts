@@ -246,8 +246,19 @@ const etcdSchema = z.strictObject({
   members: z.number().int().min(1).default(3),
   /** Persistent volume size per member. */
   storage: byteQuantity.default("8Gi"),
-  /** Snapshot backup schedule (cron). */
+  /** Snapshot backup schedule (cron); the same CronJob defragments every member first. */
   backupSchedule: z.string().min(9).default("0 */6 * * *"),
+  /** Snapshots kept on the backup volume (oldest removed first). */
+  backupKeep: z.number().int().min(1).max(100).default(8),
+  /** Size of the backup volume holding the snapshots. */
+  backupStorage: byteQuantity.default("20Gi"),
+  /** Requests and limits of each member (etcd is latency-sensitive: a memory limit well above the request). */
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: cpuQuantity.default("200m"), memory: byteQuantity.default("512Mi") }).prefault({}),
+      limits: z.strictObject({ memory: byteQuantity.default("2Gi") }).prefault({}),
+    })
+    .prefault({}),
 });
 
 const consulSchema = z.strictObject({
@@ -283,6 +294,13 @@ const kafkaSchema = z.strictObject({
   combinedRoles: z.boolean().default(false),
   /** Persistent volume size per node. */
   storage: byteQuantity.default("20Gi"),
+  /** Requests and limits of each Kafka node (brokers and controllers alike). */
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: cpuQuantity.default("500m"), memory: byteQuantity.default("2Gi") }).prefault({}),
+      limits: z.strictObject({ memory: byteQuantity.default("4Gi") }).prefault({}),
+    })
+    .prefault({}),
   /** Topic defaults; each topic may override. */
   topicDefaults: z
     .strictObject({
@@ -403,6 +421,14 @@ export const structuralSchema = z.strictObject({
 });
 
 export type PlatformConfig = z.output<typeof structuralSchema>;
+export type EtcdConfig = z.output<typeof etcdSchema>;
+export type ConsulConfig = z.output<typeof consulSchema>;
+export type KafkaConfig = z.output<typeof kafkaSchema>;
+export type NatsConfig = z.output<typeof natsSchema>;
+
+/** The chosen store's settings, with the schema defaults when the stack gives none. */
+export const etcdSettings = (d: PlatformConfig["discovery"]): EtcdConfig => d.etcd ?? etcdSchema.parse({});
+export const consulSettings = (d: PlatformConfig["discovery"]): ConsulConfig => d.consul ?? consulSchema.parse({});
 export type ServiceConfig = PlatformConfig["services"][string];
 export type CallConfig = ServiceConfig["calls"][number];
 export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
@@ -461,11 +487,11 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   }
 
   // Quorum systems need an odd member count.
-  const etcdMembers = c.discovery.etcd?.members ?? 3;
+  const etcdMembers = etcdSettings(c.discovery).members;
   if (c.discovery.store === "etcd" && etcdMembers % 2 === 0) {
     add(["discovery", "etcd", "members"], "etcd needs an odd member count for a quorum", etcdMembers, "1, 3, 5 or 7");
   }
-  const consulServers = c.discovery.consul?.servers ?? 3;
+  const consulServers = consulSettings(c.discovery).servers;
   if (c.discovery.store === "consul" && consulServers % 2 === 0) {
     add(["discovery", "consul", "servers"], "Consul needs an odd server count for a quorum", consulServers, "1, 3, 5 or 7");
   }

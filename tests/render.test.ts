@@ -30,9 +30,12 @@ const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("renders a namespace per application namespace and a component per service", () => {
     const r = rendered[stack]!;
-    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", "gateway-api-crds", ...Object.keys(r.config.services).sort()]);
+    expect(r.model.groups.map((g) => g.name)).toEqual(["namespaces", "gateway-api-crds", "strimzi", "etcd", "kafka", "nats", ...Object.keys(r.config.services).sort()]);
+    const appNs = r.model.groups.find((g) => g.name === "namespaces")!.objects.map((o) => o.metadata.name);
+    expect(appNs).toEqual(["apps", "notifications"]);
+    // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames).toEqual(["apps", "notifications"]);
+    expect(nsNames.sort()).toEqual(["apps", "discovery", "kafka", "nats", "notifications"]);
   });
 
   it("labels application namespaces for Pod Security Admission (restricted)", () => {
@@ -76,13 +79,17 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(stageOf.get(from)!, stageOf.get(to)!)).toBe(true);
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
-    expect(groupLevels(r.model)).toEqual([["gateway-api-crds", "namespaces"], Object.keys(r.config.services).sort()]);
+    expect(groupLevels(r.model)).toEqual([["gateway-api-crds", "namespaces", "nats", "strimzi"], ["etcd", "kafka"], Object.keys(r.config.services).sort()]);
   });
 
-  it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
+  it("carries the order into Flux: each service's Kustomization depends on the namespaces and on the components holding its credentials", () => {
     const r = rendered[stack]!;
     const k = r.model.kustomizations.find((x) => x.metadata.name === "platform-order-service")!;
-    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }]);
+    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-kafka" }, { name: "platform-namespaces" }]);
+    const user = r.model.kustomizations.find((x) => x.metadata.name === "platform-user-service")!;
+    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-etcd" }, { name: "platform-namespaces" }]);
+    const kafka = r.model.kustomizations.find((x) => x.metadata.name === "platform-kafka")!;
+    expect((kafka as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }, { name: "platform-strimzi" }]);
     expect((k as any).spec.path).toBe("./manifests/workloads-order-service");
     expect((r.model.kustomizations.find((x) => x.metadata.name === "platform-namespaces") as any).spec.dependsOn).toBeUndefined();
   });
@@ -156,7 +163,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 7 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 11 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

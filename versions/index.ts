@@ -159,6 +159,21 @@ export const images = {
     tag: "v3.6.4",
     note: "Official etcd image; Bitnami's etcd chart is frozen since 2025 and its images moved.",
   },
+  busybox: {
+    repository: "docker.io/library/busybox",
+    tag: "1.37.0-musl",
+    note: "Static shell and coreutils copied into the distroless etcd image's Jobs (defrag, snapshot, auth bootstrap).",
+  },
+  natsBox: {
+    repository: "docker.io/natsio/nats-box",
+    tag: "0.19.7",
+    note: "nats CLI for the JetStream stream/KV Job; the tag the nats chart 2.14.2 uses for its own nats-box.",
+  },
+  consul: {
+    repository: "docker.io/hashicorp/consul",
+    tag: "2.0.3",
+    note: "consul CLI for the ACL token Job; the image consul chart 2.0.3 runs its servers with (global.image).",
+  },
 } as const satisfies Record<string, ImagePin>;
 
 /** Flux API versions the GitOps render emits (see docs/render.md for why Flux). */
