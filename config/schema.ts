@@ -535,6 +535,27 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     }
   }
 
+  // JetStream: names the server accepts, replica counts the cluster can hold, no subject twice.
+  const nats = c.messaging.nats;
+  if (nats.enabled) {
+    const named: [string, string][] = [...Object.keys(nats.streams).map((n) => ["streams", n] as [string, string]), ...Object.keys(nats.kvBuckets).map((n) => ["kvBuckets", n] as [string, string])];
+    for (const [kind, n] of named) {
+      if (n.includes(".")) add(["messaging", "nats", kind, n], `JetStream ${kind === "streams" ? "stream" : "bucket"} names cannot contain '.'`, n, "letters, digits, '-' (e.g. " + n.replace(/\./g, "-") + ")");
+    }
+    const owner = new Map<string, string>();
+    for (const [n, st] of Object.entries(nats.streams)) {
+      const at = ["messaging", "nats", "streams", n];
+      if (st.replicas !== undefined && st.replicas > nats.replicas) add([...at, "replicas"], `stream replicas exceed the ${nats.replicas} NATS server(s)`, st.replicas, `at most ${nats.replicas}`);
+      if (st.replicas !== undefined && st.replicas > 5) add([...at, "replicas"], "JetStream keeps at most 5 replicas of a stream", st.replicas, "at most 5");
+      if (prod && st.replicas !== undefined && st.replicas < 3) add([...at, "replicas"], "prod streams need at least 3 replicas to survive a server loss", st.replicas, "3 or 5 (or leave unset: every server)");
+      st.subjects.forEach((subj, i) => {
+        const other = owner.get(subj);
+        if (other !== undefined) add([...at, "subjects", i], `subject already captured by stream ${other}; JetStream rejects overlapping streams`, subj, "a subject no other stream lists");
+        else owner.set(subj, n);
+      });
+    }
+  }
+
   // Prod invariants: HA and supply chain.
   if (prod) {
     if (!c.security.requireDigest) add(["security", "requireDigest"], "prod images must be pinned by digest", false, "true in prod");
@@ -577,6 +598,9 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         if (!kafka.enabled) add(at(field, i), "uses a Kafka topic but messaging.kafka.enabled is false", t, "messaging.kafka.enabled: true");
         else if (!kafkaTopics.includes(t)) add(at(field, i), "uses a topic that is not declared in messaging.kafka.topics", t, kafkaTopics.length ? kafkaTopics.join(" | ") : "a declared topic");
       });
+    }
+    if (s.consumerGroup !== undefined && s.consumes.length === 0) {
+      add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }
     for (const key of Object.keys(s.env)) {
       if (secretLikeEnv.test(key)) add(at("env", key), "looks like a secret; plain env is not for secrets", key, "a generated secret or a Secret reference");
