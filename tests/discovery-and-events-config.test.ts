@@ -1,5 +1,5 @@
 /** Config rules of the discovery and events areas: each error names its key. */
-import { ConfigError, parsePlatformConfig } from "../config/load";
+import { configProblems } from "./support/config-problems";
 
 const DIGEST = "@sha256:" + "b".repeat(64);
 
@@ -21,15 +21,7 @@ function prod(): Record<string, any> {
   };
 }
 
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parsePlatformConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 it("accepts the valid prod base", () => {
   expect(problems(prod())).toEqual([]);

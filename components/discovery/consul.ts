@@ -8,35 +8,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { createHash } from "crypto";
 import type { ConsulConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
 import { selfSignedCa } from "../shared/pki";
-import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
-import type { StoreClient } from "./etcd-cluster";
+import { platformNamespace, secretEnv } from "../shared/pod-security";
+import { contentHash, scriptPod } from "../shared/script-job";
+import type { StoreArgs } from "./store";
 
 /** HTTPS API port of the Consul servers. */
 export const CONSUL_HTTPS_PORT = 8501;
 /** UID of the `consul` user in the official image. */
 const CONSUL_UID = 100;
 
-/** Inputs of the Consul store. */
-export interface ConsulArgs {
-  /** Namespace Consul runs in (created here, Pod Security restricted). */
-  readonly namespace: string;
-  /** Servers and storage from `platform:discovery.consul`. */
-  readonly settings: ConsulConfig;
-  /** Cluster DNS domain. */
-  readonly domain: string;
-  /** Kubernetes cluster name: the Consul datacenter. */
-  readonly clusterName: string;
-  /** Spread servers across zones as well as nodes. */
-  readonly zones: boolean;
-  /** StorageClass for server volumes; absent: the cluster default. */
-  readonly storageClass?: string;
-  /** Services that get an ACL token and the server address. */
-  readonly clients: readonly StoreClient[];
-}
+/** Inputs of the Consul store (`settings`: servers, storage). */
+export type ConsulArgs = StoreArgs<ConsulConfig>;
 
 /** Consul KV prefix a client service may write; `config/` is readable by every client. */
 export const consulClientPrefix = (service: string): string => `services/${service}/`;
@@ -153,40 +138,29 @@ export class Consul extends pulumi.ComponentResource {
         child,
       );
       const script = consulTokenScript(args.clients.map((c) => c.service).sort());
-      const hash = createHash("sha256").update(script).digest("hex").slice(0, 8);
+      const hash = contentHash(script);
       new k8s.batch.v1.Job(
         `${name}-acl-tokens`,
         {
           metadata: meta(`${name}-acl-tokens-${hash}`),
           spec: {
             backoffLimit: 10,
-            template: {
-              metadata: { labels },
-              spec: {
-                restartPolicy: "OnFailure",
-                automountServiceAccountToken: false,
-                securityContext: restrictedPod(CONSUL_UID),
-                containers: [
-                  {
-                    name: "consul",
-                    image: `${images.consul.repository}:${images.consul.tag}`,
-                    command: ["/bin/sh", "-c", script],
-                    env: [
-                      { name: "CONSUL_HTTP_ADDR", value: this.address },
-                      { name: "CONSUL_CACERT", value: "/etc/consul/ca/ca.crt" },
-                      { name: "HOME", value: "/tmp" },
-                      { name: "CONSUL_HTTP_TOKEN", valueFrom: { secretKeyRef: { name: bootstrapSecret.metadata.name, key: "token" } } },
-                      ...args.clients.map((c) => ({ name: tokenVar(c.service), valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: c.service } } })),
-                    ],
-                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                    securityContext: restrictedContainer(),
-                    volumeMounts: [{ name: "ca", mountPath: "/etc/consul/ca", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
-                  },
-                ],
-                // Only the CA certificate: the CA key stays with the chart's TLS init.
-                volumes: [{ name: "ca", secret: { secretName: caSecret.metadata.name, items: [{ key: "tls.crt", path: "ca.crt" }] } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
-              },
-            },
+            template: scriptPod({
+              name: "consul",
+              image: `${images.consul.repository}:${images.consul.tag}`,
+              script,
+              uid: CONSUL_UID,
+              labels,
+              env: [
+                { name: "CONSUL_HTTP_ADDR", value: this.address },
+                { name: "CONSUL_CACERT", value: "/etc/consul/ca/ca.crt" },
+                { name: "CONSUL_HTTP_TOKEN", valueFrom: { secretKeyRef: { name: bootstrapSecret.metadata.name, key: "token" } } },
+                ...args.clients.map((c) => ({ name: tokenVar(c.service), valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: c.service } } })),
+              ],
+              // Only the CA certificate: the CA key stays with the chart's TLS init.
+              volumes: [{ name: "ca", secret: { secretName: caSecret.metadata.name, items: [{ key: "tls.crt", path: "ca.crt" }] } }],
+              mounts: [{ name: "ca", mountPath: "/etc/consul/ca", readOnly: true }],
+            }),
           },
         },
         // Tokens are created through the servers' API: the release must be up.

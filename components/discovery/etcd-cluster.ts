@@ -8,11 +8,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { createHash } from "crypto";
 import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
 import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
+import { contentHash, scriptPod } from "../shared/script-job";
+import type { StoreArgs } from "./store";
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -93,30 +94,8 @@ export function etcdQuotaBytes(storage: string): number {
 /** Key prefix a client service may read and write; `/config/` is readable by every client. */
 export const etcdClientPrefix = (service: string): string => `/services/${service}/`;
 
-/** A service that declared `configStore: true`. */
-export interface StoreClient {
-  readonly service: string;
-  /** The service's namespace (pass the Namespace's output so the Secret waits for it). */
-  readonly namespace: pulumi.Input<string>;
-}
-
-/** Inputs of the etcd cluster. */
-export interface EtcdClusterArgs {
-  /** Namespace the cluster runs in (created here, Pod Security restricted). */
-  readonly namespace: string;
-  /** Members, storage, backup and resources from `platform:discovery.etcd`. */
-  readonly settings: EtcdConfig;
-  /** Cluster DNS domain. */
-  readonly domain: string;
-  /** Kubernetes cluster name (cluster token). */
-  readonly clusterName: string;
-  /** Spread members across zones as well as nodes. */
-  readonly zones: boolean;
-  /** StorageClass for data and backup volumes; absent: the cluster default. */
-  readonly storageClass?: string;
-  /** Services that get a client certificate and credentials. */
-  readonly clients: readonly StoreClient[];
-}
+/** Inputs of the etcd cluster (`settings`: members, storage, backup, resources). */
+export type EtcdClusterArgs = StoreArgs<EtcdConfig>;
 
 /**
  * An etcd cluster: StatefulSet, headless and client Services, TLS, auth bootstrap Job, PDB, and a
@@ -282,47 +261,40 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
     // The etcd image is distroless (no shell): Jobs copy a static busybox into an emptyDir first.
     const tools = toolsInit();
-    const tlsEnv = [
+    const etcdctlEnv = [
       { name: "ETCDCTL_CACERT", value: "/etc/etcd/client/ca.crt" },
       { name: "ETCDCTL_CERT", value: "/etc/etcd/client/tls.crt" },
       { name: "ETCDCTL_KEY", value: "/etc/etcd/client/tls.key" },
       { name: "ETCDCTL_ENDPOINTS", value: etcdClientUrls(t).join(",") },
       { name: "PATH", value: "/usr/local/bin:/tools" },
     ];
-    const jobPod = (script: string, extraEnv: k8s.types.input.core.v1.EnvVar[], extraVolumes: k8s.types.input.core.v1.Volume[], extraMounts: k8s.types.input.core.v1.VolumeMount[]) => ({
-      metadata: { labels: { ...labels, "app.kubernetes.io/component": "maintenance" } },
-      spec: {
-        restartPolicy: "OnFailure",
-        automountServiceAccountToken: false,
-        securityContext: restrictedPod(ETCD_UID),
+    const jobPod = (script: string, extra: { env?: k8s.types.input.core.v1.EnvVar[]; volumes?: k8s.types.input.core.v1.Volume[]; mounts?: k8s.types.input.core.v1.VolumeMount[] }) =>
+      scriptPod({
+        name: "etcdctl",
+        image: `${images.etcd.repository}:${images.etcd.tag}`,
+        shell: "/tools/sh",
+        script,
+        uid: ETCD_UID,
+        labels: { ...labels, "app.kubernetes.io/component": "maintenance" },
         initContainers: [tools.container],
-        containers: [
-          {
-            name: "etcdctl",
-            image: `${images.etcd.repository}:${images.etcd.tag}`,
-            command: ["/tools/sh", "-c", script],
-            env: [...tlsEnv, ...extraEnv],
-            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-            securityContext: restrictedContainer(),
-            volumeMounts: [tools.mount, { name: "client-tls", mountPath: "/etc/etcd/client", readOnly: true }, ...extraMounts],
-          },
-        ],
-        volumes: [tools.volume, { name: "client-tls", secret: { secretName: rootClientTls.metadata.name, defaultMode: 0o440 } }, ...extraVolumes],
-      },
-    });
+        env: [...etcdctlEnv, ...(extra.env ?? [])],
+        volumes: [tools.volume, { name: "client-tls", secret: { secretName: rootClientTls.metadata.name, defaultMode: 0o440 } }, ...(extra.volumes ?? [])],
+        mounts: [tools.mount, { name: "client-tls", mountPath: "/etc/etcd/client", readOnly: true }, ...(extra.mounts ?? [])],
+        memory: "256Mi",
+      });
 
     // Auth bootstrap: root user, a role and a user per client service, then auth on. Idempotent;
     // its name carries a hash of the client list, so a changed list runs it again.
     const clientNames = args.clients.map((c) => c.service).sort();
     const script = etcdAuthScript(clientNames);
-    const hash = createHash("sha256").update(script).digest("hex").slice(0, 8);
+    const hash = contentHash(script);
     new k8s.batch.v1.Job(
       `${name}-auth`,
       {
         metadata: meta(`${name}-auth-${hash}`),
         spec: {
           backoffLimit: 10,
-          template: jobPod(script, [{ name: "ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: rootSecret.metadata.name, key: "password" } } }], [], []),
+          template: jobPod(script, { env: [{ name: "ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: rootSecret.metadata.name, key: "password" } } }] }),
         },
       },
       // The Job talks to the members: it needs the StatefulSet ready.
@@ -347,7 +319,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
           jobTemplate: {
             spec: {
               backoffLimit: 2,
-              template: jobPod(etcdMaintenanceScript(s.backupKeep), [], [{ name: "backup", persistentVolumeClaim: { claimName: backup.metadata.name } }], [{ name: "backup", mountPath: "/backup" }]),
+              template: jobPod(etcdMaintenanceScript(s.backupKeep), { volumes: [{ name: "backup", persistentVolumeClaim: { claimName: backup.metadata.name } }], mounts: [{ name: "backup", mountPath: "/backup" }] }),
             },
           },
         },

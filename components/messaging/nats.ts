@@ -5,10 +5,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import type { NatsConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
 import { platformNamespace, restrictedContainer, restrictedPod } from "../shared/pod-security";
+import { contentHash, scriptPod } from "../shared/script-job";
 
 export const NATS_CLIENT_PORT = 4222;
 /** JetStream allows at most 5 replicas of a stream. */
@@ -119,7 +119,7 @@ export class Nats extends pulumi.ComponentResource {
     if (Object.keys(n.streams).length + Object.keys(n.kvBuckets).length > 0) {
       const files = Object.fromEntries(Object.entries(n.streams).map(([s, spec]) => [`stream-${s}.json`, JSON.stringify(natsStreamConfig(s, spec, n.replicas), null, 2)]));
       const script = natsJetStreamScript(n);
-      const hash = createHash("sha256").update(script).update(JSON.stringify(files)).digest("hex").slice(0, 8);
+      const hash = contentHash(script, JSON.stringify(files));
       const config = new k8s.core.v1.ConfigMap(`${name}-jetstream`, { metadata: { name: `${name}-jetstream-${hash}`, namespace: ns, labels }, data: files }, child);
       new k8s.batch.v1.Job(
         `${name}-jetstream`,
@@ -127,35 +127,16 @@ export class Nats extends pulumi.ComponentResource {
           metadata: { name: `${name}-jetstream-${hash}`, namespace: ns, labels },
           spec: {
             backoffLimit: 10,
-            template: {
-              metadata: { labels },
-              spec: {
-                restartPolicy: "OnFailure",
-                automountServiceAccountToken: false,
-                securityContext: restrictedPod(NATS_UID),
-                containers: [
-                  {
-                    name: "nats",
-                    image: `${images.natsBox.repository}:${images.natsBox.tag}`,
-                    command: ["/bin/sh", "-c", script],
-                    env: [
-                      { name: "NATS_URL", value: this.url },
-                      { name: "HOME", value: "/tmp" },
-                    ],
-                    resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } },
-                    securityContext: restrictedContainer(),
-                    volumeMounts: [
-                      { name: "jetstream", mountPath: "/etc/jetstream", readOnly: true },
-                      { name: "tmp", mountPath: "/tmp" },
-                    ],
-                  },
-                ],
-                volumes: [
-                  { name: "jetstream", configMap: { name: config.metadata.name } },
-                  { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
-                ],
-              },
-            },
+            template: scriptPod({
+              name: "nats",
+              image: `${images.natsBox.repository}:${images.natsBox.tag}`,
+              script,
+              uid: NATS_UID,
+              labels,
+              env: [{ name: "NATS_URL", value: this.url }],
+              volumes: [{ name: "jetstream", configMap: { name: config.metadata.name } }],
+              mounts: [{ name: "jetstream", mountPath: "/etc/jetstream", readOnly: true }],
+            }),
           },
         },
         // Streams are created through the servers: the release (and JetStream quorum) must be up.
