@@ -372,6 +372,8 @@ export function etcdAuthScript(clients: readonly string[]): string {
   const lines = [
     "set -eu",
     'etcdctl user get root >/dev/null 2>&1 || etcdctl user add root --new-user-password="$ROOT_PASSWORD" --interactive=false',
+    // Auth can only be enabled once root holds the root role.
+    "etcdctl role get root >/dev/null 2>&1 || etcdctl role add root",
     `${hasRole("root", "root")} || etcdctl user grant-role root root`,
     "etcdctl role get reader >/dev/null 2>&1 || etcdctl role add reader",
     "etcdctl role grant-permission reader read --prefix=true /config/",
