@@ -144,6 +144,10 @@ describe("Helm values", () => {
     expect(v.global.acls).toMatchObject({ manageSystemACLs: true, bootstrapToken: { secretName: "consul-bootstrap-token", secretKey: "token" } });
     expect(v.global.tls).toMatchObject({ enabled: true, verify: true, httpsOnly: true, caCert: { secretName: "consul-ca" }, caKey: { secretName: "consul-ca" } });
     expect(v.global.gossipEncryption).toEqual({ autoGenerate: false, secretName: "consul-gossip", secretKey: "key" });
+    // Clients (and the token Job) use a name the chart's server certificate carries.
+    expect(v.global.tls.serverAdditionalDNSSANs).toEqual(["consul-server.discovery.svc.cluster.local"]);
+    const job = objects(r.consul, "consul").find((o) => o.kind === "Job") as any;
+    expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: "CONSUL_HTTP_ADDR", value: "https://consul-server.discovery.svc:8501" }]));
     // The Secrets the chart is pointed at exist, with those keys, in the release's namespace.
     const secrets = r.consul.model.secrets.filter((s) => s.namespace === "discovery");
     expect(secrets.find((s) => s.name === "consul-gossip")!.keys).toEqual(["key"]);

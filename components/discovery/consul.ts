@@ -45,6 +45,8 @@ const tokenVar = (service: string) => `TOKEN_${service.toUpperCase().replace(/-/
 /** Chart values for the Consul release. Pure, so the values-key tests can check them. */
 export function consulValues(a: {
   readonly settings: ConsulConfig;
+  readonly namespace: string;
+  readonly domain: string;
   readonly clusterName: string;
   readonly zones: boolean;
   readonly storageClass?: string;
@@ -67,6 +69,8 @@ export function consulValues(a: {
         httpsOnly: true,
         caCert: { secretName: a.caSecret, secretKey: "tls.crt" },
         caKey: { secretName: a.caSecret, secretKey: "tls.key" },
+        // The chart's server certificate names `<name>-server.<ns>.svc`; clients may use the FQDN too.
+        serverAdditionalDNSSANs: [`consul-server.${a.namespace}.svc.${a.domain}`],
       },
       acls: { manageSystemACLs: true, bootstrapToken: { secretName: a.bootstrapSecret, secretKey: "token" } },
       metrics: { enabled: true, enableAgentMetrics: true },
@@ -77,7 +81,7 @@ export function consulValues(a: {
       storage: a.settings.storage,
       ...(a.storageClass ? { storageClass: a.storageClass } : {}),
       resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-      containerSecurityContext: { server: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } } },
+      // No containerSecurityContext override: the chart's own defaults are Pod Security restricted.
       // The chart's default anti-affinity keeps servers on distinct nodes; zones on top when known.
       ...(a.zones
         ? { topologySpreadConstraints: `- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  whenUnsatisfiable: DoNotSchedule\n  labelSelector:\n    matchLabels:\n      app: consul\n      component: server\n` }
@@ -122,13 +126,14 @@ export class Consul extends pulumi.ComponentResource {
         values: pulumi
           .all([caSecret.metadata.name, gossipSecret.metadata.name, bootstrapSecret.metadata.name])
           .apply(([caName, gossipName, bootstrapName]) =>
-            consulValues({ settings: args.settings, clusterName: args.clusterName, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}), caSecret: caName, gossipSecret: gossipName, bootstrapSecret: bootstrapName }),
+            consulValues({ settings: args.settings, namespace: args.namespace, domain: args.domain, clusterName: args.clusterName, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}), caSecret: caName, gossipSecret: gossipName, bootstrapSecret: bootstrapName }),
           ),
       },
       child,
     );
 
-    this.address = `https://${name}-server.${args.namespace}.svc.${args.domain}:${CONSUL_HTTPS_PORT}`;
+    // The name the chart's server certificate carries (global.name "consul" → Service consul-server).
+    this.address = `https://consul-server.${args.namespace}.svc:${CONSUL_HTTPS_PORT}`;
     this.clientEnv = {};
     const tokens = args.clients.map((c) => ({ client: c, token: new random.RandomUuid(`${name}-token-${c.service}`, {}, child) }));
     if (tokens.length > 0) {
