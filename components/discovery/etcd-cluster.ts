@@ -319,7 +319,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
           jobTemplate: {
             spec: {
               backoffLimit: 2,
-              template: jobPod(etcdMaintenanceScript(s.backupKeep), { volumes: [{ name: "backup", persistentVolumeClaim: { claimName: backup.metadata.name } }], mounts: [{ name: "backup", mountPath: "/backup" }] }),
+              template: jobPod(etcdMaintenanceScript(s.backupKeep), {
+                env: [{ name: "SNAPSHOT_ENDPOINT", value: `https://${name}.${t.namespace}.svc.${t.domain}:${ETCD_CLIENT_PORT}` }],
+                volumes: [{ name: "backup", persistentVolumeClaim: { claimName: backup.metadata.name } }],
+                mounts: [{ name: "backup", mountPath: "/backup" }],
+              }),
             },
           },
         },
@@ -402,7 +406,8 @@ export function etcdMaintenanceScript(keep: number): string {
     'for ep in $(echo "$ETCDCTL_ENDPOINTS" | tr , " "); do etcdctl --endpoints="$ep" defrag; done',
     "ts=$(date -u +%Y%m%dT%H%M%SZ)",
     // Write under a temporary name: a half-written snapshot never looks like a backup.
-    'etcdctl snapshot save "/backup/etcd-$ts.db.part"',
+    // A snapshot comes from exactly one member: whichever the client Service picks.
+    'etcdctl --endpoints="$SNAPSHOT_ENDPOINT" snapshot save "/backup/etcd-$ts.db.part"',
     'mv "/backup/etcd-$ts.db.part" "/backup/etcd-$ts.db"',
     `ls -1t /backup/etcd-*.db | tail -n +${keep + 1} | xargs -r rm -f`,
   ].join("\n");
