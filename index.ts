@@ -6,3 +6,4 @@ const outputs = definePlatform();
 export const environment = outputs.environment;
 export const endpoints = outputs.endpoints;
 export const namespaces = outputs.namespaces;
+export const dataServices = outputs.dataServices;

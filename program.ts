@@ -11,9 +11,10 @@ export interface PlatformOutputs {
   readonly environment: string;
   readonly endpoints: Platform["endpoints"];
   readonly namespaces: Platform["namespaces"];
+  readonly dataServices: Platform["dataServices"];
 }
 
 export function definePlatform(config: PlatformConfig = loadPlatformConfig()): PlatformOutputs {
   const platform = new Platform("platform", { config });
-  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces };
+  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces, dataServices: platform.dataServices };
 }

@@ -31,6 +31,13 @@ export interface ServiceEndpoint {
   readonly protocol: "http" | "grpc";
 }
 
+/** Where the config store and the brokers listen. */
+export interface DataServices {
+  readonly store: { readonly kind: "etcd" | "consul"; readonly endpoint: string };
+  readonly kafkaBootstrap?: string;
+  readonly natsUrl?: string;
+}
+
 /**
  * The whole platform for one stack. It composes the areas in the order of INSTALL_ORDER
  * (components/install-order.ts); areas receive what they need from each other as args.
@@ -42,6 +49,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly endpoints: Record<string, ServiceEndpoint>;
   /** Application namespaces. */
   public readonly namespaces: pulumi.Output<string[]>;
+  /** In-cluster addresses of the config store and the event brokers (clients get them, with credentials, from Secrets). */
+  public readonly dataServices: DataServices;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Platform", name, {}, opts);
@@ -71,17 +80,26 @@ export class Platform extends pulumi.ComponentResource {
     };
     const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service) }));
     const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
+    let store: DataServices["store"];
     if (cfg.discovery.store === "etcd") {
-      addEnv(new EtcdCluster("etcd", { namespace: "discovery", settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this }).clientEnv);
+      const etcd = new EtcdCluster("etcd", { namespace: "discovery", settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      addEnv(etcd.clientEnv);
+      store = { kind: "etcd", endpoint: etcd.endpoints };
     } else {
-      addEnv(new Consul("consul", { namespace: "discovery", settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this }).clientEnv);
+      const consul = new Consul("consul", { namespace: "discovery", settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      addEnv(consul.clientEnv);
+      store = { kind: "consul", endpoint: consul.address };
     }
+    let kafkaBootstrap: string | undefined;
     if (cfg.messaging.kafka.enabled) {
       const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
       const operator = new StrimziOperator("strimzi", { namespace: "kafka", ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
-      addEnv(new StrimziKafka("kafka", { namespace: "kafka", operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this }).clientEnv);
+      const kafka = new StrimziKafka("kafka", { namespace: "kafka", operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
+      addEnv(kafka.clientEnv);
+      kafkaBootstrap = kafka.bootstrap;
     }
-    if (cfg.messaging.nats.enabled) new Nats("nats", { namespace: "nats", settings: cfg.messaging.nats, ...placement }, { parent: this });
+    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: "nats", settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
+    this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 
     // Stage "workloads": each service waits only for its own namespace (through the name output).
@@ -104,6 +122,6 @@ export class Platform extends pulumi.ComponentResource {
 
     this.endpoints = Object.fromEntries(this.graph.services.map((s) => [s.name, { host: s.host, port: s.port, protocol: s.protocol }]));
     this.namespaces = pulumi.all(Object.values(namespaces.names));
-    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces });
+    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces, dataServices: this.dataServices });
   }
 }
