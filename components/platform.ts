@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import { crdBundles } from "../versions";
-import { etcdSettings, consulSettings } from "../config/schema";
+import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Consul } from "./discovery/consul";
 import { EtcdCluster } from "./discovery/etcd-cluster";
@@ -82,23 +82,23 @@ export class Platform extends pulumi.ComponentResource {
     const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
     let store: DataServices["store"];
     if (cfg.discovery.store === "etcd") {
-      const etcd = new EtcdCluster("etcd", { namespace: "discovery", settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(etcd.clientEnv);
       store = { kind: "etcd", endpoint: etcd.endpoints };
     } else {
-      const consul = new Consul("consul", { namespace: "discovery", settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(consul.clientEnv);
       store = { kind: "consul", endpoint: consul.address };
     }
     let kafkaBootstrap: string | undefined;
     if (cfg.messaging.kafka.enabled) {
       const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
-      const operator = new StrimziOperator("strimzi", { namespace: "kafka", ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
-      const kafka = new StrimziKafka("kafka", { namespace: "kafka", operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
+      const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
+      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
       addEnv(kafka.clientEnv);
       kafkaBootstrap = kafka.bootstrap;
     }
-    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: "nats", settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
+    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
     this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 

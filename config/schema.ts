@@ -434,6 +434,9 @@ export type CallConfig = ServiceConfig["calls"][number];
 export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
 export type SloConfig = PlatformConfig["slo"];
 
+/** Namespaces the platform's own components create; services may not use them. */
+export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats" } as const;
+
 /** A problem found by a cross-field rule. */
 export interface ConfigProblem {
   /** Key path below `platform:`, e.g. ["services", "order-service", "calls", 0, "service"]. */
@@ -599,6 +602,8 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         else if (!kafkaTopics.includes(t)) add(at(field, i), "uses a topic that is not declared in messaging.kafka.topics", t, kafkaTopics.length ? kafkaTopics.join(" | ") : "a declared topic");
       });
     }
+    const reserved = Object.values(PLATFORM_NAMESPACES) as string[];
+    if (reserved.includes(s.namespace)) add(at("namespace"), "namespace belongs to a platform component", s.namespace, `any namespace but ${reserved.join(", ")}`);
     if (s.consumerGroup !== undefined && s.consumes.length === 0) {
       add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }

@@ -1,4 +1,5 @@
 /** The etcd cluster's derivations: names, URLs, certificates and bootstrap flags agree for every size. */
+import fc from "fast-check";
 import {
   etcdAuthScript,
   etcdClientUrls,
@@ -104,4 +105,22 @@ it("defragments members one by one, then writes a snapshot under a temporary nam
   // etcdctl refuses a snapshot from several endpoints: it must name one.
   expect(s[save]).toContain('--endpoints="$SNAPSHOT_ENDPOINT"');
   expect(s.at(-1)).toContain("tail -n +9");
+});
+
+it("keeps URLs, SANs and --initial-cluster in agreement for any odd size, name, namespace and domain", () => {
+  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 4 }), label, label, fc.constantFrom("cluster.local", "corp.internal"), (k, name, namespace, domain) => {
+      const t: EtcdTopology = { name, headless: `${name}-headless`, namespace, domain, members: 2 * k + 1, clusterName: "c" };
+      const entries = etcdInitialCluster(t).split(",");
+      expect(entries).toHaveLength(t.members);
+      entries.forEach((entry, i) => {
+        const [member, url] = entry.split("=") as [string, string];
+        expect(member).toBe(`${name}-${i}`);
+        expect(url).toBe(etcdPeerUrls(t)[i]);
+        expect(memberSans(t, i)).toContain(new URL(url).hostname);
+        expect(serverSans(t)).toContain(new URL(etcdClientUrls(t)[i]!).hostname);
+      });
+    }),
+  );
 });
