@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
-import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
+import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
 import type { StoreArgs } from "./store";
@@ -129,7 +129,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     const rootClient = issueCert(`${name}-root-client`, ca, { commonName: "root", usage: "client" }, child);
     const rootPassword = new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, child);
 
-    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "Opaque", stringData: pulumi.secret(pulumi.all([ca.certPem, server.certPem, server.keyPem]).apply(([c, crt, key]) => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key }))) }, child);
+    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "Opaque", stringData: tlsData(ca, server) }, child);
     const peerTls = new k8s.core.v1.Secret(
       `${name}-peer-tls`,
       {
@@ -144,7 +144,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
       child,
     );
     const rootSecret = new k8s.core.v1.Secret(`${name}-root`, { metadata: meta(`${name}-root`), type: "Opaque", stringData: { username: "root", password: rootPassword.result } }, child);
-    const rootClientTls = new k8s.core.v1.Secret(`${name}-root-client-tls`, { metadata: meta(`${name}-root-client-tls`), type: "Opaque", stringData: pulumi.secret(pulumi.all([ca.certPem, rootClient.certPem, rootClient.keyPem]).apply(([c, crt, key]) => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key }))) }, child);
+    const rootClientTls = new k8s.core.v1.Secret(`${name}-root-client-tls`, { metadata: meta(`${name}-root-client-tls`), type: "Opaque", stringData: tlsData(ca, rootClient) }, child);
 
     const ports = [
       { name: "client", port: ETCD_CLIENT_PORT, targetPort: "client", protocol: "TCP" },
@@ -343,14 +343,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
           metadata: { name: `${c.service}-etcd`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
           type: "Opaque",
           stringData: pulumi.secret(
-            pulumi.all([ca.certPem, cert.certPem, cert.keyPem]).apply(([caPem, crt, key]) => ({
-              endpoints: this.endpoints,
-              username: c.service,
-              prefix: etcdClientPrefix(c.service),
-              "ca.crt": caPem,
-              "tls.crt": crt,
-              "tls.key": key,
-            })),
+            tlsData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
           ),
         },
         child,
@@ -370,6 +363,11 @@ export const ETCD_CLIENT_ENV: Readonly<Record<string, string>> = {
   ETCD_CERT_PEM: "tls.crt",
   ETCD_KEY_PEM: "tls.key",
 };
+
+/** `ca.crt`, `tls.crt`, `tls.key` of a Secret holding a certificate, as one secret output. */
+function tlsData(ca: CertificateAuthority, cert: IssuedCert): pulumi.Output<Record<string, string>> {
+  return pulumi.secret(pulumi.all([ca.certPem, cert.certPem, cert.keyPem]).apply(([c, crt, key]): Record<string, string> => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key })));
+}
 
 /** The auth bootstrap script: idempotent, safe to run again on a cluster that has auth on. */
 export function etcdAuthScript(clients: readonly string[]): string {
