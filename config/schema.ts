@@ -241,6 +241,15 @@ const meshSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Requests and a memory limit of a platform component's pods (no CPU limit: throttling hurts quorum systems). */
+const platformPodResources = (d: { cpu: string; memory: string; memoryLimit: string }) =>
+  z
+    .strictObject({
+      requests: z.strictObject({ cpu: cpuQuantity.default(d.cpu), memory: byteQuantity.default(d.memory) }).prefault({}),
+      limits: z.strictObject({ memory: byteQuantity.default(d.memoryLimit) }).prefault({}),
+    })
+    .prefault({});
+
 const etcdSchema = z.strictObject({
   /** Members of the etcd cluster; odd. */
   members: z.number().int().min(1).default(3),
@@ -253,12 +262,7 @@ const etcdSchema = z.strictObject({
   /** Size of the backup volume holding the snapshots. */
   backupStorage: byteQuantity.default("20Gi"),
   /** Requests and limits of each member (etcd is latency-sensitive: a memory limit well above the request). */
-  resources: z
-    .strictObject({
-      requests: z.strictObject({ cpu: cpuQuantity.default("200m"), memory: byteQuantity.default("512Mi") }).prefault({}),
-      limits: z.strictObject({ memory: byteQuantity.default("2Gi") }).prefault({}),
-    })
-    .prefault({}),
+  resources: platformPodResources({ cpu: "200m", memory: "512Mi", memoryLimit: "2Gi" }),
 });
 
 const consulSchema = z.strictObject({
@@ -295,12 +299,7 @@ const kafkaSchema = z.strictObject({
   /** Persistent volume size per node. */
   storage: byteQuantity.default("20Gi"),
   /** Requests and limits of each Kafka node (brokers and controllers alike). */
-  resources: z
-    .strictObject({
-      requests: z.strictObject({ cpu: cpuQuantity.default("500m"), memory: byteQuantity.default("2Gi") }).prefault({}),
-      limits: z.strictObject({ memory: byteQuantity.default("4Gi") }).prefault({}),
-    })
-    .prefault({}),
+  resources: platformPodResources({ cpu: "500m", memory: "2Gi", memoryLimit: "4Gi" }),
   /** Topic defaults; each topic may override. */
   topicDefaults: z
     .strictObject({

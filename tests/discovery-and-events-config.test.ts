@@ -1,4 +1,6 @@
 /** Config rules of the discovery and events areas: each error names its key. */
+import { parsePlatformConfig } from "../config/load";
+import { consulSettings, etcdSettings } from "../config/schema";
 import { configProblems } from "./support/config-problems";
 
 const DIGEST = "@sha256:" + "b".repeat(64);
@@ -68,4 +70,20 @@ it("allows RF = minISR = 1 in dev only", () => {
   raw.environment = "prod";
   const p = problems(raw);
   expect(p).toEqual(expect.arrayContaining([expect.stringMatching(/^platform:messaging\.kafka\.topicDefaults\.replicationFactor: prod topics need at least 3 replicas/), expect.stringMatching(/^platform:messaging\.kafka\.topicDefaults\.minInsyncReplicas: min\.insync\.replicas must be below/)]));
+});
+
+it("fills store and Kafka defaults from the schema, also when the store's block is absent", () => {
+  const raw = prod();
+  delete raw.discovery.etcd;
+  const cfg = parsePlatformConfig(raw);
+  expect(etcdSettings(cfg.discovery)).toEqual({
+    members: 3,
+    storage: "8Gi",
+    backupSchedule: "0 */6 * * *",
+    backupKeep: 8,
+    backupStorage: "20Gi",
+    resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+  });
+  expect(consulSettings(cfg.discovery)).toEqual({ servers: 3, storage: "10Gi" });
+  expect(cfg.messaging.kafka.resources).toEqual({ requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } });
 });
