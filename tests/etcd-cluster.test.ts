@@ -1,4 +1,5 @@
 /** The etcd cluster's derivations: names, URLs, certificates and bootstrap flags agree for every size. */
+import { spawnSync } from "child_process";
 import fc from "fast-check";
 import {
   etcdAuthScript,
@@ -89,6 +90,15 @@ describe("the auth bootstrap script", () => {
     }
     expect(script).toContain("etcdctl role grant-permission reader read --prefix=true /config/");
     expect(script.trim().split("\n").at(-1)).toBe("etcdctl auth enable");
+  });
+  it("grants a role only when the user's JSON role list lacks it", () => {
+    const grant = script.split("\n").find((l) => l.endsWith("user grant-role user-service reader"))!;
+    const pattern = /grep -q '(.*)' \|\|/.exec(grant)![1]!;
+    // A POSIX basic regular expression, as the Job's grep reads it (not JavaScript's dialect).
+    const matches = (input: string) => spawnSync("grep", ["-q", pattern], { input }).status === 0;
+    expect(matches('{"header":{"revision":"4"},"roles":["user-service","reader"]}')).toBe(true);
+    expect(matches('{"header":{"revision":"4"},"roles":["user-service"]}')).toBe(false);
+    expect(matches('{"header":{"revision":"4"}}')).toBe(false);
   });
   it("is idempotent: every creation is guarded by an existence check", () => {
     for (const line of script.split("\n").filter((l) => / (user|role) add /.test(l))) expect(line).toMatch(/\|\| etcdctl (user|role) add/);

@@ -395,7 +395,7 @@ export function etcdAuthScript(clients: readonly string[]): string {
 }
 
 /** A shell test: does `user` hold `role`? (JSON output lists the roles as quoted strings.) */
-const hasRole = (user: string, role: string) => `etcdctl -w json user get ${user} | grep -q '"roles":\[[^]]*"${role}"'`;
+const hasRole = (user: string, role: string) => `etcdctl -w json user get ${user} | grep -q '"roles":\\[[^]]*"${role}"'`;
 
 /** Defrag every member one at a time, snapshot, keep the newest `keep` snapshots. */
 export function etcdMaintenanceScript(keep: number): string {
