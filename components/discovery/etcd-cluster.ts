@@ -401,11 +401,12 @@ const hasRole = (user: string, role: string) => `etcdctl -w json user get ${user
 export function etcdMaintenanceScript(keep: number): string {
   return [
     "set -eu",
-    'for ep in $(echo "$ETCDCTL_ENDPOINTS" | tr , " "); do etcdctl --endpoints="$ep" defrag; done',
+    // Endpoints by environment, never by flag: etcdctl refuses a flag that shadows its ETCDCTL_* variable.
+    'for ep in $(echo "$ETCDCTL_ENDPOINTS" | tr , " "); do ETCDCTL_ENDPOINTS="$ep" etcdctl defrag; done',
     "ts=$(date -u +%Y%m%dT%H%M%SZ)",
     // Write under a temporary name: a half-written snapshot never looks like a backup.
     // A snapshot comes from exactly one member: whichever the client Service picks.
-    'etcdctl --endpoints="$SNAPSHOT_ENDPOINT" snapshot save "/backup/etcd-$ts.db.part"',
+    'ETCDCTL_ENDPOINTS="$SNAPSHOT_ENDPOINT" etcdctl snapshot save "/backup/etcd-$ts.db.part"',
     'mv "/backup/etcd-$ts.db.part" "/backup/etcd-$ts.db"',
     `ls -1t /backup/etcd-*.db | tail -n +${keep + 1} | xargs -r rm -f`,
   ].join("\n");
