@@ -7,3 +7,4 @@ export const environment = outputs.environment;
 export const endpoints = outputs.endpoints;
 export const namespaces = outputs.namespaces;
 export const gateway = outputs.gateway;
+export const dataServices = outputs.dataServices;

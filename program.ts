@@ -13,9 +13,16 @@ export interface PlatformOutputs {
   readonly namespaces: Platform["namespaces"];
   /** Gateway URLs and, with a generated certificate, the CA clients must trust. */
   readonly gateway: Platform["gateway"];
+  readonly dataServices: Platform["dataServices"];
 }
 
 export function definePlatform(config: PlatformConfig = loadPlatformConfig()): PlatformOutputs {
   const platform = new Platform("platform", { config });
-  return { environment: config.environment, endpoints: platform.endpoints, namespaces: platform.namespaces, gateway: platform.gateway };
+  return {
+    environment: config.environment,
+    endpoints: platform.endpoints,
+    namespaces: platform.namespaces,
+    gateway: platform.gateway,
+    dataServices: platform.dataServices,
+  };
 }

@@ -114,16 +114,37 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "PrometheusRule needs the monitoring CRDs.",
   },
   {
+    name: "operators",
+    componentTypes: ["platform:messaging:StrimziOperator"],
+    contains: "Operators (with their CRDs) whose custom resources later stages create: Strimzi",
+    after: [],
+    why: "Nothing: each operator creates its own namespace.",
+  },
+  {
+    name: "discovery",
+    componentTypes: ["platform:discovery:EtcdCluster", "platform:discovery:Consul"],
+    contains: "The config/discovery store (etcd StatefulSet or the Consul chart), its TLS and auth, client credentials Secrets",
+    after: ["namespaces"],
+    why: "Client credentials Secrets go into the client services' namespaces.",
+  },
+  {
+    name: "messaging",
+    componentTypes: ["platform:messaging:StrimziKafka", "platform:messaging:Nats"],
+    contains: "Strimzi operator, Kafka node pools, cluster, topics, users; NATS JetStream with its streams and KV buckets",
+    after: ["namespaces", "operators"],
+    why: "Kafka custom resources need the Strimzi CRDs and operator; Kafka client credentials Secrets go into the services' namespaces (NATS needs nothing earlier).",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
-    after: ["namespaces"],
-    why: "Namespaced objects need their namespace; each Microservice waits only for its own.",
+    after: ["namespaces", "discovery", "messaging"],
+    why: "Namespaced objects need their namespace; a service that declared the store or Kafka topics reads its credentials Secret as env.",
   },
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = ["discovery", "messaging", "security"];
+export const AREAS_NOT_BUILT: readonly string[] = ["security"];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

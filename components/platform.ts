@@ -1,8 +1,15 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import { crdBundles } from "../versions";
+import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
+import { Consul } from "./discovery/consul";
+import { EtcdCluster } from "./discovery/etcd-cluster";
+import { Nats } from "./messaging/nats";
+import { StrimziKafka } from "./messaging/strimzi-kafka";
+import { StrimziOperator } from "./messaging/strimzi-operator";
 import { Namespaces } from "./core/namespaces";
 import { EntryGateway } from "./gateway/entry-gateway";
 import { waypointNamespaces, WAYPOINT_NAME } from "./mesh/authorization";
@@ -24,7 +31,7 @@ import { serviceGraph, ServiceGraph } from "./service-graph";
 import { Microservice } from "./workloads/microservice";
 
 /** Namespace of the observability area. */
-const OBSERVABILITY_NAMESPACE = "observability";
+const OBSERVABILITY_NAMESPACE = PLATFORM_NAMESPACES.observability;
 
 /** Repository root: vendored data (crds/) is read relative to it. */
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -52,6 +59,13 @@ export interface GatewayOutputs {
   readonly caCertPem?: pulumi.Output<string>;
 }
 
+/** Where the config store and the brokers listen. */
+export interface DataServices {
+  readonly store: { readonly kind: "etcd" | "consul"; readonly endpoint: string };
+  readonly kafkaBootstrap?: string;
+  readonly natsUrl?: string;
+}
+
 /**
  * The whole platform for one stack. It composes the areas in the order of INSTALL_ORDER
  * (components/install-order.ts); areas receive what they need from each other as args.
@@ -65,6 +79,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly namespaces: pulumi.Output<string[]>;
   /** The gateway's URLs and CA, when the gateway is enabled. */
   public readonly gateway?: GatewayOutputs;
+  /** In-cluster addresses of the config store and the event brokers (clients get them, with credentials, from Secrets). */
+  public readonly dataServices: DataServices;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Platform", name, {}, opts);
@@ -91,7 +107,7 @@ export class Platform extends pulumi.ComponentResource {
 
     // Mesh area: CA → istiod (after the Gateway API CRDs) → cni, ztunnel; policies after istiod.
     if (cfg.mesh.enabled) {
-      const meshNsName = "istio-system";
+      const meshNsName = PLATFORM_NAMESPACES.mesh;
       // ztunnel and istio-cni are node agents that need host networking and capabilities.
       const meshNs = new Namespaces("mesh-namespace", { names: [meshNsName], podSecurity: "privileged" }, { parent: this });
       const ca = cfg.mesh.ca.mode === "generate" ? new MeshCa("mesh-ca", { namespace: meshNs.names[meshNsName]!, clusterName: cfg.cluster.name, trustDomain: cfg.cluster.domain }, { parent: this }) : undefined;
@@ -225,6 +241,42 @@ export class Platform extends pulumi.ComponentResource {
     }
     // ---- end observability ----------------------------------------------------------------------
 
+    // ---- Stages "discovery" and "messaging" (etcd or Consul; Kafka on Strimzi; NATS JetStream) ----
+    // Client credentials land in the services' namespaces as Secrets; services read them as env
+    // through secretKeyRef, so each service waits for its own Secrets (through their name outputs).
+    const nsOf = (svc: string): pulumi.Output<string> => {
+      const ns = namespaces.names[cfg.services[svc]!.namespace];
+      if (ns === undefined) throw new pulumi.ResourceError(`platform:services.${svc}.namespace: namespace ${cfg.services[svc]!.namespace} was not created`, this);
+      return ns;
+    };
+    const clientEnv: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>> = {};
+    const addEnv = (env: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>) => {
+      for (const [svc, e] of Object.entries(env)) clientEnv[svc] = { ...clientEnv[svc], ...e };
+    };
+    const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service) }));
+    const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
+    let store: DataServices["store"];
+    if (cfg.discovery.store === "etcd") {
+      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      addEnv(etcd.clientEnv);
+      store = { kind: "etcd", endpoint: etcd.endpoints };
+    } else {
+      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      addEnv(consul.clientEnv);
+      store = { kind: "consul", endpoint: consul.address };
+    }
+    let kafkaBootstrap: string | undefined;
+    if (cfg.messaging.kafka.enabled) {
+      const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
+      const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
+      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
+      addEnv(kafka.clientEnv);
+      kafkaBootstrap = kafka.bootstrap;
+    }
+    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
+    this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
+    // ---- end discovery and messaging ----
+
     // Stage "workloads": each service waits only for its own namespace (through the name output).
     for (const [svcName, spec] of Object.entries(cfg.services)) {
       const ns = namespaces.names[spec.namespace];
@@ -237,6 +289,7 @@ export class Platform extends pulumi.ComponentResource {
           environment: cfg.environment,
           otlpEndpoint: cfg.observability.otlpEndpoint,
           spreadAcrossZones: cfg.cluster.zones.length > 0,
+          ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
         },
         { parent: this },
       );
@@ -244,6 +297,6 @@ export class Platform extends pulumi.ComponentResource {
 
     this.endpoints = Object.fromEntries(this.graph.services.map((s) => [s.name, { host: s.host, port: s.port, protocol: s.protocol }]));
     this.namespaces = pulumi.all(Object.values(namespaces.names));
-    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces, gateway: this.gateway });
+    this.registerOutputs({ endpoints: this.endpoints, namespaces: this.namespaces, gateway: this.gateway, dataServices: this.dataServices });
   }
 }

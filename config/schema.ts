@@ -243,13 +243,28 @@ const meshSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Requests and a memory limit of a platform component's pods (no CPU limit: throttling hurts quorum systems). */
+const platformPodResources = (d: { cpu: string; memory: string; memoryLimit: string }) =>
+  z
+    .strictObject({
+      requests: z.strictObject({ cpu: cpuQuantity.default(d.cpu), memory: byteQuantity.default(d.memory) }).prefault({}),
+      limits: z.strictObject({ memory: byteQuantity.default(d.memoryLimit) }).prefault({}),
+    })
+    .prefault({});
+
 const etcdSchema = z.strictObject({
   /** Members of the etcd cluster; odd. */
   members: z.number().int().min(1).default(3),
   /** Persistent volume size per member. */
   storage: byteQuantity.default("8Gi"),
-  /** Snapshot backup schedule (cron). */
+  /** Snapshot backup schedule (cron); the same CronJob defragments every member first. */
   backupSchedule: z.string().min(9).default("0 */6 * * *"),
+  /** Snapshots kept on the backup volume (oldest removed first). */
+  backupKeep: z.number().int().min(1).max(100).default(8),
+  /** Size of the backup volume holding the snapshots. */
+  backupStorage: byteQuantity.default("20Gi"),
+  /** Requests and limits of each member (etcd is latency-sensitive: a memory limit well above the request). */
+  resources: platformPodResources({ cpu: "200m", memory: "512Mi", memoryLimit: "2Gi" }),
 });
 
 const consulSchema = z.strictObject({
@@ -285,6 +300,8 @@ const kafkaSchema = z.strictObject({
   combinedRoles: z.boolean().default(false),
   /** Persistent volume size per node. */
   storage: byteQuantity.default("20Gi"),
+  /** Requests and limits of each Kafka node (brokers and controllers alike). */
+  resources: platformPodResources({ cpu: "500m", memory: "2Gi", memoryLimit: "4Gi" }),
   /** Topic defaults; each topic may override. */
   topicDefaults: z
     .strictObject({
@@ -433,10 +450,21 @@ export const structuralSchema = z.strictObject({
 });
 
 export type PlatformConfig = z.output<typeof structuralSchema>;
+export type EtcdConfig = z.output<typeof etcdSchema>;
+export type ConsulConfig = z.output<typeof consulSchema>;
+export type KafkaConfig = z.output<typeof kafkaSchema>;
+export type NatsConfig = z.output<typeof natsSchema>;
+
+/** The chosen store's settings, with the schema defaults when the stack gives none. */
+export const etcdSettings = (d: PlatformConfig["discovery"]): EtcdConfig => d.etcd ?? etcdSchema.parse({});
+export const consulSettings = (d: PlatformConfig["discovery"]): ConsulConfig => d.consul ?? consulSchema.parse({});
 export type ServiceConfig = PlatformConfig["services"][string];
 export type CallConfig = ServiceConfig["calls"][number];
 export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
 export type SloConfig = PlatformConfig["slo"];
+
+/** Namespaces the platform's own components create; services may not use them. */
+export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability" } as const;
 
 /** A problem found by a cross-field rule. */
 export interface ConfigProblem {
@@ -502,11 +530,11 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   }
 
   // Quorum systems need an odd member count.
-  const etcdMembers = c.discovery.etcd?.members ?? 3;
+  const etcdMembers = etcdSettings(c.discovery).members;
   if (c.discovery.store === "etcd" && etcdMembers % 2 === 0) {
     add(["discovery", "etcd", "members"], "etcd needs an odd member count for a quorum", etcdMembers, "1, 3, 5 or 7");
   }
-  const consulServers = c.discovery.consul?.servers ?? 3;
+  const consulServers = consulSettings(c.discovery).servers;
   if (c.discovery.store === "consul" && consulServers % 2 === 0) {
     add(["discovery", "consul", "servers"], "Consul needs an odd server count for a quorum", consulServers, "1, 3, 5 or 7");
   }
@@ -547,6 +575,27 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     check(["messaging", "kafka", "topicDefaults"], kafka.topicDefaults);
     for (const [name, t] of Object.entries(kafka.topics)) {
       if (Object.keys(t).length > 0) check(["messaging", "kafka", "topics", name], { ...kafka.topicDefaults, ...t });
+    }
+  }
+
+  // JetStream: names the server accepts, replica counts the cluster can hold, no subject twice.
+  const nats = c.messaging.nats;
+  if (nats.enabled) {
+    const named: [string, string][] = [...Object.keys(nats.streams).map((n) => ["streams", n] as [string, string]), ...Object.keys(nats.kvBuckets).map((n) => ["kvBuckets", n] as [string, string])];
+    for (const [kind, n] of named) {
+      if (n.includes(".")) add(["messaging", "nats", kind, n], `JetStream ${kind === "streams" ? "stream" : "bucket"} names cannot contain '.'`, n, "letters, digits, '-' (e.g. " + n.replace(/\./g, "-") + ")");
+    }
+    const owner = new Map<string, string>();
+    for (const [n, st] of Object.entries(nats.streams)) {
+      const at = ["messaging", "nats", "streams", n];
+      if (st.replicas !== undefined && st.replicas > nats.replicas) add([...at, "replicas"], `stream replicas exceed the ${nats.replicas} NATS server(s)`, st.replicas, `at most ${nats.replicas}`);
+      if (st.replicas !== undefined && st.replicas > 5) add([...at, "replicas"], "JetStream keeps at most 5 replicas of a stream", st.replicas, "at most 5");
+      if (prod && st.replicas !== undefined && st.replicas < 3) add([...at, "replicas"], "prod streams need at least 3 replicas to survive a server loss", st.replicas, "3 or 5 (or leave unset: every server)");
+      st.subjects.forEach((subj, i) => {
+        const other = owner.get(subj);
+        if (other !== undefined) add([...at, "subjects", i], `subject already captured by stream ${other}; JetStream rejects overlapping streams`, subj, "a subject no other stream lists");
+        else owner.set(subj, n);
+      });
     }
   }
 
@@ -601,6 +650,13 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         if (!kafka.enabled) add(at(field, i), "uses a Kafka topic but messaging.kafka.enabled is false", t, "messaging.kafka.enabled: true");
         else if (!kafkaTopics.includes(t)) add(at(field, i), "uses a topic that is not declared in messaging.kafka.topics", t, kafkaTopics.length ? kafkaTopics.join(" | ") : "a declared topic");
       });
+    }
+    // The gateway's namespace is configurable; the others are fixed. A service there would inherit
+    // their Pod Security level (privileged in istio-system) and fall outside the default-deny policies.
+    const reserved = [...(Object.values(PLATFORM_NAMESPACES) as string[]), c.gateway.namespace];
+    if (reserved.includes(s.namespace)) add(at("namespace"), "namespace belongs to a platform component", s.namespace, `any namespace but ${reserved.join(", ")}`);
+    if (s.consumerGroup !== undefined && s.consumes.length === 0) {
+      add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }
     for (const key of Object.keys(s.env)) {
       if (secretLikeEnv.test(key)) add(at("env", key), "looks like a secret; plain env is not for secrets", key, "a generated secret or a Secret reference");

@@ -60,6 +60,10 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       return { ...inputs, result: `mock-${h("result").slice(0, Number(inputs["length"] ?? 24))}` };
+    case "random:index/randomUuid:RandomUuid": {
+      const x = h("uuid");
+      return { ...inputs, result: `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-8${x.slice(17, 20)}-${x.slice(20, 32)}` };
+    }
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, base64: Buffer.from(h("bytes"), "hex").toString("base64"), hex: h("bytes") };
     case "tls:index/privateKey:PrivateKey":

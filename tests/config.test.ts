@@ -1,6 +1,7 @@
-import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../config/load";
+import { decodeConfigValue, parsePlatformConfig } from "../config/load";
 import { hostCovered, retentionDays } from "../config/schema";
 import { platformConfigOf, readStackConfig } from "../render/stack";
+import { configProblems } from "./support/config-problems";
 
 /** A small valid dev config; tests break one thing at a time. */
 function base(): Record<string, any> {
@@ -20,15 +21,7 @@ function base(): Record<string, any> {
   };
 }
 
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parsePlatformConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 const DIGEST = "@sha256:" + "a".repeat(64);
 

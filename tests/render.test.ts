@@ -52,10 +52,17 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       "loki",
       "otel-collector",
       "slos",
+      "strimzi",
+      "etcd",
+      "kafka",
+      "nats",
       ...Object.keys(r.config.services).sort(),
     ]);
+    const appNs = r.model.groups.find((g) => g.name === "namespaces")!.objects.map((o) => o.metadata.name);
+    expect(appNs.sort()).toEqual(["apps", "notifications"]);
+    // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "gateway-system", "istio-system", "notifications", "observability"]);
+    expect(nsNames.sort()).toEqual(["apps", "discovery", "gateway-system", "istio-system", "kafka", "nats", "notifications", "observability"]);
   });
 
   it("labels every namespace for Pod Security Admission: restricted, except where node agents run (istio-system, observability)", () => {
@@ -104,9 +111,11 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     }
     // Services deploy beside the controllers; the Gateway and the routes wait only for the gateway controller.
     expect(groupLevels(r.model)).toEqual([
-      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace"],
-      [controllerOf(r), "loki", "mesh-ca", "prometheus-operator-crds", ...Object.keys(r.config.services)].sort(),
-      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r)].sort(),
+      // Operators and NATS bring their own namespaces and need nothing earlier.
+      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "nats", "observability-namespace", "strimzi"],
+      [controllerOf(r), "etcd", "kafka", "loki", "mesh-ca", "prometheus-operator-crds"].sort(),
+      // Services wait for the store's and Kafka's credentials Secrets, not for the mesh or the gateway.
+      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r), ...Object.keys(r.config.services)].sort(),
       ["mesh-policies"],
     ]);
   });
@@ -125,10 +134,14 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(kps.spec.dependsOn).toEqual([{ name: "prometheus-operator-crds", namespace: "flux-system" }]);
   });
 
-  it("carries the order into Flux: each service's Kustomization depends on the namespaces", () => {
+  it("carries the order into Flux: each service's Kustomization depends on the namespaces and on the components holding its credentials", () => {
     const r = rendered[stack]!;
     const k = r.model.kustomizations.find((x) => x.metadata.name === "platform-order-service")!;
-    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }]);
+    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-kafka" }, { name: "platform-namespaces" }]);
+    const user = r.model.kustomizations.find((x) => x.metadata.name === "platform-user-service")!;
+    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-etcd" }, { name: "platform-namespaces" }]);
+    const kafka = r.model.kustomizations.find((x) => x.metadata.name === "platform-kafka")!;
+    expect((kafka as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }, { name: "platform-strimzi" }]);
     expect((k as any).spec.path).toBe("./manifests/workloads-order-service");
     expect((r.model.kustomizations.find((x) => x.metadata.name === "platform-namespaces") as any).spec.dependsOn).toBeUndefined();
   });
@@ -203,7 +216,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 24 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 28 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

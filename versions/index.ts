@@ -198,6 +198,21 @@ export const images = {
       "@ v0.158.0 [218a54bfdf9f], distributions/otelcol-contrib/manifest.yaml) contains every component the platform " +
       "configures (OTEL_COLLECTOR_COMPONENTS). otelcol-k8s would be smaller but has no prometheus exporter.",
   },
+  busybox: {
+    repository: "docker.io/library/busybox",
+    tag: "1.37.0-musl",
+    note: "Static shell and coreutils copied into the distroless etcd image's Jobs (defrag, snapshot, auth bootstrap).",
+  },
+  natsBox: {
+    repository: "docker.io/natsio/nats-box",
+    tag: "0.19.7",
+    note: "nats CLI for the JetStream stream/KV Job; the tag the nats chart 2.14.2 uses for its own nats-box.",
+  },
+  consul: {
+    repository: "docker.io/hashicorp/consul",
+    tag: "2.0.3",
+    note: "consul CLI for the ACL token Job; the image consul chart 2.0.3 runs its servers with (global.image).",
+  },
 } as const satisfies Record<string, ImagePin>;
 
 /**

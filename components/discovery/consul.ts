@@ -1,0 +1,202 @@
+/**
+ * Consul as the platform's config/discovery store, from the pinned HashiCorp chart: servers only
+ * (3 in prod), ACLs managed by the chart with a bootstrap token we generate, TLS from a stack CA
+ * (@pulumi/tls) the chart signs its server certificates with, gossip encryption with a generated
+ * key. `connectInject` is off: Istio is the mesh, and with it off (and
+ * `global.installK8sNetworkingCRDs` off) the chart installs no Gateway API CRDs of its own.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ConsulConfig } from "../../config/schema";
+import { charts, images } from "../../versions";
+import { selfSignedCa } from "../shared/pki";
+import { platformNamespace, secretEnv } from "../shared/pod-security";
+import { contentHash, scriptPod } from "../shared/script-job";
+import type { StoreArgs } from "./store";
+
+/** HTTPS API port of the Consul servers. */
+export const CONSUL_HTTPS_PORT = 8501;
+/** UID of the `consul` user in the official image. */
+const CONSUL_UID = 100;
+
+/** Inputs of the Consul store (`settings`: servers, storage). */
+export type ConsulArgs = StoreArgs<ConsulConfig>;
+
+/** Consul KV prefix a client service may write; `config/` is readable by every client. */
+export const consulClientPrefix = (service: string): string => `services/${service}/`;
+
+/** The ACL policy (HCL) of a client service: its own KV prefix read-write, shared config read-only. */
+export function consulClientPolicy(service: string): string {
+  return `key_prefix "${consulClientPrefix(service)}" { policy = "write" }\nkey_prefix "config/" { policy = "read" }`;
+}
+
+/** Environment a client service receives, each from a key of its `<service>-consul` Secret. */
+export const CONSUL_CLIENT_ENV: Readonly<Record<string, string>> = {
+  CONSUL_HTTP_ADDR: "addr",
+  CONSUL_HTTP_TOKEN: "token",
+  CONSUL_KEY_PREFIX: "prefix",
+  CONSUL_CACERT_PEM: "ca.crt",
+};
+
+/** Name of the environment variable carrying a service's token in the token Job. */
+const tokenVar = (service: string) => `TOKEN_${service.toUpperCase().replace(/-/g, "_")}`;
+
+/** Chart values for the Consul release. Pure, so the values-key tests can check them. */
+export function consulValues(a: {
+  readonly settings: ConsulConfig;
+  readonly namespace: string;
+  readonly domain: string;
+  readonly clusterName: string;
+  readonly zones: boolean;
+  readonly storageClass?: string;
+  readonly caSecret: string;
+  readonly gossipSecret: string;
+  readonly bootstrapSecret: string;
+}): Record<string, unknown> {
+  const n = a.settings.servers;
+  return {
+    global: {
+      name: "consul",
+      datacenter: a.clusterName,
+      // Istio owns the mesh and the Gateway API CRDs come from their own install stage.
+      installK8sNetworkingCRDs: false,
+      gossipEncryption: { autoGenerate: false, secretName: a.gossipSecret, secretKey: "key" },
+      tls: {
+        enabled: true,
+        enableAutoEncrypt: true,
+        verify: true,
+        httpsOnly: true,
+        caCert: { secretName: a.caSecret, secretKey: "tls.crt" },
+        caKey: { secretName: a.caSecret, secretKey: "tls.key" },
+        // The chart's server certificate names `<name>-server.<ns>.svc`; clients may use the FQDN too.
+        serverAdditionalDNSSANs: [`consul-server.${a.namespace}.svc.${a.domain}`],
+      },
+      acls: { manageSystemACLs: true, bootstrapToken: { secretName: a.bootstrapSecret, secretKey: "token" } },
+      metrics: { enabled: true, enableAgentMetrics: true },
+    },
+    server: {
+      replicas: n,
+      bootstrapExpect: n,
+      storage: a.settings.storage,
+      ...(a.storageClass ? { storageClass: a.storageClass } : {}),
+      resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+      // No containerSecurityContext override: the chart's own defaults are Pod Security restricted.
+      // The chart's default anti-affinity keeps servers on distinct nodes; zones on top when known.
+      ...(a.zones
+        ? { topologySpreadConstraints: `- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  whenUnsatisfiable: DoNotSchedule\n  labelSelector:\n    matchLabels:\n      app: consul\n      component: server\n` }
+        : {}),
+    },
+    connectInject: { enabled: false, apiGateway: { manageExternalCRDs: false } },
+    ui: { enabled: true },
+  };
+}
+
+/** Consul servers from the pinned chart, with per-service ACL tokens. */
+export class Consul extends pulumi.ComponentResource {
+  /** HTTPS address of the Consul servers. */
+  public readonly address: string;
+  /** Service name → environment from the Secret holding its address, token and CA. */
+  public readonly clientEnv: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>;
+
+  constructor(name: string, args: ConsulArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:discovery:Consul", name, {}, opts);
+    const child = { parent: this };
+    if (args.settings.servers % 2 === 0) throw new pulumi.ResourceError(`platform:discovery.consul.servers: ${args.settings.servers} is even; Consul needs an odd server count`, this);
+    const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
+    const ns = platformNamespace(`${name}-namespace`, args.namespace, child).metadata.name;
+    const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
+
+    const ca = selfSignedCa(`${name}-ca`, "Consul CA", child);
+    const caSecret = new k8s.core.v1.Secret(`${name}-ca`, { metadata: meta(`${name}-ca`), type: "Opaque", stringData: { "tls.crt": ca.certPem, "tls.key": ca.keyPem } }, child);
+    const gossip = new random.RandomBytes(`${name}-gossip-key`, { length: 32 }, child);
+    const gossipSecret = new k8s.core.v1.Secret(`${name}-gossip`, { metadata: meta(`${name}-gossip`), type: "Opaque", stringData: { key: gossip.base64 } }, child);
+    const bootstrap = new random.RandomUuid(`${name}-bootstrap-token`, {}, child);
+    const bootstrapSecret = new k8s.core.v1.Secret(`${name}-bootstrap-token`, { metadata: meta(`${name}-bootstrap-token`), type: "Opaque", stringData: { token: pulumi.secret(bootstrap.result) } }, child);
+
+    const pin = charts.consul;
+    const release = new k8s.helm.v3.Release(
+      name,
+      {
+        name,
+        chart: pin.chart,
+        version: pin.version,
+        repositoryOpts: { repo: pin.repo },
+        namespace: ns,
+        values: pulumi
+          .all([caSecret.metadata.name, gossipSecret.metadata.name, bootstrapSecret.metadata.name])
+          .apply(([caName, gossipName, bootstrapName]) =>
+            consulValues({ settings: args.settings, namespace: args.namespace, domain: args.domain, clusterName: args.clusterName, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}), caSecret: caName, gossipSecret: gossipName, bootstrapSecret: bootstrapName }),
+          ),
+      },
+      child,
+    );
+
+    // The name the chart's server certificate carries (global.name "consul" → Service consul-server).
+    this.address = `https://consul-server.${args.namespace}.svc:${CONSUL_HTTPS_PORT}`;
+    this.clientEnv = {};
+    const tokens = args.clients.map((c) => ({ client: c, token: new random.RandomUuid(`${name}-token-${c.service}`, {}, child) }));
+    if (tokens.length > 0) {
+      const tokenSecret = new k8s.core.v1.Secret(
+        `${name}-service-tokens`,
+        { metadata: meta(`${name}-service-tokens`), type: "Opaque", stringData: pulumi.secret(pulumi.all(tokens.map((t) => t.token.result)).apply((ids) => Object.fromEntries(tokens.map((t, i) => [t.client.service, ids[i]!])))) },
+        child,
+      );
+      const script = consulTokenScript(args.clients.map((c) => c.service).sort());
+      const hash = contentHash(script);
+      new k8s.batch.v1.Job(
+        `${name}-acl-tokens`,
+        {
+          metadata: meta(`${name}-acl-tokens-${hash}`),
+          spec: {
+            backoffLimit: 10,
+            template: scriptPod({
+              name: "consul",
+              image: `${images.consul.repository}:${images.consul.tag}`,
+              script,
+              uid: CONSUL_UID,
+              labels,
+              env: [
+                { name: "CONSUL_HTTP_ADDR", value: this.address },
+                { name: "CONSUL_CACERT", value: "/etc/consul/ca/ca.crt" },
+                { name: "CONSUL_HTTP_TOKEN", valueFrom: { secretKeyRef: { name: bootstrapSecret.metadata.name, key: "token" } } },
+                ...args.clients.map((c) => ({ name: tokenVar(c.service), valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: c.service } } })),
+              ],
+              // Only the CA certificate: the CA key stays with the chart's TLS init.
+              volumes: [{ name: "ca", secret: { secretName: caSecret.metadata.name, items: [{ key: "tls.crt", path: "ca.crt" }] } }],
+              mounts: [{ name: "ca", mountPath: "/etc/consul/ca", readOnly: true }],
+            }),
+          },
+        },
+        // Tokens are created through the servers' API: the release must be up.
+        { parent: this, dependsOn: [release] },
+      );
+    }
+    for (const { client: c, token } of tokens) {
+      const secret = new k8s.core.v1.Secret(
+        `${name}-client-${c.service}`,
+        {
+          metadata: { name: `${c.service}-consul`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
+          type: "Opaque",
+          stringData: pulumi.secret(pulumi.all([token.result, ca.certPem]).apply(([t, caPem]) => ({ addr: this.address, token: t, prefix: consulClientPrefix(c.service), "ca.crt": caPem }))),
+        },
+        child,
+      );
+      this.clientEnv[c.service] = secretEnv(secret.metadata.name, CONSUL_CLIENT_ENV);
+    }
+    this.registerOutputs({ address: this.address });
+  }
+}
+
+/** Idempotent: a policy per service and a token with the pre-generated secret ID. */
+export function consulTokenScript(services: readonly string[]): string {
+  const lines = ["set -eu"];
+  for (const s of services) {
+    const policy = `svc-${s}`;
+    lines.push(
+      `consul acl policy read -name ${policy} >/dev/null 2>&1 || consul acl policy create -name ${policy} -rules '${consulClientPolicy(s)}'`,
+      `CONSUL_HTTP_TOKEN="$${tokenVar(s)}" consul acl token read -self >/dev/null 2>&1 || consul acl token create -secret="$${tokenVar(s)}" -policy-name=${policy} -description="platform service ${s}"`,
+    );
+  }
+  return lines.join("\n");
+}

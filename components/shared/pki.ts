@@ -1,0 +1,97 @@
+/**
+ * Small PKI helpers on @pulumi/tls, shared by the areas that issue their own certificates (etcd
+ * peers and clients, Consul's agent CA, the Kafka listener). Keys and certificates stay Pulumi
+ * outputs from creation to the Secret that holds them; the private keys are marked secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+
+/** A certificate authority: its certificate (public) and private key (secret). */
+export interface CertificateAuthority {
+  readonly certPem: pulumi.Output<string>;
+  readonly keyPem: pulumi.Output<string>;
+}
+
+/** A leaf certificate and its private key (secret). */
+export interface IssuedCert {
+  readonly certPem: pulumi.Output<string>;
+  readonly keyPem: pulumi.Output<string>;
+}
+
+/** Ten years for a CA, one year for leaves: leaves are reissued by `pulumi up` before expiry. */
+const CA_HOURS = 24 * 365 * 10;
+const LEAF_HOURS = 24 * 365;
+/** Reissue leaves a month before they expire. */
+const EARLY_RENEWAL_HOURS = 24 * 30;
+
+function ecdsaKey(name: string, opts: pulumi.CustomResourceOptions): tls.PrivateKey {
+  return new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { ...opts, additionalSecretOutputs: ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"] });
+}
+
+/** A self-signed CA (ECDSA P-256). */
+export function selfSignedCa(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
+  const key = ecdsaKey(`${name}-key`, opts);
+  const cert = new tls.SelfSignedCert(
+    `${name}-cert`,
+    {
+      privateKeyPem: key.privateKeyPem,
+      subject: { commonName, organization: "platform" },
+      isCaCertificate: true,
+      validityPeriodHours: CA_HOURS,
+      allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+    },
+    opts,
+  );
+  return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+}
+
+/** What a leaf certificate is for, and whom it names. */
+export interface LeafSpec {
+  readonly commonName: string;
+  /** DNS subject alternative names. */
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  /** server, client, or both (etcd peers are both). */
+  readonly usage: "server" | "client" | "peer";
+}
+
+/** Extended key usages of a leaf by its role. */
+export function leafUses(usage: LeafSpec["usage"]): string[] {
+  const base = ["digital_signature", "key_encipherment"];
+  if (usage === "server") return [...base, "server_auth"];
+  if (usage === "client") return [...base, "client_auth"];
+  return [...base, "server_auth", "client_auth"];
+}
+
+/** A leaf certificate signed by `ca`. */
+export function issueCert(name: string, ca: CertificateAuthority, spec: LeafSpec, opts: pulumi.CustomResourceOptions): IssuedCert {
+  const key = ecdsaKey(`${name}-key`, opts);
+  const csr = new tls.CertRequest(
+    `${name}-csr`,
+    {
+      privateKeyPem: key.privateKeyPem,
+      subject: { commonName: spec.commonName, organization: "platform" },
+      ...(spec.dnsNames?.length ? { dnsNames: [...spec.dnsNames] } : {}),
+      ...(spec.ipAddresses?.length ? { ipAddresses: [...spec.ipAddresses] } : {}),
+    },
+    opts,
+  );
+  const cert = new tls.LocallySignedCert(
+    `${name}-cert`,
+    {
+      certRequestPem: csr.certRequestPem,
+      caPrivateKeyPem: ca.keyPem,
+      caCertPem: ca.certPem,
+      validityPeriodHours: LEAF_HOURS,
+      earlyRenewalHours: EARLY_RENEWAL_HOURS,
+      allowedUses: leafUses(spec.usage),
+    },
+    opts,
+  );
+  return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+}
+
+/** The DNS names of a Kubernetes Service, short to fully qualified. */
+export function serviceDnsNames(service: string, namespace: string, domain: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${domain}`];
+}
