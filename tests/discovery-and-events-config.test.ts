@@ -47,7 +47,7 @@ const cases: [string, (r: Record<string, any>) => void, RegExp][] = [
   ["neither store chosen", (r) => delete r.discovery.store, /^platform:discovery\.store: required \(got nothing; expected "etcd" \| "consul"\)$/],
   ["a store that does not exist", (r) => (r.discovery.store = "zookeeper"), /^platform:discovery\.store: .*\(got "zookeeper"; expected "etcd" \| "consul"\)$/],
   ["a consumer group on a service that consumes nothing", (r) => (r.services.a.consumerGroup = "grp"), /^platform:services\.a\.consumerGroup: a consumer group without consumed topics grants nothing/],
-  ["a service in a platform component's namespace", (r) => (r.services.b.namespace = "kafka"), /^platform:services\.b\.namespace: namespace belongs to a platform component \(got "kafka"; expected any namespace but discovery, kafka, nats\)$/],
+  ["a service in a platform component's namespace", (r) => (r.services.b.namespace = "kafka"), /^platform:services\.b\.namespace: namespace belongs to a platform component \(got "kafka"; expected any namespace but discovery, kafka, nats, istio-system, observability, gateway-system\)$/],
   ["a NATS stream name with a dot", (r) => (r.messaging.nats.streams = { "control.plane": { subjects: ["cp.>"] } }), /^platform:messaging\.nats\.streams\.control\.plane: JetStream stream names cannot contain '\.'/],
   ["a KV bucket name with a dot", (r) => (r.messaging.nats.kvBuckets = { "config.reload": {} }), /^platform:messaging\.nats\.kvBuckets\.config\.reload: JetStream bucket names cannot contain '\.'/],
   ["stream replicas above the server count", (r) => (r.messaging.nats.streams.control.replicas = 5), /^platform:messaging\.nats\.streams\.control\.replicas: stream replicas exceed the 3 NATS server\(s\) \(got 5; expected at most 3\)$/],
