@@ -54,7 +54,8 @@ export async function main(argv: string[], out = (s: string) => void process.std
         return 2;
       }
       const r = await renderStack(stack);
-      v = await auditRun(r.run, r.model, config);
+      // The render already ran the pack with the stack's own config file.
+      v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
     } else {
       if (!fs.existsSync(manifests!) || !fs.statSync(manifests!).isDirectory()) {
         err(`no directory ${manifests}\n`);
