@@ -13,7 +13,7 @@
  *   keeps its own message and may lower the enforcement level (as exemptions do);
  * - the config is validated against each policy's configSchema first, as the CLI does.
  */
-import Ajv from "ajv";
+import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
 import type { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
@@ -66,7 +66,29 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export class PolicyConfigError extends Error {}
 
-/** Validates the pack config against the policies' schemas and normalizes it per policy. */
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new WeakMap<object, ValidateFunction>();
+/**
+ * The policy's config validator, built as the CLI builds it (pkg/resource/analyzer
+ * convertSchema): `{type: object, properties, required}`. The CLI does not reject undeclared
+ * top-level properties, so neither does this; `configWarnings` points them out.
+ */
+function validatorOf(p: Policies[number]): ValidateFunction {
+  let v = validators.get(p);
+  if (!v) {
+    v = ajv.compile({ type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [] });
+    validators.set(p, v);
+  }
+  return v;
+}
+
+const entryOf = (v: unknown): Record<string, unknown> => (typeof v === "string" ? { enforcementLevel: v } : ((v ?? {}) as Record<string, unknown>));
+
+/**
+ * Parses the pack config as the CLI does (a level string or an object per policy, `all` for
+ * every policy) and validates each policy's properties against its configSchema; every problem
+ * is reported at once, naming the policy and the path.
+ */
 export function normalizeConfig(policies: Policies, raw: PackConfig = {}): Normalized {
   const errors: string[] = [];
   const byName = new Map(policies.map((p) => [p.name, p]));
@@ -79,25 +101,40 @@ export function normalizeConfig(policies: Policies, raw: PackConfig = {}): Norma
     }
     return v as EnforcementLevel;
   };
-  const allLevel = typeof raw["all"] === "string" ? levelOf("all", raw["all"]) : levelOf("all", (raw["all"] as Record<string, unknown> | undefined)?.["enforcementLevel"]);
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  for (const [name, v] of Object.entries(raw)) {
+    if (typeof v !== "string" && (typeof v !== "object" || v === null || Array.isArray(v))) {
+      errors.push(`${name}: ${JSON.stringify(v)} is not a valid value; must be a string or object`);
+      continue;
+    }
+    const { enforcementLevel, ...props } = entryOf(v);
+    const level = levelOf(name, enforcementLevel);
+    const p = byName.get(name);
+    if (p) {
+      const validate = validatorOf(p);
+      if (!validate(props)) for (const e of validate.errors ?? []) errors.push(`${name}${e.instancePath.replace(/\//g, ".")}: ${e.message}`);
+    }
+    out[name] = { ...props, ...(level ? { enforcementLevel: level } : {}) };
+  }
+  const allLevel = out["all"]?.enforcementLevel;
+  if (allLevel) for (const p of policies) out[p.name] = { enforcementLevel: allLevel, ...(out[p.name] ?? {}) };
+  if (errors.length) throw new PolicyConfigError(`invalid policy pack config:\n  ${errors.join("\n  ")}`);
+  return out;
+}
+
+/** What the CLI would silently ignore in a pack config: unknown policy names and undeclared properties (typos). */
+export function configWarnings(policies: Policies, raw: PackConfig = {}): string[] {
+  const byName = new Map(policies.map((p) => [p.name, p]));
+  const out: string[] = [];
   for (const [name, v] of Object.entries(raw)) {
     if (name === "all") continue;
     const p = byName.get(name);
     if (!p) {
-      errors.push(`${name}: no policy of that name in the pack (policies: ${[...byName.keys()].join(", ")})`);
+      out.push(`${name}: no policy of that name in the pack; this entry has no effect`);
       continue;
     }
-    const entry = typeof v === "string" ? { enforcementLevel: v } : ((v ?? {}) as Record<string, unknown>);
-    const { enforcementLevel, ...props } = entry;
-    const level = levelOf(name, enforcementLevel);
-    const schema = { type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [], additionalProperties: false };
-    const validate = ajv.compile(schema);
-    if (!validate(props)) for (const e of validate.errors ?? []) errors.push(`${name}${e.instancePath.replace(/\//g, ".")}: ${e.message}${e.params && "additionalProperty" in e.params ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : ""}`);
-    out[name] = { ...props, ...(level ? { enforcementLevel: level } : {}) };
+    const declared = Object.keys(p.configSchema?.properties ?? {});
+    for (const k of Object.keys(entryOf(v))) if (k !== "enforcementLevel" && !declared.includes(k)) out.push(`${name}.${k}: not a setting of this policy (settings: ${declared.join(", ") || "none"}); it has no effect`);
   }
-  if (allLevel) for (const p of policies) out[p.name] = { enforcementLevel: allLevel, ...(out[p.name] ?? {}) };
-  if (errors.length) throw new PolicyConfigError(`invalid policy pack config:\n  ${errors.join("\n  ")}`);
   return out;
 }
 

@@ -14,7 +14,8 @@ import * as path from "path";
 import { ConfigError } from "../config/load";
 import { renderStack } from "../render/render";
 import { listStacks } from "../render/stack";
-import { PolicyConfigError } from "./analyzer";
+import { policies } from "../policy/policies";
+import { configWarnings, PolicyConfigError } from "./analyzer";
 import { auditRun } from "./stack";
 import { audit, fromManifestDir, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "./verdicts";
 
@@ -47,6 +48,7 @@ export async function main(argv: string[], out = (s: string) => void process.std
   const configFile = arg("policy-config", argv) ?? (stack ? stackPolicyConfigFile(stack) : undefined);
   try {
     const config = configFile ? readPolicyConfig(path.resolve(configFile)) : {};
+    for (const w of configWarnings(policies, config)) err(`warning: ${configFile}: ${w}\n`);
     let v: Verdicts;
     if (stack !== undefined) {
       if (!listStacks().includes(stack)) {

@@ -4,7 +4,7 @@
  * (a container overriding the pod's setting, initContainers and ephemeralContainers, CronJob job
  * templates, every workload kind).
  */
-import { analyzeResource, normalizeConfig, PolicyConfigError } from "../audit/analyzer";
+import { analyzeResource, configWarnings, normalizeConfig, PolicyConfigError } from "../audit/analyzer";
 import { fromAllowedRegistry, parseImage, pinnedByDigest } from "../policy/images";
 import { policies } from "../policy/policies";
 import { asResource, check, goodContainer, goodPodSpec, Obj, workload, WORKLOAD_KINDS } from "./support/policy-fixtures";
@@ -208,12 +208,21 @@ describe("config: enforcement per policy, exemptions with a reason, no self-exem
     const annotated = { ...priv, metadata: { ...priv["metadata"], annotations: { "policies.kyverno.io/exclude": "true", "platform.io/policy-exempt": "pss-privileged" } } };
     expect((await check("pss-privileged", annotated))[0]!.enforcementLevel).toBe("mandatory");
   });
-  it("an exemption without a reason, an unknown key or an unknown policy is rejected, naming it", () => {
+  it("an exemption without a reason, a bad type or a bad level is rejected, naming the policy and path", () => {
     expect(() => normalizeConfig(policies, { "pss-privileged": { exemptions: [{ namespace: "apps", name: "web" }] } })).toThrow(PolicyConfigError);
     expect(() => normalizeConfig(policies, { "pss-privileged": { exemptions: [{ namespace: "apps", name: "web", reason: "short" }] } })).toThrow(/pss-privileged\.exemptions\.0\.reason/);
-    expect(() => normalizeConfig(policies, { "image-allowed-registry": { allowedRegistry: ["x"] } })).toThrow(/image-allowed-registry: must NOT have additional properties \(allowedRegistry\)/);
-    expect(() => normalizeConfig(policies, { "no-such-policy": "mandatory" })).toThrow(/no-such-policy: no policy of that name/);
+    expect(() => normalizeConfig(policies, { "pss-privileged": { exemptions: [{ namespace: "apps", name: "web", reason: "long enough reason", why: "x" }] } })).toThrow(/must NOT have additional properties/);
+    expect(() => normalizeConfig(policies, { "image-allowed-registry": { allowedRegistries: "ghcr.io/acme" } })).toThrow(/image-allowed-registry\.allowedRegistries: must be array/);
     expect(() => normalizeConfig(policies, { "pss-privileged": "fatal" })).toThrow(/enforcementLevel "fatal"/);
+    expect(() => normalizeConfig(policies, { "pss-privileged": 3 })).toThrow(/must be a string or object/);
+  });
+  it("like the CLI, an unknown policy or setting is accepted and has no effect; the audit warns about it", () => {
+    const cfg = { "no-such-policy": "mandatory", "image-allowed-registry": { allowedRegistry: ["ghcr.io/acme"] } };
+    expect(() => normalizeConfig(policies, cfg)).not.toThrow();
+    expect(configWarnings(policies, cfg)).toEqual([
+      "no-such-policy: no policy of that name in the pack; this entry has no effect",
+      "image-allowed-registry.allowedRegistry: not a setting of this policy (settings: allowedRegistries, exemptions); it has no effect",
+    ]);
   });
 });
 

@@ -99,7 +99,13 @@ describe("npm run audit", () => {
     const code = await audit(argv, (s) => void (out += s), (s) => void (err += s));
     return { code, out, err };
   };
-  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+  const made: string[] = [];
+  const tmp = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+    made.push(d);
+    return d;
+  };
+  afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   const deployment = (extra: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: team}
