@@ -55,7 +55,10 @@ export function exemptionFor(exemptions: readonly Exemption[], namespace: string
 
 /**
  * Reports a finding, or, when an exemption covers it, an advisory note carrying the exemption's
- * reason: an exemption stays visible in every preview instead of silencing the check.
+ * reason: an exemption stays visible in every preview instead of silencing the check. The
+ * advisory note uses the object form of reportViolation (message + enforcementLevel), which the
+ * SDK's analyzer server accepts (server.js makeReportViolationFun) though its typings declare only
+ * the string form.
  */
 export function reportOrExempt(report: ReportViolation, message: string, exemption: Exemption | undefined, urn?: string): void {
   if (!exemption) report(message, urn);
