@@ -45,7 +45,10 @@ export function fromRegistrations(rs: readonly { urn: string; type: string; name
   return rs.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, dependencies: r.dependencies, file: r.custom ? fileOf(r.urn) : null, ...(r.parent ? { parent: r.parent } : {}) }));
 }
 
-/** Every object in the YAML files below `dir` (List kinds expanded), typed as Pulumi would type it. */
+/**
+ * Every object in the YAML files below `dir` (List kinds expanded), typed as Pulumi would type it;
+ * Flux HelmReleases become Helm Releases (fluxReleaseAsHelm).
+ */
 export function fromManifestDir(dir: string): Located[] {
   const out: Located[] = [];
   const walk = (d: string): string[] =>
@@ -67,7 +70,50 @@ export function fromManifestDir(dir: string): Located[] {
       });
     });
   }
-  return out;
+  const sources = out.filter((r) => r.type.startsWith("kubernetes:source.toolkit.fluxcd.io/")).map((r) => r.props as Obj);
+  return out.map((r) => {
+    if (!/^kubernetes:helm\.toolkit\.fluxcd\.io\/[^:]+:HelmRelease$/.test(r.type)) return r;
+    const helm = fluxReleaseAsHelm(r.props as Obj, sources);
+    return helm ? { ...r, type: HELM_RELEASE_TYPE, props: helm } : r;
+  });
+}
+
+type Obj = Record<string, any>;
+
+/**
+ * A Flux HelmRelease read as the Pulumi Helm Release it stands for (chart, version, repository,
+ * target namespace, values), so the Helm policies check a GitOps tree as they check the program:
+ * the chart comes from `spec.chart.spec` + its HelmRepository, or from `spec.chartRef` + its
+ * OCIRepository (the render writes both forms, render/gitops.ts).
+ */
+export function fluxReleaseAsHelm(release: Obj, sources: readonly Obj[]): Obj | undefined {
+  const spec = (release["spec"] ?? {}) as Obj;
+  const ns = release["metadata"]?.["namespace"] ?? "default";
+  const source = (kind: string, ref: Obj | undefined) =>
+    ref && sources.find((x) => x["kind"] === kind && x["metadata"]?.["name"] === ref["name"] && (x["metadata"]?.["namespace"] ?? "default") === (ref["namespace"] ?? ns));
+  let chart: string | undefined;
+  let version: unknown;
+  let repo: string | undefined;
+  if (spec["chart"]?.["spec"]) {
+    const c = spec["chart"]["spec"] as Obj;
+    chart = c["chart"];
+    version = c["version"];
+    repo = source(c["sourceRef"]?.["kind"] ?? "HelmRepository", c["sourceRef"])?.["spec"]?.["url"];
+  } else if (spec["chartRef"]?.["kind"] === "OCIRepository") {
+    const oci = source("OCIRepository", spec["chartRef"]);
+    const url = String(oci?.["spec"]?.["url"] ?? "");
+    chart = url.split("/").pop();
+    version = oci?.["spec"]?.["ref"]?.["tag"] ?? oci?.["spec"]?.["ref"]?.["semver"];
+    repo = url ? url.slice(0, url.lastIndexOf("/")) : undefined;
+  } else return undefined;
+  return {
+    name: spec["releaseName"] ?? release["metadata"]?.["name"],
+    namespace: spec["targetNamespace"] ?? ns,
+    chart,
+    version,
+    ...(repo ? { repositoryOpts: { repo } } : {}),
+    values: spec["values"] ?? {},
+  };
 }
 
 function describe(r: Located): { kind: string; namespace: string | null; name: string } {

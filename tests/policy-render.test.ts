@@ -8,7 +8,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { normalizeConfig } from "../audit/analyzer";
 import { main as audit } from "../audit/cli";
-import { readPolicyConfig, stackPolicyConfigFile, Verdicts } from "../audit/verdicts";
+import { fluxReleaseAsHelm, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "../audit/verdicts";
+import { helmReleaseToFlux } from "../render/gitops";
 import { policies } from "../policy/policies";
 import { Rendered, renderStack } from "../render/render";
 import { listStacks } from "../render/stack";
@@ -55,7 +56,7 @@ describe("dev render", () => {
 });
 
 describe("per-stack pack config (policy/stacks/<stack>.json, what the preview passes to --policy-pack-config)", () => {
-  it.each(listStacks())("%s: exists, validates against the policies' schemas and agrees with Pulumi.%s.yaml", (stack) => {
+  it.each(listStacks())("%s: exists, validates against the policies' schemas and agrees with the stack's Pulumi.<stack>.yaml", (stack) => {
     const file = stackPolicyConfigFile(stack);
     expect(file).toBeDefined();
     const cfg = readPolicyConfig(file!) as Record<string, any>;
@@ -199,11 +200,62 @@ spec:
     expect(r.code).toBe(1);
     expect(r.out).toContain("5 mandatory, 0 advisory");
   });
+  it("--manifests reads Flux HelmReleases as Helm releases: a chart version range and a 1-member etcd are found", async () => {
+    const dir = tmp();
+    const flux = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: bitnami, namespace: flux-system}
+spec: {url: https://charts.bitnami.com/bitnami, interval: 1h}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: etcd, namespace: flux-system}
+spec:
+  interval: 30m
+  targetNamespace: discovery
+  chart: {spec: {chart: etcd, version: "^12.0.0", sourceRef: {kind: HelmRepository, name: bitnami}}}
+  values: {replicaCount: 1}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: kyverno, namespace: flux-system}
+spec: {url: oci://ghcr.io/kyverno/charts/kyverno, ref: {tag: 3.9.0}, interval: 1h}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: kyverno, namespace: flux-system}
+spec: {interval: 30m, targetNamespace: kyverno, chartRef: {kind: OCIRepository, name: kyverno}}
+`;
+    fs.writeFileSync(path.join(dir, "releases.yaml"), flux);
+    const f = path.join(dir, "..", `${path.basename(dir)}-prod.json`);
+    fs.writeFileSync(f, JSON.stringify({ "quorum-members-in-prod": { environment: "prod" } }));
+    const r = await run(["--manifests", dir, "--policy-config", f, "--json"]);
+    const records = r.out.trim().split("\n").map((l) => JSON.parse(l));
+    const etcd = records.find((x) => x.kind === "HelmRelease" && x.name === "etcd");
+    expect(etcd).toMatchObject({ file: "releases.yaml", namespace: "discovery" });
+    expect(etcd.violations.map((v: { policy: string; message: string }) => `${v.policy}: ${v.message}`).sort()).toEqual([
+      'helm-release-pinned: Helm release discovery/etcd: chart etcd version "^12.0.0" is not an exact version',
+      "quorum-members-in-prod: Helm release of etcd discovery/etcd has 1 member(s); a quorum in prod needs at least 3",
+    ]);
+    expect(records.find((x) => x.kind === "HelmRelease" && x.name === "kyverno").violations).toEqual([]);
+    made.push(f);
+  });
   it("--manifests over the rendered prod tree finds what --stack finds", async () => {
     const dir = tmp();
     writeRender(prod.model, prod.report, dir);
     const r = await run(["--manifests", dir, "--policy-config", path.join(ROOT, "policy", "stacks", "prod.json")]);
     const policiesHit = (s: string) => [...s.matchAll(/^mandatory (\S+):/gm)].map((m) => m[1]).sort();
     expect(policiesHit(r.out)).toEqual(policiesHit((await run(["--stack", "prod"])).out));
+  });
+});
+
+describe("Flux HelmRelease ↔ Helm release", () => {
+  it("reading back what the render writes for a Helm release gives the same chart, version, repository, namespace and values", () => {
+    for (const repo of ["https://kyverno.github.io/kyverno", "oci://ghcr.io/kyverno/charts"]) {
+      const inputs = { name: "kyverno", chart: "kyverno", version: "3.9.0", namespace: "kyverno", repositoryOpts: { repo }, values: { admissionController: { replicas: 3 } } };
+      const { objects } = helmReleaseToFlux({ urn: "urn:r", type: "kubernetes:helm.sh/v3:Release", name: "kyverno", custom: true, dependencies: [], inputs }, []);
+      const release = objects.find((o) => o.kind === "HelmRelease")!;
+      expect(fluxReleaseAsHelm(release, objects.filter((o) => o !== release))).toEqual(inputs);
+    }
   });
 });

@@ -55,26 +55,25 @@ async function configure(config: Record<string, { enforcementLevel?: string } & 
   await call("configure", req);
 }
 
+/** Fills the fields AnalyzeRequest and AnalyzerResource share. */
+function describeTo<T extends { setType(t: string): void; setProperties(p: unknown): void; setUrn(u: string): void; setName(n: string): void; setOptions(o: unknown): void }>(msg: T, r: AnalyzedResource): T {
+  msg.setType(r.type);
+  msg.setProperties(props(r));
+  msg.setUrn(r.urn);
+  msg.setName(r.name);
+  msg.setOptions(options(r));
+  return msg;
+}
+
 async function serverAnalyze(r: AnalyzedResource) {
-  const req = new pb.AnalyzeRequest();
-  req.setType(r.type);
-  req.setProperties(props(r));
-  req.setUrn(r.urn);
-  req.setName(r.name);
-  req.setOptions(options(r));
-  return diags(await call("analyze", req));
+  return diags(await call("analyze", describeTo(new pb.AnalyzeRequest(), r)));
 }
 
 async function serverAnalyzeStack(rs: readonly AnalyzedResource[]) {
   const req = new pb.AnalyzeStackRequest();
   req.setResourcesList(
     rs.map((r) => {
-      const a = new pb.AnalyzerResource();
-      a.setType(r.type);
-      a.setProperties(props(r));
-      a.setUrn(r.urn);
-      a.setName(r.name);
-      a.setOptions(options(r));
+      const a = describeTo(new pb.AnalyzerResource(), r);
       if (r.parent) a.setParent(r.parent);
       a.setDependenciesList([...(r.dependencies ?? [])]);
       return a;
