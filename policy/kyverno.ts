@@ -11,7 +11,8 @@
  * are not evaluated: a rule is assumed to match the workloads' pods (README).
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { metadataOf, Obj, parseType } from "./k8s";
+import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
+import { containersOf, metadataOf, Obj, parseType } from "./k8s";
 import { parseImage } from "./images";
 import { workloadsOf } from "./stack-helpers";
 
@@ -69,22 +70,30 @@ export const kyvernoVerifiesEveryRegistry: StackValidationPolicy = {
   description: "A Kyverno image-verification policy (signature/attestation attestors) covers every image the stack's workloads use.",
   severity: "high",
   remediationSteps: "Add the registry to the imageReferences of the Kyverno verifyImages rule (security area).",
+  configSchema: exemptionsOnly,
   validateStack: (args, report) => {
+    const cfg = configOf<{ exemptions: Exemption[] }>(exemptionsOnly, args.getConfig());
     const workloads = workloadsOf(args.resources);
     if (workloads.length === 0) args.notApplicable("the stack runs no workloads");
     const verifiers = verifiersOf(args.resources);
+    const by = verifiers.length ? `none of ${verifiers.length} verifying rule(s) matches` : "the stack declares no Kyverno verifyImages rule";
     // Uncovered images grouped by registry host + first path segment (the owner), one message each.
     const uncovered = new Map<string, Set<string>>();
     for (const w of workloads) {
-      for (const image of w.images) {
-        if (verifiers.some((v) => covers(v, image, w.namespace))) continue;
-        const key = parseImage(image).name.split("/").slice(0, 2).join("/");
-        if (!uncovered.has(key)) uncovered.set(key, new Set());
-        uncovered.get(key)!.add(`${w.namespace}/${w.name}`);
+      for (const { container, label } of containersOf(w.pod.spec)) {
+        const image = container.image;
+        if (typeof image !== "string" || verifiers.some((v) => covers(v, image, w.namespace))) continue;
+        const registry = parseImage(image).name.split("/").slice(0, 2).join("/");
+        const exemption = exemptionFor(cfg.exemptions, w.namespace, w.name, container.name);
+        if (exemption) {
+          reportOrExempt(report, `image ${image} of ${w.kind} ${w.namespace}/${w.name} ${label} is not verified: ${by}`, exemption, w.resource.urn);
+          continue;
+        }
+        if (!uncovered.has(registry)) uncovered.set(registry, new Set());
+        uncovered.get(registry)!.add(`${w.namespace}/${w.name}`);
       }
     }
     for (const [registry, users] of [...uncovered].sort(([a], [b]) => a.localeCompare(b))) {
-      const by = verifiers.length ? `none of ${verifiers.length} verifying rule(s) matches` : "the stack declares no Kyverno verifyImages rule";
       report(`images from ${registry} (used by ${[...users].sort().join(", ")}) are not verified: ${by}`);
     }
   },

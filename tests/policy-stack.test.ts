@@ -105,6 +105,14 @@ describe("kyverno-verifies-every-registry", () => {
     const ivp = { apiVersion: "policies.kyverno.io/v1alpha1", kind: "ImageValidatingPolicy", metadata: { name: "verify" }, spec: { matchImageReferences: [{ glob: "ghcr.io/acme/*" }], attestors: [{ name: "cosign", cosign: { keyless: {} } }] } };
     expect(details(await checkStack("kyverno-verifies-every-registry", [ivp, app(`ghcr.io/acme/web${digest}`)]))).toEqual([]);
   });
+  it("an exemption (namespace + workload + container, with a reason) keeps one image visible as advisory", async () => {
+    const w = workload("Deployment", "web", goodPodSpec({ containers: [goodContainer("app", { image: `ghcr.io/acme/web${digest}` }), goodContainer("proxy", { image: `quay.io/vendor/proxy${digest}` })] }));
+    const cfg = { "kyverno-verifies-every-registry": { exemptions: [{ namespace: "apps", name: "web", container: "proxy", reason: "vendor image, signature checked by the vendor's own policy" }] } };
+    const r = await checkStack("kyverno-verifies-every-registry", [clusterPolicy(["ghcr.io/acme/*"]), w], cfg);
+    expect(r.diagnostics.map((d) => [d.enforcementLevel, d.detail])).toEqual([
+      ["advisory", `exempted (vendor image, signature checked by the vendor's own policy): image quay.io/vendor/proxy${digest} of Deployment apps/web containers[proxy] is not verified: none of 1 verifying rule(s) matches`],
+    ]);
+  });
   it("init containers' images must be covered too", async () => {
     const w = workload("Deployment", "web", goodPodSpec({ initContainers: [goodContainer("init", { image: `docker.io/library/busybox${digest}` })] }));
     expect(details(await checkStack("kyverno-verifies-every-registry", [clusterPolicy(["ghcr.io/acme/*"]), w]))).toEqual([
