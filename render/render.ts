@@ -1,16 +1,21 @@
 /** Render one stack in-process: validate config, run the program under mocks, build the model. */
+import * as path from "path";
+import { auditRun } from "../audit/stack";
+import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
 import { definePlatform } from "../program";
 import type { PlatformConfig } from "../config/schema";
 import { runProgram, RunResult } from "./harness";
 import { buildModel, RenderModel } from "./model";
 import { reportMarkdown, ReportSection } from "./report";
-import { platformConfigOf, PROJECT, readStackConfig } from "./stack";
+import { platformConfigOf, PROJECT, readStackConfig, ROOT } from "./stack";
 
 export interface Rendered {
   readonly stack: string;
   readonly config: PlatformConfig;
   readonly run: RunResult;
   readonly model: RenderModel;
+  /** The CrossGuard pack's verdicts on this render (config policy/stacks/<stack>.json if present). */
+  readonly verdicts: Verdicts;
   readonly report: string;
 }
 
@@ -27,8 +32,13 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const config = platformConfigOf(flat);
   const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform() });
   const model = buildModel(run.resources);
-  const sections = options.sections ? await options.sections(config) : [];
-  return { stack, config, run, model, report: reportMarkdown({ stack, config, model, sections }) };
+  const policyConfig = stackPolicyConfigFile(stack);
+  const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : {});
+  const sections = [
+    { title: "Policy verdicts", body: verdictsMarkdown(verdicts, policyConfig && path.relative(ROOT, policyConfig)) },
+    ...(options.sections ? await options.sections(config) : []),
+  ];
+  return { stack, config, run, model, verdicts, report: reportMarkdown({ stack, config, model, sections }) };
 }
 
 export function renderStack(stack: string): Promise<Rendered> {

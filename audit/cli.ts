@@ -1,0 +1,87 @@
+/**
+ * npm run audit -- --stack <name> [--policy-config <file>] [--json]
+ * npm run audit -- --manifests <dir> [--policy-config <file>] [--json]
+ *
+ * Runs the CrossGuard pack (policy/) over the in-process render of a stack, or over any directory
+ * of plain Kubernetes YAML, and prints every violation with its enforcement level. Exit code: 0
+ * without mandatory violations, 1 with any, 2 on bad arguments or config.
+ * --policy-config: the pack config in Pulumi's policy-pack config JSON (what
+ * `pulumi preview --policy-pack-config` takes); a stack defaults to policy/stacks/<stack>.json.
+ * --json: one JSON record per line per resource (file, kind, namespace, name, violations).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError } from "../config/load";
+import { renderStack } from "../render/render";
+import { listStacks } from "../render/stack";
+import { policies } from "../policy/policies";
+import { configWarnings, PolicyConfigError } from "./analyzer";
+import { auditRun } from "./stack";
+import { audit, fromManifestDir, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "./verdicts";
+
+function arg(name: string, argv: string[]): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function print(v: Verdicts, json: boolean, out: (s: string) => void): void {
+  if (json) {
+    for (const r of v.records) out(JSON.stringify({ file: r.file, kind: r.kind, namespace: r.namespace, name: r.name, violations: r.violations }) + "\n");
+    if (v.stack.length) out(JSON.stringify({ file: null, kind: "Stack", namespace: null, name: "stack", violations: v.stack }) + "\n");
+    return;
+  }
+  for (const r of v.records) {
+    for (const x of r.violations) out(`${x.enforcementLevel.padEnd(9)} ${x.policy}: ${x.message}${r.file ? `  [${r.file}]` : ""}\n`);
+  }
+  for (const x of v.stack) out(`${x.enforcementLevel.padEnd(9)} ${x.policy}: ${x.message}\n`);
+  out(`${v.records.length} resources checked: ${v.mandatory} mandatory, ${v.advisory} advisory violation(s)\n`);
+}
+
+export async function main(argv: string[], out = (s: string) => void process.stdout.write(s), err = (s: string) => void process.stderr.write(s)): Promise<number> {
+  const stack = arg("stack", argv);
+  const manifests = arg("manifests", argv);
+  const json = argv.includes("--json");
+  if ((stack === undefined) === (manifests === undefined)) {
+    err("usage: npm run audit -- (--stack <name> | --manifests <dir>) [--policy-config <file>] [--json]\n");
+    return 2;
+  }
+  const configFile = arg("policy-config", argv) ?? (stack ? stackPolicyConfigFile(stack) : undefined);
+  try {
+    const config = configFile ? readPolicyConfig(path.resolve(configFile)) : {};
+    for (const w of configWarnings(policies, config)) err(`warning: ${configFile}: ${w}\n`);
+    let v: Verdicts;
+    if (stack !== undefined) {
+      if (!listStacks().includes(stack)) {
+        err(`unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}\n`);
+        return 2;
+      }
+      const r = await renderStack(stack);
+      // The render already ran the pack with the stack's own config file.
+      v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
+    } else {
+      if (!fs.existsSync(manifests!) || !fs.statSync(manifests!).isDirectory()) {
+        err(`no directory ${manifests}\n`);
+        return 2;
+      }
+      v = await audit(fromManifestDir(path.resolve(manifests!)), config);
+    }
+    print(v, json, out);
+    return v.mandatory > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof PolicyConfigError || e instanceof ConfigError || e instanceof SyntaxError) {
+      err(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`audit failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Helm releases: the pack cannot see the objects a chart renders (the Release resource carries
+ * chart, version, repository and values only), so what it can check is the pin: an exact chart
+ * version from an https:// or oci:// repository. What else a release's values make checkable is
+ * checked where it belongs (service.type in services.ts, quorum sizes in quorum.ts); README lists
+ * what stays invisible.
+ */
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
+import { HELM_RELEASE_TYPE } from "./k8s";
+
+/** An exact version: no range (^, ~, x, *, >, <, ||, spaces) and not empty. */
+export function exactVersion(v: unknown): boolean {
+  return typeof v === "string" && /^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$/.test(v);
+}
+
+export const helmReleasePinned: ResourceValidationPolicy = {
+  name: "helm-release-pinned",
+  description: "Every Helm release pins an exact chart version from an https:// or oci:// repository.",
+  severity: "high",
+  remediationSteps: "Set version to an exact chart version and repositoryOpts.repo to the chart's https:// or oci:// repository.",
+  configSchema: exemptionsOnly,
+  validateResource: (args, report) => {
+    if (args.type !== HELM_RELEASE_TYPE) args.notApplicable("only Helm releases");
+    const cfg = configOf<{ exemptions: Exemption[] }>(exemptionsOnly, args.getConfig());
+    const ns = String(args.props["namespace"] ?? "default");
+    const name = String(args.props["name"] ?? args.name);
+    const ex = exemptionFor(cfg.exemptions, ns, name);
+    const chart = args.props["chart"];
+    const version = args.props["version"];
+    const repo: unknown = args.props["repositoryOpts"]?.["repo"];
+    if (!exactVersion(version)) reportOrExempt(report, `Helm release ${ns}/${name}: chart ${chart} version ${JSON.stringify(version ?? null)} is not an exact version`, ex);
+    if (typeof repo !== "string" || !/^(https|oci):\/\//.test(repo)) {
+      reportOrExempt(report, `Helm release ${ns}/${name}: repository ${JSON.stringify(repo ?? null)} is not an https:// or oci:// repository`, ex);
+    }
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * The shape every pod-spec policy shares: find the pod template of any workload kind, run a check
+ * over it, and report each finding unless an exemption (namespace + name + container) covers it.
+ */
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity } from "@pulumi/policy";
+import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
+import { containersOf, ContainerRef, metadataOf, Obj, parseType, podTemplate, PodTemplate } from "./k8s";
+
+/** One thing wrong with a pod spec; `container` is the container's name, absent for pod-level fields. */
+export interface Finding {
+  readonly container?: string;
+  /** Where in the pod, e.g. `initContainers[setup]`. */
+  readonly at?: string;
+  readonly message: string;
+}
+
+export interface PodCheck<C extends object = { exemptions: Exemption[] }> {
+  readonly name: string;
+  readonly description: string;
+  readonly severity: Severity;
+  readonly remediationSteps: string;
+  /** Defaults to exemptions only. Every schema should carry `exemptions`. */
+  readonly configSchema?: PolicyConfigSchema;
+  readonly check: (pod: PodTemplate, config: C) => Finding[];
+}
+
+/** Where a policy's findings point: kind namespace/name. */
+export function objectLabel(type: string, props: Obj): { kind: string; namespace: string; name: string; label: string } {
+  const kind = parseType(type)?.kind ?? type;
+  const m = metadataOf(props);
+  const namespace = m.namespace ?? "default";
+  const name = m.name ?? "?";
+  return { kind, namespace, name, label: `${kind} ${namespace}/${name}` };
+}
+
+/** A CrossGuard resource policy running `check` over the pod template of every workload kind. */
+export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>): ResourceValidationPolicy {
+  const schema = c.configSchema ?? exemptionsOnly;
+  return {
+    name: c.name,
+    description: c.description,
+    severity: c.severity,
+    remediationSteps: c.remediationSteps,
+    configSchema: schema,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+      const pod = podTemplate(args.type, args.props);
+      if (!pod) args.notApplicable(`${args.type} has no pod template`);
+      const cfg = configOf<C>(schema, args.getConfig());
+      const where = objectLabel(args.type, args.props);
+      for (const f of c.check(pod, cfg)) {
+        const at = f.at ? `${where.label} ${f.at}` : f.container ? `${where.label} container ${f.container}` : where.label;
+        reportOrExempt(report, `${at}: ${f.message}`, exemptionFor(cfg.exemptions, where.namespace, where.name, f.container));
+      }
+    },
+  };
+}
+
+/** Runs `f` on every container (all three lists); each message becomes a finding for that container. */
+export function perContainer(spec: Obj, f: (r: ContainerRef) => string | undefined): Finding[] {
+  return containersOf(spec).flatMap((r) => {
+    const message = f(r);
+    return message ? [{ container: r.container.name, at: r.label, message }] : [];
+  });
+}
