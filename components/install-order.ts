@@ -135,16 +135,30 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Kafka custom resources need the Strimzi CRDs and operator; Kafka client credentials Secrets go into the services' namespaces (NATS needs nothing earlier).",
   },
   {
+    name: "admission-controller",
+    componentTypes: ["platform:security:Kyverno"],
+    contains: "Kyverno (admission, background, cleanup and reports controllers) in its own namespace, outside the mesh",
+    after: ["namespaces"],
+    why: "It installs into the kyverno namespace.",
+  },
+  {
+    name: "admission-policies",
+    componentTypes: ["platform:security:AdmissionPolicies"],
+    contains: "Kyverno ClusterPolicies: Pod Security, allowed registries and digests, signatures with SLSA provenance and SBOM attestations",
+    after: ["admission-controller"],
+    why: "ClusterPolicy is Kyverno's CRD, validated by its webhook.",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
-    after: ["namespaces", "discovery", "messaging"],
-    why: "Namespaced objects need their namespace; a service that declared the store or Kafka topics reads its credentials Secret as env.",
+    after: ["namespaces", "discovery", "messaging", "admission-policies"],
+    why: "Namespaced objects need their namespace; a service that declared the store or Kafka topics reads its credentials Secret as env; pods admitted before the admission policies exist would skip them.",
   },
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = ["security"];
+export const AREAS_NOT_BUILT: readonly string[] = [];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

@@ -28,6 +28,8 @@ import { PrometheusOperatorCrds } from "./observability/prometheus-operator-crds
 import { ServiceSlos } from "./observability/service-slos";
 import { serviceSlos } from "./observability/slo";
 import { serviceGraph, ServiceGraph } from "./service-graph";
+import { AdmissionPolicies } from "./security/admission-policies";
+import { Kyverno } from "./security/kyverno";
 import { Microservice } from "./workloads/microservice";
 
 /** Namespace of the observability area. */
@@ -242,6 +244,8 @@ export class Platform extends pulumi.ComponentResource {
     // ---- end observability ----------------------------------------------------------------------
 
     // ---- Stages "discovery" and "messaging" (etcd or Consul; Kafka on Strimzi; NATS JetStream) ----
+    // Their namespaces join the ambient mesh like the applications': clients reach them over mTLS
+    // with SPIFFE identities (NATS has no TLS of its own yet; etcd and Kafka keep theirs inside).
     // Client credentials land in the services' namespaces as Secrets; services read them as env
     // through secretKeyRef, so each service waits for its own Secrets (through their name outputs).
     const nsOf = (svc: string): pulumi.Output<string> => {
@@ -257,27 +261,36 @@ export class Platform extends pulumi.ComponentResource {
     const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
     let store: DataServices["store"];
     if (cfg.discovery.store === "etcd") {
-      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(etcd.clientEnv);
       store = { kind: "etcd", endpoint: etcd.endpoints };
     } else {
-      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(consul.clientEnv);
       store = { kind: "consul", endpoint: consul.address };
     }
     let kafkaBootstrap: string | undefined;
     if (cfg.messaging.kafka.enabled) {
       const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
-      const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
+      const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, namespaceLabels: ambient, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
       const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
       addEnv(kafka.clientEnv);
       kafkaBootstrap = kafka.bootstrap;
     }
-    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
+    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
     this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 
-    // Stage "workloads": each service waits only for its own namespace (through the name output).
+    // ---- Security: Kyverno, then its policies; application pods are admitted only after both ----
+    // Kyverno's namespace stays out of ambient: the API server calls its webhooks without a mesh
+    // certificate (istio/istio#52874).
+    const securityNs = new Namespaces("security-namespace", { names: [PLATFORM_NAMESPACES.security], podSecurity: "restricted" }, { parent: this });
+    const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod" }, { parent: this });
+    // The policies are Kyverno's CRDs, served by its webhook.
+    const admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces }, { parent: this, dependsOn: [kyverno] });
+
+    // Stage "workloads": each service waits for its own namespace (through the name output), its
+    // credentials Secrets and the admission policies.
     for (const [svcName, spec] of Object.entries(cfg.services)) {
       const ns = namespaces.names[spec.namespace];
       if (ns === undefined) throw new pulumi.ResourceError(`platform:services.${svcName}.namespace: namespace ${spec.namespace} was not created`, this);
@@ -291,7 +304,8 @@ export class Platform extends pulumi.ComponentResource {
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
         },
-        { parent: this },
+        // Pods are admitted only once the admission policies exist, or the first ones would skip them.
+        { parent: this, dependsOn: [admission] },
       );
     }
 

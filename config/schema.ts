@@ -464,7 +464,7 @@ export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
 export type SloConfig = PlatformConfig["slo"];
 
 /** Namespaces the platform's own components create; services may not use them. */
-export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability" } as const;
+export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno" } as const;
 
 /** A problem found by a cross-field rule. */
 export interface ConfigProblem {

@@ -12,6 +12,7 @@ import type { PolicyConfigSchema, ReportViolation } from "@pulumi/policy";
 /** One exemption: the object (and optionally one container of it) a policy leaves alone, and why. */
 export interface Exemption {
   readonly namespace: string;
+  /** The object's name; a trailing `*` matches a prefix (names with a content hash, e.g. `etcd-auth-*`). */
   readonly name: string;
   /** A container name; absent: the whole object (pod-level fields included). */
   readonly container?: string;
@@ -50,7 +51,8 @@ export function configOf<T extends object>(schema: PolicyConfigSchema | undefine
 
 /** The exemption covering this object (and container), if any. */
 export function exemptionFor(exemptions: readonly Exemption[], namespace: string, name: string, container?: string): Exemption | undefined {
-  return exemptions.find((e) => e.namespace === namespace && e.name === name && (e.container === undefined || e.container === container));
+  const nameMatches = (pattern: string) => (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name);
+  return exemptions.find((e) => e.namespace === namespace && nameMatches(e.name) && (e.container === undefined || e.container === container));
 }
 
 /**

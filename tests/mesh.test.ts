@@ -47,11 +47,12 @@ describe.each(["dev", "prod"])("the mesh of %s", (stack) => {
     expect((istiod.inputs as any).values.meshConfig.extensionProviders).toEqual([{ name: "otel-tracing", opentelemetry: { service: "otel-agent.observability.svc.cluster.local", port: 4317 } }]);
   });
 
-  it("enrolls the application and gateway namespaces in ambient, and nothing else", () => {
+  it("enrolls the application, gateway and data namespaces in ambient; not the webhook, node-agent or mesh namespaces", () => {
     const r = renders[stack]!;
     const nss = objectsOf(r).filter((o) => o.kind === "Namespace") as any[];
     const enrolled = nss.filter((n) => n.metadata.labels["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata.name).sort();
-    expect(enrolled).toEqual(["apps", "gateway-system", "notifications"]);
+    expect(enrolled).toEqual(["apps", "discovery", "gateway-system", "kafka", "nats", "notifications"]);
+    for (const out of ["kyverno", "istio-system", "observability"]) expect(nss.find((n) => n.metadata.name === out).metadata.labels["istio.io/dataplane-mode"]).toBeUndefined();
     expect(nss.find((n) => n.metadata.name === "istio-system").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
     expect(nss.find((n) => n.metadata.name === "apps").metadata.labels["istio.io/use-waypoint"]).toBe("waypoint");
     expect(nss.find((n) => n.metadata.name === "notifications").metadata.labels["istio.io/use-waypoint"]).toBeUndefined();

@@ -39,6 +39,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       "mesh-namespace",
       "namespaces",
       "observability-namespace",
+      "security-namespace",
       "gateway-api-crds",
       "mesh-ca",
       "istio",
@@ -56,13 +57,15 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       "etcd",
       "kafka",
       "nats",
+      "kyverno",
+      "admission-policies",
       ...Object.keys(r.config.services).sort(),
     ]);
     const appNs = r.model.groups.find((g) => g.name === "namespaces")!.objects.map((o) => o.metadata.name);
     expect(appNs.sort()).toEqual(["apps", "notifications"]);
     // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "discovery", "gateway-system", "istio-system", "kafka", "nats", "notifications", "observability"]);
+    expect(nsNames.sort()).toEqual(["apps", "discovery", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability"]);
   });
 
   it("labels every namespace for Pod Security Admission: restricted, except where node agents run (istio-system, observability)", () => {
@@ -112,11 +115,11 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     // Services deploy beside the controllers; the Gateway and the routes wait only for the gateway controller.
     expect(groupLevels(r.model)).toEqual([
       // Operators and NATS bring their own namespaces and need nothing earlier.
-      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "nats", "observability-namespace", "strimzi"],
-      [controllerOf(r), "etcd", "kafka", "loki", "mesh-ca", "prometheus-operator-crds"].sort(),
-      // Services wait for the store's and Kafka's credentials Secrets, not for the mesh or the gateway.
-      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r), ...Object.keys(r.config.services)].sort(),
-      ["mesh-policies"],
+      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "nats", "observability-namespace", "security-namespace", "strimzi"],
+      [controllerOf(r), "etcd", "kafka", "kyverno", "loki", "mesh-ca", "prometheus-operator-crds"].sort(),
+      ["admission-policies", "gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r)].sort(),
+      // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway.
+      ["mesh-policies", ...Object.keys(r.config.services)].sort(),
     ]);
   });
 
@@ -137,9 +140,9 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("carries the order into Flux: each service's Kustomization depends on the namespaces and on the components holding its credentials", () => {
     const r = rendered[stack]!;
     const k = r.model.kustomizations.find((x) => x.metadata.name === "platform-order-service")!;
-    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-kafka" }, { name: "platform-namespaces" }]);
+    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-kafka" }, { name: "platform-namespaces" }]);
     const user = r.model.kustomizations.find((x) => x.metadata.name === "platform-user-service")!;
-    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-etcd" }, { name: "platform-namespaces" }]);
+    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-etcd" }, { name: "platform-namespaces" }]);
     const kafka = r.model.kustomizations.find((x) => x.metadata.name === "platform-kafka")!;
     expect((kafka as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }, { name: "platform-strimzi" }]);
     expect((k as any).spec.path).toBe("./manifests/workloads-order-service");
@@ -216,7 +219,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 28 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 31 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

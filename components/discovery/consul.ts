@@ -104,7 +104,7 @@ export class Consul extends pulumi.ComponentResource {
     const child = { parent: this };
     if (args.settings.servers % 2 === 0) throw new pulumi.ResourceError(`platform:discovery.consul.servers: ${args.settings.servers} is even; Consul needs an odd server count`, this);
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
-    const ns = platformNamespace(`${name}-namespace`, args.namespace, child).metadata.name;
+    const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
 
     const ca = selfSignedCa(`${name}-ca`, "Consul CA", child);

@@ -118,7 +118,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     const labels = { "app.kubernetes.io/name": "etcd", "app.kubernetes.io/instance": name, "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
     const selector = { "app.kubernetes.io/name": "etcd", "app.kubernetes.io/instance": name };
 
-    const ns = platformNamespace(`${name}-namespace`, args.namespace, child).metadata.name;
+    const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
 
     // PKI: one CA; a peer certificate per member; one server certificate; client certificates.

@@ -12,6 +12,8 @@ export interface StoreClient {
 export interface StoreArgs<Settings> {
   /** Namespace the store runs in (created by the store, Pod Security restricted). */
   readonly namespace: string;
+  /** Extra labels on that namespace (the mesh's ambient enrollment). */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** The store's settings from `platform:discovery.<store>`, parsed and defaulted. */
   readonly settings: Settings;
   /** Cluster DNS domain. */

@@ -87,6 +87,8 @@ export function natsValues(a: { readonly settings: NatsConfig; readonly zones: b
 export interface NatsArgs {
   /** Namespace NATS runs in (created here, Pod Security restricted). */
   readonly namespace: string;
+  /** Extra labels on that namespace (the mesh's ambient enrollment). */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Servers, storage, streams and buckets from `platform:messaging.nats`. */
   readonly settings: NatsConfig;
   /** Cluster DNS domain. */
@@ -107,7 +109,7 @@ export class Nats extends pulumi.ComponentResource {
     const n = args.settings;
     const child = { parent: this };
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
-    const ns = platformNamespace(`${name}-namespace`, args.namespace, child).metadata.name;
+    const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const pin = charts.nats;
     const release = new k8s.helm.v3.Release(
       name,

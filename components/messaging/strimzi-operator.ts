@@ -24,6 +24,8 @@ export function strimziOperatorValues(a: { readonly ha: boolean; readonly domain
 export interface StrimziOperatorArgs {
   /** Namespace of the operator and the Kafka cluster it manages (created here, Pod Security restricted). */
   readonly namespace: string;
+  /** Extra labels on that namespace (the mesh's ambient enrollment). */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Two operator replicas with leader election and a PDB (prod). */
   readonly ha: boolean;
   /** Cluster DNS domain. */
@@ -40,7 +42,7 @@ export class StrimziOperator extends pulumi.ComponentResource {
   constructor(name: string, args: StrimziOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:messaging:StrimziOperator", name, {}, opts);
     const child = { parent: this };
-    this.namespace = platformNamespace(`${name}-namespace`, args.namespace, child).metadata.name;
+    this.namespace = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const pin = charts.strimzi;
     this.release = new k8s.helm.v3.Release(
       name,

@@ -30,7 +30,7 @@ export function restrictedPod(uid: number): k8s.types.input.core.v1.PodSecurityC
 }
 
 /** A namespace for platform components, enforcing Pod Security "restricted". */
-export function platformNamespace(name: string, namespace: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+export function platformNamespace(name: string, namespace: string, opts: pulumi.CustomResourceOptions, extraLabels: Readonly<Record<string, string>> = {}): k8s.core.v1.Namespace {
   return new k8s.core.v1.Namespace(
     name,
     {
@@ -43,6 +43,7 @@ export function platformNamespace(name: string, namespace: string, opts: pulumi.
           "pod-security.kubernetes.io/enforce-version": "latest",
           "pod-security.kubernetes.io/audit": "restricted",
           "pod-security.kubernetes.io/warn": "restricted",
+          ...extraLabels,
         },
       },
     },

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
+import { childOptions } from "../core/objects";
 import type { ServiceConfig } from "../../config/schema";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
@@ -53,7 +54,7 @@ export class Microservice extends pulumi.ComponentResource {
         // No API token in the pod unless the service talks to the API server.
         automountServiceAccountToken: s.serviceAccountToken,
       },
-      { parent: this },
+      childOptions(this, opts),
     );
 
     const tracks: { track: Track; image: string; version: string; objName: string }[] = [
@@ -117,7 +118,7 @@ export class Microservice extends pulumi.ComponentResource {
             template: { metadata: { labels }, spec: pod.podSpec },
           },
         },
-        { parent: this },
+        childOptions(this, opts),
       );
 
       services[t.track] = new k8s.core.v1.Service(
@@ -138,7 +139,7 @@ export class Microservice extends pulumi.ComponentResource {
             ],
           },
         },
-        { parent: this },
+        childOptions(this, opts),
       );
 
       if (t.track === "stable") {
@@ -153,7 +154,7 @@ export class Microservice extends pulumi.ComponentResource {
               metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: s.targetCpuUtilizationPercent } } }],
             },
           },
-          { parent: this },
+          childOptions(this, opts),
         );
       }
       if (replicas > 1 || t.track === "stable") {
@@ -161,7 +162,7 @@ export class Microservice extends pulumi.ComponentResource {
         new k8s.policy.v1.PodDisruptionBudget(
           t.objName,
           { metadata: { name: t.objName, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
-          { parent: this },
+          childOptions(this, opts),
         );
       }
     }

@@ -1,0 +1,151 @@
+/**
+ * Kyverno admission policies as plain data, from `security.*` config: the same baselines the
+ * CrossGuard pack checks at preview, enforced again at admission for everything that reaches the
+ * cluster (GitOps included).
+ *
+ * Kind: kyverno.io/v1 ClusterPolicy. It is the one policy type in the pinned Kyverno (v1.19) that
+ * carries Pod Security, pattern validation and `verifyImages` with attestations, and it is what the
+ * CrossGuard stack policy reads to prove every registry is verified. (The CEL ImageValidatingPolicy
+ * is not in the pinned CRD set; moving there is a later, separate change.)
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "../../config/schema";
+import { childOptions, customResource, K8sObject } from "../core/objects";
+
+/** The predicate types the signed-image policy requires, besides the signature. */
+export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
+export const CYCLONEDX_SBOM = "https://cyclonedx.org/bom";
+
+/** Public Sigstore transparency log that keyless signatures are checked against. */
+const REKOR = "https://rekor.sigstore.dev";
+
+type Security = PlatformConfig["security"];
+
+const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+
+/** `ghcr.io/acme` → `ghcr.io/acme/*`, the form Kyverno's image patterns use. */
+export const registryPattern = (prefix: string): string => `${prefix.replace(/\/+$/, "")}/*`;
+
+const podMatch = (namespaces: readonly string[]) => ({ any: [{ resources: { kinds: ["Pod"], namespaces: [...namespaces] } }] });
+
+/** The admission policies for the application namespaces. */
+export function admissionPolicies(sec: Security, appNamespaces: readonly string[]): K8sObject[] {
+  const action = sec.enforcement;
+  const images = sec.allowedRegistries.map(registryPattern);
+  const out: K8sObject[] = [
+    {
+      apiVersion: "kyverno.io/v1",
+      kind: "ClusterPolicy",
+      metadata: { name: "pod-security", labels, annotations: { "policies.kyverno.io/title": `Pod Security Standard: ${sec.podSecurity}` } },
+      spec: {
+        background: true,
+        // Only application namespaces: istio-system (ztunnel, istio-cni) and the observability node
+        // agents need host access by design and are governed by their namespace's PSA label instead.
+        rules: [{ name: `pod-security-${sec.podSecurity}`, match: podMatch(appNamespaces), validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } } }],
+      },
+    },
+    {
+      apiVersion: "kyverno.io/v1",
+      kind: "ClusterPolicy",
+      metadata: { name: "image-registries", labels },
+      spec: {
+        background: true,
+        rules: [
+          {
+            name: "allowed-registries",
+            match: podMatch(appNamespaces),
+            validate: {
+              failureAction: action,
+              message: `Images must come from ${sec.allowedRegistries.join(", ")}.`,
+              foreach: ["containers", "initContainers", "ephemeralContainers"].map((list) => ({
+                list: `request.object.spec.${list}[]`,
+                deny: { conditions: { all: [{ key: "{{ element.image }}", operator: "AnyNotIn", value: images }] } },
+              })),
+            },
+          },
+          ...(sec.requireDigest
+            ? [
+                {
+                  name: "pinned-by-digest",
+                  match: podMatch(appNamespaces),
+                  validate: {
+                    failureAction: action,
+                    message: "Images must be pinned by digest (image@sha256:...).",
+                    foreach: ["containers", "initContainers", "ephemeralContainers"].map((list) => ({
+                      list: `request.object.spec.${list}[]`,
+                      deny: { conditions: { all: [{ key: "{{ contains(element.image, '@sha256:') }}", operator: "Equals", value: false }] } },
+                    })),
+                  },
+                },
+              ]
+            : []),
+        ],
+      },
+    },
+  ];
+
+  // Signatures and attestations: only when the stack says who signs.
+  const keyless = sec.signing?.keyless;
+  const publicKey = sec.signing?.publicKey;
+  if (keyless || publicKey) {
+    const entry = keyless ? { keyless: { issuer: keyless.issuer, subject: keyless.subject, rekor: { url: REKOR } } } : { keys: { publicKeys: publicKey!, rekor: { url: REKOR } } };
+    const attestors = [{ count: 1, entries: [entry] }];
+    out.push({
+      apiVersion: "kyverno.io/v1",
+      kind: "ClusterPolicy",
+      metadata: { name: "verify-images", labels },
+      spec: {
+        background: false,
+        webhookTimeoutSeconds: 30,
+        rules: [
+          {
+            name: "signed-with-provenance-and-sbom",
+            match: podMatch(appNamespaces),
+            verifyImages: [
+              {
+                imageReferences: images,
+                failureAction: action,
+                // Admission replaces tags by the verified digest, so what runs is what was checked.
+                mutateDigest: true,
+                verifyDigest: sec.requireDigest,
+                required: true,
+                attestors,
+                attestations: [
+                  {
+                    type: SLSA_PROVENANCE_V1,
+                    attestors,
+                    ...(sec.slsaBuilderId ? { conditions: [{ all: [{ key: "{{ buildDefinition.runDetails.builder.id || runDetails.builder.id }}", operator: "Equals", value: sec.slsaBuilderId }] }] } : {}),
+                  },
+                  { type: CYCLONEDX_SBOM, attestors },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+  }
+  return out;
+}
+
+/** Inputs of the admission policies. */
+export interface AdmissionPoliciesArgs {
+  /** security.* config: enforcement, Pod Security level, registries, digests, signer, SLSA builder. */
+  readonly security: Security;
+  /** Application namespaces the policies apply to. */
+  readonly appNamespaces: readonly string[];
+}
+
+/** Kyverno ClusterPolicies for the application namespaces (Enforce in prod, Audit in dev). */
+export class AdmissionPolicies extends pulumi.ComponentResource {
+  /** Names of the ClusterPolicies. */
+  public readonly policyNames: string[];
+
+  constructor(name: string, args: AdmissionPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:security:AdmissionPolicies", name, {}, opts);
+    const objs = admissionPolicies(args.security, args.appNamespaces);
+    for (const o of objs) customResource(`${name}-${o.metadata.name}`, o, childOptions(this, opts));
+    this.policyNames = objs.map((o) => o.metadata.name);
+    this.registerOutputs({ policyNames: this.policyNames });
+  }
+}

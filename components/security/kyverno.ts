@@ -1,0 +1,46 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { charts } from "../../versions";
+import { childOptions } from "../core/objects";
+
+/** Inputs of Kyverno. */
+export interface KyvernoArgs {
+  /** Namespace (created by the Platform; deliberately not in the ambient mesh, see below). */
+  readonly namespace: pulumi.Input<string>;
+  /** Production sizing: 3 admission replicas, 2 of each other controller, PDBs. */
+  readonly production: boolean;
+}
+
+/** Chart values. Pure, so tests check the keys against the pinned chart. */
+export function kyvernoValues(production: boolean): Record<string, unknown> {
+  const pdb = { enabled: production, minAvailable: 1 };
+  const spread = (component: string) =>
+    production ? [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/component": component } } }] : [];
+  return {
+    admissionController: { replicas: production ? 3 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("admission-controller") },
+    backgroundController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("background-controller") },
+    cleanupController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("cleanup-controller") },
+    reportsController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("reports-controller") },
+  };
+}
+
+/**
+ * Kyverno (chart pinned in versions/index.ts), the admission-time half of the security baseline.
+ * Its namespace stays out of ambient STRICT mTLS: the API server, which calls its webhooks, is not
+ * a mesh member and cannot present a mesh certificate (istio/istio#52874).
+ */
+export class Kyverno extends pulumi.ComponentResource {
+  /** The release; the policies wait on it (its CRDs and webhooks). */
+  public readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:security:Kyverno", name, {}, opts);
+    const pin = charts.kyverno;
+    this.release = new k8s.helm.v3.Release(
+      name,
+      { name: "kyverno", chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: kyvernoValues(args.production) },
+      childOptions(this, opts),
+    );
+    this.registerOutputs({ release: this.release.status });
+  }
+}
