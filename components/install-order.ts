@@ -67,9 +67,9 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
   {
     name: "gateway",
     componentTypes: ["platform:gateway:EntryGateway"],
-    contains: "GatewayClass, Gateway (HTTP → HTTPS redirect, TLS termination), TLS Secret; Envoy: EnvoyProxy and ClientTrafficPolicy",
-    after: ["gateway-controller"],
-    why: "The class needs its controller; EnvoyProxy and ClientTrafficPolicy are the controller's CRDs.",
+    contains: "GatewayClass, Gateway (HTTP → HTTPS redirect, TLS termination), TLS Secret, PodMonitors; Envoy: EnvoyProxy and ClientTrafficPolicy",
+    after: ["gateway-controller", "monitoring-crds"],
+    why: "The class needs its controller; EnvoyProxy and ClientTrafficPolicy are the controller's CRDs; PodMonitor is a prometheus-operator CRD.",
   },
   {
     name: "routes",

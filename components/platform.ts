@@ -137,51 +137,9 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
-    // Gateway area: controller → Gateway; routes need only the controller (its CRDs) and their namespace.
-    if (cfg.gateway.enabled) {
-      const gw = cfg.gateway;
-      const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted", labels: ambient }, { parent: this });
-      const gwNsName = gwNs.names[gw.namespace]!;
-      const dataPlane: DataPlaneSettings = {
-        replicas: gw.replicas,
-        spreadAcrossZones: cfg.cluster.zones.length > 0,
-        otlpEndpoint: cfg.observability.otlpEndpoint,
-        samplingPercent: cfg.observability.tracingSamplingPercent,
-      };
-      // Controllers watch the Gateway API CRDs: the only reason for this edge.
-      const crdsFirst = { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] };
-      const controller =
-        gw.implementation === "traefik"
-          ? new TraefikController("traefik", { namespace: gwNsName, dataPlane, logLevel: gw.traefik?.logLevel ?? "INFO" }, crdsFirst)
-          : new EnvoyGatewayController(
-              "envoy-gateway",
-              { namespace: gwNsName, replicas: gw.replicas, spreadAcrossZones: dataPlane.spreadAcrossZones, logLevel: gw.envoy?.logLevel ?? "info" },
-              crdsFirst,
-            );
-      // The class needs its controller, EnvoyProxy and the policies need the controller's CRDs, and
-      // the TLS Secret needs the gateway namespace.
-      const entry = new EntryGateway(
-        "gateway",
-        {
-          implementation: gw.implementation,
-          namespace: gw.namespace,
-          hostnames: gw.hostnames,
-          tls: gw.tls,
-          appNamespaces: this.graph.namespaces,
-          dataPlane,
-          stack: pulumi.getStack(),
-        },
-        { parent: this, dependsOn: [controller, gwNs] },
-      );
-      const gatewayRef: GatewayRef = { namespace: gw.namespace, hostnames: gw.hostnames };
-      for (const e of this.graph.exposures) {
-        // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
-        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller, namespaces] });
-      }
-      this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
-    }
-
     // ---- Observability (docs/observability.md) -----------------------------------------------
+    // Other areas' PodMonitors/ServiceMonitors wait on the prometheus-operator CRDs release.
+    let monitoringCrds: pulumi.Resource[] = [];
     {
       const obs = cfg.observability;
       const domain = cfg.cluster.domain;
@@ -195,7 +153,7 @@ export class Platform extends pulumi.ComponentResource {
       ).names[nsName]!;
       // Stage "monitoring-crds".
       const crds = new PrometheusOperatorCrds("prometheus-operator-crds", { namespace: obsNs }, { parent: this });
-      const monitoringCrds = [crds.release];
+      monitoringCrds = [crds.release];
       // Stage "monitoring".
       new KubePrometheusStack(
         "kube-prometheus-stack",
@@ -209,6 +167,7 @@ export class Platform extends pulumi.ComponentResource {
             { name: "Loki", uid: "loki", type: "loki", url: lokiUrl(nsName, domain) },
           ],
           monitoringCrds,
+          meshEnrolled: cfg.mesh.enabled,
         },
         { parent: this },
       );
@@ -242,6 +201,51 @@ export class Platform extends pulumi.ComponentResource {
       new ServiceSlos("slos", { namespace: obsNs, slos: serviceSlos(this.graph, cfg.slo, cfg.services), dashboardLabel: DASHBOARD_LABEL, monitoringCrds }, { parent: this });
     }
     // ---- end observability ----------------------------------------------------------------------
+
+    // Gateway area: controller → Gateway; routes need only the controller (its CRDs) and their namespace.
+    if (cfg.gateway.enabled) {
+      const gw = cfg.gateway;
+      const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted", labels: ambient }, { parent: this });
+      const gwNsName = gwNs.names[gw.namespace]!;
+      const dataPlane: DataPlaneSettings = {
+        replicas: gw.replicas,
+        spreadAcrossZones: cfg.cluster.zones.length > 0,
+        otlpEndpoint: cfg.observability.otlpEndpoint,
+        samplingPercent: cfg.observability.tracingSamplingPercent,
+      };
+      // Controllers watch the Gateway API CRDs: the only reason for this edge.
+      const crdsFirst = { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] };
+      const controller =
+        gw.implementation === "traefik"
+          ? new TraefikController("traefik", { namespace: gwNsName, dataPlane, logLevel: gw.traefik?.logLevel ?? "INFO" }, crdsFirst)
+          : new EnvoyGatewayController(
+              "envoy-gateway",
+              { namespace: gwNsName, replicas: gw.replicas, spreadAcrossZones: dataPlane.spreadAcrossZones, logLevel: gw.envoy?.logLevel ?? "info" },
+              crdsFirst,
+            );
+      // The class needs its controller, EnvoyProxy and the policies need the controller's CRDs, and
+      // the TLS Secret needs the gateway namespace.
+      const entry = new EntryGateway(
+        "gateway",
+        {
+          implementation: gw.implementation,
+          namespace: gw.namespace,
+          hostnames: gw.hostnames,
+          tls: gw.tls,
+          appNamespaces: this.graph.namespaces,
+          dataPlane,
+          stack: pulumi.getStack(),
+          monitoringCrds,
+        },
+        { parent: this, dependsOn: [controller, gwNs] },
+      );
+      const gatewayRef: GatewayRef = { namespace: gw.namespace, hostnames: gw.hostnames };
+      for (const e of this.graph.exposures) {
+        // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
+        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller, namespaces] });
+      }
+      this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
+    }
 
     // ---- Stages "discovery" and "messaging" (etcd or Consul; Kafka on Strimzi; NATS JetStream) ----
     // Their namespaces join the ambient mesh like the applications': clients reach them over mTLS

@@ -60,7 +60,7 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
     const r = renders[key]!;
     const custom = gatewayObjects(r).filter((o) => !["Namespace", "Secret", "ServiceAccount", "HelmRelease", "HelmRepository", "OCIRepository"].includes(o.kind));
     const kinds = new Set(custom.map((o) => o.kind));
-    const expected = impl === "traefik" ? ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Middleware", "TraefikService"] : ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "EnvoyProxy", "ClientTrafficPolicy", "BackendTrafficPolicy"];
+    const expected = impl === "traefik" ? ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "Middleware", "TraefikService", "PodMonitor"] : ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "EnvoyProxy", "ClientTrafficPolicy", "BackendTrafficPolicy", "PodMonitor"];
     expect([...kinds].sort()).toEqual(expected.sort());
     for (const o of custom) {
       expect(crds.has(o.apiVersion, o.kind)).toBe(true);
@@ -204,6 +204,16 @@ describe("the gateway in production", () => {
     });
     const gc = find(r, "GatewayClass", "platform-envoy");
     expect(gc.spec.parametersRef).toEqual({ group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "platform", namespace: "gateway-system" });
+  });
+
+  it("scrapes the data plane (and Envoy's controller) with PodMonitors that wait for the monitoring CRDs", () => {
+    for (const [key, names] of [["prod/envoy", ["envoy-gateway", "envoy-proxy"]], ["prod/traefik", ["traefik"]]] as const) {
+      const r = renders[key]!;
+      const pms = r.run.resources.filter((x) => (x.inputs as any)?.kind === "PodMonitor" && (x.inputs as any).metadata.namespace === "gateway-system");
+      expect(pms.map((x) => (x.inputs as any).metadata.name).sort()).toEqual([...names]);
+      const crdsRelease = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && (x.inputs as any).chart === "prometheus-operator-crds")!;
+      for (const pm of pms) expect(pm.dependencies).toContain(crdsRelease.urn);
+    }
   });
 
   it("installs Envoy Gateway's CRD chart with Gateway API CRDs off, then the controller with its CRDs off", () => {
@@ -363,7 +373,7 @@ describe("route derivation (pure)", () => {
   it("puts the gateway stages after the CRDs in the install-order table", () => {
     const byName = new Map(INSTALL_ORDER.map((s) => [s.name, s]));
     expect(byName.get("gateway-controller")!.after).toEqual(["crds", "namespaces"]);
-    expect(byName.get("gateway")!.after).toEqual(["gateway-controller"]);
+    expect(byName.get("gateway")!.after).toEqual(["gateway-controller", "monitoring-crds"]);
     expect(byName.get("routes")!.after).toEqual(["gateway-controller", "namespaces"]);
   });
 });

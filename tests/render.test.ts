@@ -126,7 +126,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
     const r = rendered[stack]!;
     const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
-    expect(monitoring.map((g) => g.name).sort()).toEqual(["jaeger", "otel-collector", "slos"]);
+    expect(monitoring.map((g) => g.name).sort()).toEqual(["gateway", "jaeger", "otel-collector", "slos"]);
     for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
       expect(g.dependsOn).toContain("prometheus-operator-crds");
       expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);

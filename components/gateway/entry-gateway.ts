@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { childOptions, customResource } from "../core/objects";
-import { DataPlaneSettings, envoyClientTrafficPolicy, envoyProxy, gateway, gatewayClass, httpsRedirectRoute, Implementation } from "./routing";
+import { DataPlaneSettings, envoyClientTrafficPolicy, envoyProxy, gateway, gatewayClass, gatewayPodMonitors, httpsRedirectRoute, Implementation } from "./routing";
 
 /** Inputs of the entry Gateway. */
 export interface EntryGatewayArgs {
@@ -20,6 +20,8 @@ export interface EntryGatewayArgs {
   readonly dataPlane: DataPlaneSettings;
   /** Stack name, for the certificate's organization. */
   readonly stack: string;
+  /** The prometheus-operator CRDs release, when the stack has one: then the gateway gets PodMonitors. */
+  readonly monitoringCrds?: pulumi.Resource[];
 }
 
 /** Name of the generated TLS Secret. */
@@ -104,6 +106,10 @@ export class EntryGateway extends pulumi.ComponentResource {
     customResource(`${name}-gateway`, gateway(args.implementation, ns, args.hostnames, this.tlsSecretName, args.appNamespaces), opt);
     customResource(`${name}-https-redirect`, httpsRedirectRoute(ns), opt);
     if (args.implementation === "envoy") customResource(`${name}-client-policy`, envoyClientTrafficPolicy(ns), opt);
+    if (args.monitoringCrds?.length) {
+      // PodMonitor is a prometheus-operator CRD: the only reason for this edge.
+      for (const m of gatewayPodMonitors(args.implementation, ns)) customResource(`${name}-podmonitor-${m.metadata.name}`, m, childOptions(this, opts, args.monitoringCrds));
+    }
 
     this.urls = args.hostnames.map((h) => `https://${h}`);
     this.registerOutputs({ caCertPem: this.caCertPem, tlsSecretName: this.tlsSecretName, urls: this.urls });

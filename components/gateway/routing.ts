@@ -244,6 +244,25 @@ export function envoyDuration(seconds: number): string {
   return out === "" ? "0s" : out;
 }
 
+/**
+ * Prometheus scraping of the gateway: the data plane (and Envoy Gateway's controller) by pod, on
+ * their named metrics ports. Rendered only when the stack has the prometheus-operator CRDs.
+ */
+export function gatewayPodMonitors(impl: Implementation, namespace: string): K8sObject[] {
+  const monitor = (name: string, matchLabels: Record<string, string>, path: string): K8sObject => ({
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: { name, namespace, labels },
+    spec: { selector: { matchLabels }, podMetricsEndpoints: [{ port: "metrics", path, interval: "30s" }] },
+  });
+  return impl === "traefik"
+    ? [monitor("traefik", { "app.kubernetes.io/name": "traefik" }, "/metrics")]
+    : [
+        monitor("envoy-proxy", { "app.kubernetes.io/component": "proxy", "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME }, "/stats/prometheus"),
+        monitor("envoy-gateway", { "control-plane": "envoy-gateway" }, "/metrics"),
+      ];
+}
+
 /** What a route needs to know about the Gateway it attaches to. */
 export interface GatewayRef {
   readonly namespace: string;

@@ -31,6 +31,12 @@ export interface KubePrometheusStackArgs {
   readonly datasources: readonly GrafanaDatasource[];
   /** The prometheus-operator CRDs: the operator watches them and the chart renders ServiceMonitors/PrometheusRules. */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Enroll the Prometheus pods (only they) in the ambient mesh: targets in STRICT namespaces (the
+   * gateway, the data stores) accept only mesh peers. The namespace stays out: node agents there
+   * mount host paths.
+   */
+  readonly meshEnrolled?: boolean;
 }
 
 /** Name of the Secret holding Grafana's admin credentials. */
@@ -39,7 +45,7 @@ export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 
 /** The chart's values. No credential appears here: Grafana reads them from GRAFANA_ADMIN_SECRET. */
-export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "sizing" | "storageClass" | "clusterName" | "datasources">): Record<string, unknown> {
+export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "sizing" | "storageClass" | "clusterName" | "datasources" | "meshEnrolled">): Record<string, unknown> {
   const { prometheus, alertmanager, grafana } = args.sizing;
   const volume = (storage: string) => ({
     volumeClaimTemplate: {
@@ -59,6 +65,7 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
         retention: prometheus.retention,
         storageSpec: volume(prometheus.storage),
         externalLabels: { cluster: args.clusterName },
+        ...(args.meshEnrolled ? { podMetadata: { labels: { "istio.io/dataplane-mode": "ambient" } } } : {}),
         // Pick up every ServiceMonitor/PodMonitor/PrometheusRule in the cluster, not only this release's.
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
