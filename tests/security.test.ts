@@ -30,7 +30,12 @@ describe.each(["dev", "prod"])("Kyverno in %s", (stack) => {
       for (const rule of c.spec.rules) {
         const actions = [rule.validate?.failureAction, ...(rule.verifyImages ?? []).map((v: any) => v.failureAction)].filter(Boolean);
         expect(actions).toEqual(actions.map(() => mode));
-        expect(rule.match.any[0].resources.namespaces).toEqual(["apps", "notifications"]);
+        if (c.metadata.name === "pod-security") {
+          // Every namespace but the ones excluded by name, each with its reason.
+          expect(rule.match.any[0].resources.namespaces).toBeUndefined();
+          expect(rule.exclude.any[0].resources.namespaces).toEqual(["kube-system", "istio-system", "observability", "kyverno"]);
+          expect(c.metadata.annotations["platform.io/excluded-namespaces"]).toContain("istio-system: ztunnel and istio-cni are node agents");
+        } else expect(rule.match.any[0].resources.namespaces).toEqual(["apps", "notifications"]);
       }
     }
   });

@@ -28,6 +28,17 @@ export const registryPattern = (prefix: string): string => `${prefix.replace(/\/
 
 const podMatch = (namespaces: readonly string[]) => ({ any: [{ resources: { kinds: ["Pod"], namespaces: [...namespaces] } }] });
 
+/**
+ * Namespaces left out of the Pod Security policy, by name, each with the reason. Everywhere else
+ * (applications, gateway, data stores) the level applies, as their PSA labels already say.
+ */
+export const POD_SECURITY_EXCLUSIONS: Readonly<Record<string, string>> = {
+  "kube-system": "Kubernetes' own system components.",
+  "istio-system": "ztunnel and istio-cni are node agents: host networking and NET_ADMIN are their job.",
+  observability: "The collector agent and node-exporter read host paths (pod logs, host metrics).",
+  kyverno: "Kyverno's own pods: a policy must not be able to block its enforcer (it excludes itself by default too).",
+};
+
 /** The admission policies for the application namespaces. */
 export function admissionPolicies(sec: Security, appNamespaces: readonly string[]): K8sObject[] {
   const action = sec.enforcement;
@@ -36,12 +47,24 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
     {
       apiVersion: "kyverno.io/v1",
       kind: "ClusterPolicy",
-      metadata: { name: "pod-security", labels, annotations: { "policies.kyverno.io/title": `Pod Security Standard: ${sec.podSecurity}` } },
+      metadata: {
+        name: "pod-security",
+        labels,
+        annotations: {
+          "policies.kyverno.io/title": `Pod Security Standard: ${sec.podSecurity}`,
+          "platform.io/excluded-namespaces": Object.entries(POD_SECURITY_EXCLUSIONS).map(([ns, why]) => `${ns}: ${why}`).join(" "),
+        },
+      },
       spec: {
         background: true,
-        // Only application namespaces: istio-system (ztunnel, istio-cni) and the observability node
-        // agents need host access by design and are governed by their namespace's PSA label instead.
-        rules: [{ name: `pod-security-${sec.podSecurity}`, match: podMatch(appNamespaces), validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } } }],
+        rules: [
+          {
+            name: `pod-security-${sec.podSecurity}`,
+            match: { any: [{ resources: { kinds: ["Pod"] } }] },
+            exclude: { any: [{ resources: { namespaces: Object.keys(POD_SECURITY_EXCLUSIONS) } }] },
+            validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } },
+          },
+        ],
       },
     },
     {
