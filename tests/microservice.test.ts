@@ -107,12 +107,13 @@ describe("Microservice defaults", () => {
     expect(c.ports).toEqual([{ name: "http", containerPort: 8080 }]);
   });
 
-  it("exports OTel identity: service name, endpoint, version and environment", () => {
+  it("exports OTel identity: service name, endpoint over gRPC, version and environment", () => {
     const env = find(rs, "kubernetes:apps/v1:Deployment", "svc").spec.template.spec.containers[0].env;
     expect(env).toEqual(
       expect.arrayContaining([
         { name: "OTEL_SERVICE_NAME", value: "svc" },
         { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: "http://otel:4317" },
+        { name: "OTEL_EXPORTER_OTLP_PROTOCOL", value: "grpc" },
         { name: "OTEL_RESOURCE_ATTRIBUTES", value: "service.version=1.2.3,deployment.environment=prod,service.namespace=apps" },
       ]),
     );

@@ -207,6 +207,8 @@ function containerEnv(name: string, version: string, args: MicroserviceArgs, s: 
     ...s.env,
     OTEL_SERVICE_NAME: name,
     OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint,
+    // The endpoint is the collector's OTLP/gRPC port; SDKs that default to HTTP would fail on it.
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
     OTEL_RESOURCE_ATTRIBUTES: `service.version=${version},deployment.environment=${args.environment},service.namespace=${s.namespace}`,
     ...(args.extraEnv ?? {}),
   };
