@@ -8,6 +8,8 @@
  * --policy-config: the pack config in Pulumi's policy-pack config JSON (what
  * `pulumi preview --policy-pack-config` takes); a stack defaults to policy/stacks/<stack>.json.
  * --json: one JSON record per line per resource (file, kind, namespace, name, violations).
+ * With --stack, the SPIN models (formal/) also run on the stack's config: a model that fails, or
+ * cannot run (spin/gcc missing), is a mandatory stack-level violation naming the config keys.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -16,6 +18,7 @@ import { renderStack } from "../render/render";
 import { listStacks } from "../render/stack";
 import { policies } from "../policy/policies";
 import { configWarnings, PolicyConfigError } from "./analyzer";
+import { auditFormal } from "./formal";
 import { auditRun } from "./stack";
 import { audit, fromManifestDir, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "./verdicts";
 
@@ -58,6 +61,7 @@ export async function main(argv: string[], out = (s: string) => void process.std
       const r = await renderStack(stack);
       // The render already ran the pack with the stack's own config file.
       v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
+      v = await auditFormal(v, r.config);
     } else {
       if (!fs.existsSync(manifests!) || !fs.statSync(manifests!).isDirectory()) {
         err(`no directory ${manifests}\n`);
