@@ -19,6 +19,8 @@ export interface RecordedResource {
   readonly parent?: string;
   /** URNs this resource waits for (explicit dependsOn and implicit input dependencies). */
   readonly dependencies: readonly string[];
+  /** Input property → URNs whose outputs flow into it (the data edges; the rest of `dependencies` came from dependsOn). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
   /** Inputs with secrets still wrapped in Pulumi's secret marker. */
   readonly inputs: Record<string, unknown>;
 }
@@ -45,6 +47,7 @@ type Req = {
   getParent(): string;
   getCustom(): boolean;
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): unknown;
 };
 type Monitor = { registerResource(req: Req, cb: (err: unknown, resp?: { getUrn(): string }) => void): void };
@@ -109,6 +112,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     register(req, (err, resp) => {
       if (!err && resp) {
         const parent = req.getParent();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+          const urns = deps.getUrnsList();
+          if (urns.length) propertyDependencies[key] = [...urns].sort();
+        });
         const rec: RecordedResource = {
           urn: resp.getUrn(),
           type: req.getType(),
@@ -116,6 +124,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           custom: req.getCustom(),
           ...(parent ? { parent } : {}),
           dependencies: [...new Set(req.getDependenciesList())].sort(),
+          ...(Object.keys(propertyDependencies).length ? { propertyDependencies } : {}),
           inputs: rpc.deserializeProperties(req.getObject()),
         };
         recorded.push(rec);
