@@ -229,23 +229,53 @@ export async function analyzeResource(policies: Policies, r: AnalyzedResource, c
   return analyzeResourceWith(policies, r, cfg);
 }
 
-async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, prepared: (r: AnalyzedResource) => Prepared = prepare): Promise<AnalysisResult> {
+/** Per-run memos: deserialized props per resource, type scope per policy and type, level per policy. */
+interface RunMemo {
+  readonly prepared: (r: AnalyzedResource) => Prepared;
+  readonly scope: (p: Policies[number], type: string) => string | undefined;
+  readonly level: (p: Policies[number]) => EnforcementLevel;
+}
+function runMemo(cfg: Normalized): RunMemo {
+  const props = new Map<AnalyzedResource, Prepared>();
+  const scopes = new Map<Policies[number], Map<string, string | undefined>>();
+  const levels = new Map<Policies[number], EnforcementLevel>();
+  return {
+    prepared: (r) => {
+      let p = props.get(r);
+      if (!p) props.set(r, (p = prepare(r)));
+      return p;
+    },
+    scope: (p, type) => {
+      let byType = scopes.get(p);
+      if (!byType) scopes.set(p, (byType = new Map()));
+      if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
+      return byType.get(type);
+    },
+    level: (p) => {
+      let l = levels.get(p);
+      if (!l) levels.set(p, (l = levelFor(p, cfg)));
+      return l;
+    },
+  };
+}
+
+async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
   // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it).
   let resource: Prepared | undefined;
   for (const p of policies) {
-    const level = levelFor(p, cfg);
+    const level = memo.level(p);
     if (level === "disabled" || !isResourcePolicy(p)) continue;
     // The verdict validateResource would reach by calling notApplicable(), without the throw.
-    const na = notApplicableToType(p, r.type);
+    const na = memo.scope(p, r.type);
     if (na !== undefined) {
       notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
       continue;
     }
     const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!];
     for (const validate of validations) {
-      const props = policyProps((resource ??= prepared(r)));
+      const props = policyProps((resource ??= memo.prepared(r)));
       const args: ResourceValidationArgs = {
         type: r.type,
         props,
@@ -282,12 +312,14 @@ export async function analyzeStack(policies: Policies, resources: readonly Analy
   return analyzeStackWith(policies, resources, normalizeConfig(policies, config));
 }
 
-async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, prepared: (r: AnalyzedResource) => Prepared = prepare): Promise<AnalysisResult> {
+async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
-  for (const p of policies) {
-    const level = levelFor(p, cfg);
-    if (level === "disabled" || !isStackPolicy(p)) continue;
+  // Built once and shared by the stack policies (they only read it); the SDK's server builds one per
+  // policy, which cost five passes over every resource per render (docs/benchmarks.md).
+  let shared: PolicyResource[] | undefined;
+  const stackResources = (): PolicyResource[] => {
+    if (shared) return shared;
     const byUrn = new Map<string, PolicyResource>();
     const list: PolicyResource[] = resources.map((r) => {
       // Deserialized on first read: stack policies pick their resources by type before reading props.
@@ -295,7 +327,7 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
       const pr: PolicyResource = {
         type: r.type,
         get props() {
-          return (props ??= policyProps(prepared(r)));
+          return (props ??= policyProps(memo.prepared(r)));
         },
         urn: r.urn,
         name: r.name,
@@ -313,6 +345,12 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
       if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent)!;
       pr.dependencies = (r.dependencies ?? []).flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
     });
+    return (shared = list);
+  };
+  for (const p of policies) {
+    const level = levelFor(p, cfg);
+    if (level === "disabled" || !isStackPolicy(p)) continue;
+    const list = stackResources();
     const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: getConfigFor(p.name, cfg), notApplicable: throwNotApplicable };
     try {
       await Promise.resolve(p.validateStack(args, reporter(p, level, diagnostics)));
@@ -334,13 +372,8 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
 export async function analyzeAll(policies: Policies, resources: readonly AnalyzedResource[], config: PackConfig = {}): Promise<{ perResource: Map<string, AnalysisResult>; stack: AnalysisResult }> {
   const cfg = normalizeConfig(policies, config);
   // Each resource's props are deserialized once for both phases and every stack policy.
-  const cache = new Map<AnalyzedResource, Prepared>();
-  const prepared = (r: AnalyzedResource): Prepared => {
-    let p = cache.get(r);
-    if (!p) cache.set(r, (p = prepare(r)));
-    return p;
-  };
+  const memo = runMemo(cfg);
   const perResource = new Map<string, AnalysisResult>();
-  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, prepared));
-  return { perResource, stack: await analyzeStackWith(policies, resources, cfg, prepared) };
+  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, memo));
+  return { perResource, stack: await analyzeStackWith(policies, resources, cfg, memo) };
 }

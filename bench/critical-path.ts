@@ -15,18 +15,10 @@
  * B for nothing, and when A and B sit in different components it serializes unrelated areas.
  * tls/random resources are computed by their providers in no time; they count as zero-length steps.
  */
+import type { RecordedResource } from "../render/harness";
 
 /** The part of a registration the analysis reads. */
-export interface GraphResource {
-  readonly urn: string;
-  readonly type: string;
-  readonly name: string;
-  readonly custom: boolean;
-  readonly parent?: string;
-  readonly dependencies: readonly string[];
-  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
-  readonly inputs: Record<string, unknown>;
-}
+export type GraphResource = Pick<RecordedResource, "urn" | "type" | "name" | "custom" | "parent" | "dependencies" | "propertyDependencies" | "inputs">;
 
 /**
  * API groups each pinned chart installs the CRDs of, or runs the controller for (chart name as in

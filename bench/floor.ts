@@ -45,6 +45,52 @@ export function kubernetesClass(type: string): Ctor | undefined {
   return (cls as Ctor | undefined) ?? (k8s.apiextensions.CustomResource as unknown as Ctor);
 }
 
+/**
+ * The ConfigGroup lever, as a prototype over the same registrations: each component's plain
+ * Kubernetes objects registered as one `kubernetes.yaml.v2.ConfigGroup` (`objs`), which the
+ * provider expands into the individual objects on deploy (so previews and policies still see
+ * each one); Helm releases and tls/random resources stay individual resources. Returns how many
+ * registrations that makes. Dependencies are left out, as in the floor.
+ */
+export async function replayGrouped(stack: string, dumped: Dumped): Promise<number> {
+  const byUrn = new Map(dumped.map((r) => [r.urn, r]));
+  const platform = dumped.find((r) => r.type === "platform:index:Platform")?.urn;
+  const component = (r: RecordedResource): string => {
+    let cur: RecordedResource | undefined = r;
+    while (cur && cur.parent !== platform) cur = cur.parent ? byUrn.get(cur.parent) : undefined;
+    return cur?.name ?? "stack";
+  };
+  const groups = new Map<string, RecordedResource[]>();
+  const single: RecordedResource[] = [];
+  for (const r of dumped.filter((x) => x.custom)) {
+    if (r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release") {
+      const c = component(r);
+      if (!groups.has(c)) groups.set(c, []);
+      groups.get(c)!.push(r);
+    } else single.push(r);
+  }
+  let n = 0;
+  await runProgram({
+    project: PROJECT,
+    stack,
+    config: {},
+    program: () => {
+      for (const [c, rs] of groups) {
+        new k8s.yaml.v2.ConfigGroup(c, { objs: rs.map((r) => rewrap(r.inputs)) as pulumi.Input<any>[] });
+        n++;
+      }
+      single.forEach((r, i) => {
+        const cls = kubernetesClass(r.type);
+        if (cls) new cls(`${r.name}-${i}`, rewrap(r.inputs));
+        else new Raw(r.type, `${r.name}-${i}`, rewrap(r.inputs) as pulumi.Inputs);
+        n++;
+      });
+      return {};
+    },
+  });
+  return n;
+}
+
 /** Registers every custom resource of `dumped` once, with no component around it; returns how many. */
 export async function replayFloor(stack: string, dumped: Dumped): Promise<number> {
   const customs = dumped.filter((r) => r.custom);

@@ -1,6 +1,6 @@
 /**
  * One measurement in a fresh process (the mock runtime is process-global, and peak RSS must be per
- * run): `ts-node bench/measure.ts <render|floor|peer> <input.json> [<dump.json>]`. Prints one JSON
+ * run): `ts-node bench/measure.ts <render|floor|grouped|peer> <input.json> [<dump.json>]`. Prints one JSON
  * line (Measurement) on stdout. bench/run.ts spawns it; timings exclude process start and imports.
  */
 import * as fs from "fs";
@@ -9,7 +9,7 @@ import * as path from "path";
 
 /** What one child reports. Times in milliseconds. */
 export interface Measurement {
-  readonly kind: "render" | "floor" | "peer";
+  readonly kind: "render" | "floor" | "grouped" | "peer";
   readonly wallMs: number;
   /** Render only: time per step (config, program, model, policy, report, write). */
   readonly phases?: Record<string, number>;
@@ -69,13 +69,14 @@ async function render(input: MeasureInput, dump?: string): Promise<Measurement> 
   return m;
 }
 
-async function floor(input: MeasureInput): Promise<Measurement> {
-  const { replayFloor } = await import("./floor");
-  const dumped = JSON.parse(fs.readFileSync(input.replay!, "utf8"));
+/** Replays the dumped registrations (bench/floor.ts): the floor one by one, or grouped per component. */
+async function replay(kind: "floor" | "grouped", input: MeasureInput): Promise<Measurement> {
+  const { replayFloor, replayGrouped } = await import("./floor");
+  const dumped = JSON.parse(fs.readFileSync(input.replay!, "utf8")) as { custom: boolean }[];
   const t0 = now();
-  const n = await replayFloor(input.stack, dumped);
+  const n = await (kind === "floor" ? replayFloor : replayGrouped)(input.stack, dumped as never);
   const t1 = now();
-  return { kind: "floor", wallMs: t1 - t0, resources: n, objects: n, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { kind, wallMs: t1 - t0, resources: n, objects: dumped.filter((r) => r.custom).length, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 async function peer(input: MeasureInput): Promise<Measurement> {
@@ -92,8 +93,9 @@ async function peer(input: MeasureInput): Promise<Measurement> {
 async function main(): Promise<void> {
   const [kind, inputFile, dump] = process.argv.slice(2);
   const input = JSON.parse(fs.readFileSync(inputFile!, "utf8")) as MeasureInput;
-  const m = kind === "render" ? await render(input, dump) : kind === "floor" ? await floor(input) : kind === "peer" ? await peer(input) : undefined;
-  if (!m) throw new Error(`unknown measurement ${kind}; expected render, floor or peer`);
+  const run: Record<string, () => Promise<Measurement>> = { render: () => render(input, dump), floor: () => replay("floor", input), grouped: () => replay("grouped", input), peer: () => peer(input) };
+  if (!run[kind!]) throw new Error(`unknown measurement ${kind}; expected ${Object.keys(run).join(", ")}`);
+  const m = await run[kind!]!();
   process.stdout.write(JSON.stringify(m) + "\n");
 }
 

@@ -39,6 +39,26 @@ export interface RunOptions {
   readonly program: () => unknown;
   /** Called for each registration as it happens (also when the program later fails). */
   readonly onRegister?: (r: RecordedResource) => void;
+  /**
+   * Keep the SDK's stack traces (default false). The SDK records a full stack trace per resource
+   * (its source position for the engine) and one per promise (leak diagnostics), formatted through
+   * ts-node's source maps; the mock monitor ignores both, and they were most of the render's time
+   * and memory (docs/benchmarks.md). Bounded only while the program runs here, never under `pulumi up`.
+   */
+  readonly stackTraces?: boolean;
+}
+
+/** Turns the SDK's stack-trace capture off until the returned function restores it. */
+function boundStackTraces(): () => void {
+  const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+  const callsites = resource.callsites;
+  const limit = Error.stackTraceLimit;
+  resource.callsites = () => [];
+  Error.stackTraceLimit = 0;
+  return () => {
+    resource.callsites = callsites;
+    Error.stackTraceLimit = limit;
+  };
 }
 
 type Req = {
@@ -137,16 +157,21 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   // A program error is caught inside the stack's init and rethrown after the RPCs drain: thrown
   // from init, the SDK would surface it as an unhandled rejection instead of a rejected promise.
   let failure: { error: unknown } | undefined;
-  const outputs =
-    (await pulumi.runtime.runInPulumiStack(async () => {
-      try {
-        return await opts.program();
-      } catch (error) {
-        failure = { error };
-        return {};
-      }
-    })) ?? {};
-  await settings.waitForRPCs();
-  if (failure) throw failure.error;
-  return { resources: recorded, outputs: outputs as Record<string, unknown> };
+  const restore = opts.stackTraces ? () => undefined : boundStackTraces();
+  try {
+    const outputs =
+      (await pulumi.runtime.runInPulumiStack(async () => {
+        try {
+          return await opts.program();
+        } catch (error) {
+          failure = { error };
+          return {};
+        }
+      })) ?? {};
+    await settings.waitForRPCs();
+    if (failure) throw failure.error;
+    return { resources: recorded, outputs: outputs as Record<string, unknown> };
+  } finally {
+    restore();
+  }
 }
