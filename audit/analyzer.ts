@@ -6,7 +6,9 @@
  *   level, else the pack's (mandatory); `disabled` skips the policy, `remediate` reports as mandatory;
  * - props are plain JSON (Pulumi secrets unwrapped, as the SDK deserializes them with
  *   proxySecrets=false) wrapped in the SDK's own `unknownCheckingProxy`; an unknown value read
- *   during preview turns into an advisory "can't run policy during preview" diagnostic;
+ *   during preview turns into an advisory "can't run policy during preview" diagnostic (props
+ *   without any unknown value are handed over unwrapped: there the proxy could never fire, and its
+ *   trap on every property read was a large share of the pack's cost, docs/benchmarks.md);
  * - `notApplicable()` throws and marks the policy not applicable to that resource/stack;
  * - `getConfig()` returns the policy's raw config without enforcementLevel (no schema defaults);
  * - a string violation's message is the policy description + "\n" + the message; an object one
@@ -15,6 +17,7 @@
  */
 import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
+import { notApplicableToType } from "../policy/type-scope";
 import type { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 /** Pack-level default enforcement (policy/index.ts). */
@@ -151,10 +154,35 @@ export function plainProps(v: unknown): any {
   return v;
 }
 
-class NotApplicableError extends Error {
-  constructor(readonly reason?: string) {
-    super(reason ?? "Policy does not apply");
-  }
+// @internal in the SDK's typings, present at runtime: the sentinels unknownCheckingProxy checks for.
+const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
+const UNKNOWNS = new Set<unknown>(
+  ["Boolean", "Number", "String", "Array", "Asset", "Archive", "Object"].map((k) => policyProxy[`unknown${k}Value`]).filter((v) => v !== undefined),
+);
+function hasUnknown(v: unknown): boolean {
+  if (UNKNOWNS.has(v)) return true;
+  if (v && typeof v === "object") for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasUnknown(x)) return true;
+  return false;
+}
+
+/** Props as a policy sees them: plain, behind the unknown-checking proxy only when they hold an unknown. */
+interface Prepared {
+  readonly plain: unknown;
+  readonly unknown: boolean;
+}
+const prepare = (r: AnalyzedResource): Prepared => {
+  const plain = plainProps(r.props);
+  return { plain, unknown: hasUnknown(plain) };
+};
+const policyProps = (p: Prepared): any => (p.unknown ? unknownCheckingProxy(p.plain) : p.plain);
+
+/**
+ * What `notApplicable()` throws. Not an Error on purpose: it is thrown once per policy a resource is
+ * not subject to (most resource/policy pairs) and only ever caught here, and capturing a stack
+ * trace per throw was the analyzer's largest cost (docs/benchmarks.md).
+ */
+class NotApplicableError {
+  constructor(readonly reason?: string) {}
 }
 const throwNotApplicable = (reason?: string): never => {
   throw new NotApplicableError(reason);
@@ -201,15 +229,53 @@ export async function analyzeResource(policies: Policies, r: AnalyzedResource, c
   return analyzeResourceWith(policies, r, cfg);
 }
 
-async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized): Promise<AnalysisResult> {
+/** Per-run memos: deserialized props per resource, type scope per policy and type, level per policy. */
+interface RunMemo {
+  readonly prepared: (r: AnalyzedResource) => Prepared;
+  readonly scope: (p: Policies[number], type: string) => string | undefined;
+  readonly level: (p: Policies[number]) => EnforcementLevel;
+}
+function runMemo(cfg: Normalized): RunMemo {
+  const props = new Map<AnalyzedResource, Prepared>();
+  const scopes = new Map<Policies[number], Map<string, string | undefined>>();
+  const levels = new Map<Policies[number], EnforcementLevel>();
+  return {
+    prepared: (r) => {
+      let p = props.get(r);
+      if (!p) props.set(r, (p = prepare(r)));
+      return p;
+    },
+    scope: (p, type) => {
+      let byType = scopes.get(p);
+      if (!byType) scopes.set(p, (byType = new Map()));
+      if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
+      return byType.get(type);
+    },
+    level: (p) => {
+      let l = levels.get(p);
+      if (!l) levels.set(p, (l = levelFor(p, cfg)));
+      return l;
+    },
+  };
+}
+
+async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
+  // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it).
+  let resource: Prepared | undefined;
   for (const p of policies) {
-    const level = levelFor(p, cfg);
+    const level = memo.level(p);
     if (level === "disabled" || !isResourcePolicy(p)) continue;
+    // The verdict validateResource would reach by calling notApplicable(), without the throw.
+    const na = memo.scope(p, r.type);
+    if (na !== undefined) {
+      notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
+      continue;
+    }
     const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!];
     for (const validate of validations) {
-      const props = unknownCheckingProxy(plainProps(r.props));
+      const props = policyProps((resource ??= memo.prepared(r)));
       const args: ResourceValidationArgs = {
         type: r.type,
         props,
@@ -223,7 +289,9 @@ async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg:
         notApplicable: throwNotApplicable,
       };
       try {
-        await Promise.resolve(validate(args, reporter(p, level, diagnostics, r.urn)));
+        // Most policies are synchronous: awaiting only promises saves a microtask per pair.
+        const done = validate(args, reporter(p, level, diagnostics, r.urn)) as unknown;
+        if (done instanceof Promise) await done;
       } catch (e) {
         if (e instanceof UnknownValueError) {
           const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
@@ -244,17 +312,23 @@ export async function analyzeStack(policies: Policies, resources: readonly Analy
   return analyzeStackWith(policies, resources, normalizeConfig(policies, config));
 }
 
-async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized): Promise<AnalysisResult> {
+async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
-  for (const p of policies) {
-    const level = levelFor(p, cfg);
-    if (level === "disabled" || !isStackPolicy(p)) continue;
+  // Built once and shared by the stack policies (they only read it); the SDK's server builds one per
+  // policy, which cost five passes over every resource per render (docs/benchmarks.md).
+  let shared: PolicyResource[] | undefined;
+  const stackResources = (): PolicyResource[] => {
+    if (shared) return shared;
     const byUrn = new Map<string, PolicyResource>();
     const list: PolicyResource[] = resources.map((r) => {
+      // Deserialized on first read: stack policies pick their resources by type before reading props.
+      let props: any;
       const pr: PolicyResource = {
         type: r.type,
-        props: unknownCheckingProxy(plainProps(r.props)),
+        get props() {
+          return (props ??= policyProps(memo.prepared(r)));
+        },
         urn: r.urn,
         name: r.name,
         opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
@@ -271,6 +345,12 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
       if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent)!;
       pr.dependencies = (r.dependencies ?? []).flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
     });
+    return (shared = list);
+  };
+  for (const p of policies) {
+    const level = levelFor(p, cfg);
+    if (level === "disabled" || !isStackPolicy(p)) continue;
+    const list = stackResources();
     const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: getConfigFor(p.name, cfg), notApplicable: throwNotApplicable };
     try {
       await Promise.resolve(p.validateStack(args, reporter(p, level, diagnostics)));
@@ -291,7 +371,9 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
 /** Both phases over a set of resources: every resource through `analyze`, then `analyzeStack`. */
 export async function analyzeAll(policies: Policies, resources: readonly AnalyzedResource[], config: PackConfig = {}): Promise<{ perResource: Map<string, AnalysisResult>; stack: AnalysisResult }> {
   const cfg = normalizeConfig(policies, config);
+  // Each resource's props are deserialized once for both phases and every stack policy.
+  const memo = runMemo(cfg);
   const perResource = new Map<string, AnalysisResult>();
-  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg));
-  return { perResource, stack: await analyzeStackWith(policies, resources, cfg) };
+  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, memo));
+  return { perResource, stack: await analyzeStackWith(policies, resources, cfg, memo) };
 }

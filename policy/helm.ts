@@ -5,23 +5,27 @@
  * checked where it belongs (service.type in services.ts, quorum sizes in quorum.ts); README lists
  * what stays invisible.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
 import { HELM_RELEASE_TYPE } from "./k8s";
+import type { TypeScopedPolicy } from "./type-scope";
+
+const onlyReleases = (type: string): string | undefined => (type === HELM_RELEASE_TYPE ? undefined : "only Helm releases");
 
 /** An exact version: no range (^, ~, x, *, >, <, ||, spaces) and not empty. */
 export function exactVersion(v: unknown): boolean {
   return typeof v === "string" && /^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$/.test(v);
 }
 
-export const helmReleasePinned: ResourceValidationPolicy = {
+export const helmReleasePinned: TypeScopedPolicy = {
   name: "helm-release-pinned",
   description: "Every Helm release pins an exact chart version from an https:// or oci:// repository.",
   severity: "high",
   remediationSteps: "Set version to an exact chart version and repositoryOpts.repo to the chart's https:// or oci:// repository.",
   configSchema: exemptionsOnly,
+  notApplicableToType: onlyReleases,
   validateResource: (args, report) => {
-    if (args.type !== HELM_RELEASE_TYPE) args.notApplicable("only Helm releases");
+    const na = onlyReleases(args.type);
+    if (na) args.notApplicable(na);
     const cfg = configOf<{ exemptions: Exemption[] }>(exemptionsOnly, args.getConfig());
     const ns = String(args.props["namespace"] ?? "default");
     const name = String(args.props["name"] ?? args.name);

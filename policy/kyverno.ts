@@ -36,7 +36,8 @@ export function verifiersOf(resources: readonly PolicyResource[]): Verifier[] {
   const out: Verifier[] = [];
   for (const r of resources) {
     const t = parseType(r.type);
-    if (!t) continue;
+    // By type first: reading props deserializes them (audit/analyzer.ts), wasted on other kinds.
+    if (!t || (t.group !== "kyverno.io" && t.group !== "policies.kyverno.io")) continue;
     const m = metadataOf(r.props);
     const label = `${t.kind} ${m.namespace ? `${m.namespace}/` : ""}${m.name ?? r.name}`;
     if (t.group === "kyverno.io" && (t.kind === "ClusterPolicy" || t.kind === "Policy")) {

@@ -38,6 +38,8 @@ export function quorumsOf(resources: readonly PolicyResource[]): Quorum[] {
   const kraft = new Map<string, { members: number; namespace: string; urn: string }>();
   for (const r of resources) {
     const t = parseType(r.type);
+    // Only the kinds below are read: reading props deserializes them (audit/analyzer.ts).
+    if (r.type !== HELM_RELEASE_TYPE && !(t?.kind === "KafkaNodePool" || t?.kind === "EtcdCluster")) continue;
     const m = metadataOf(r.props);
     const ns = m.namespace ?? "default";
     if (r.type === HELM_RELEASE_TYPE) {

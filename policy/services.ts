@@ -4,9 +4,10 @@
  * conventional `service.type` value is what the pack can see (the chart's own Services are hidden
  * from policies, see README).
  */
-import type { PolicyConfigSchema, ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyConfigSchema } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsProperty, reportOrExempt } from "./config";
 import { HELM_RELEASE_TYPE, Obj, parseType } from "./k8s";
+import type { TypeScopedPolicy } from "./type-scope";
 import { objectLabel } from "./workload-policy";
 
 const EXTERNAL = ["LoadBalancer", "NodePort"];
@@ -37,15 +38,20 @@ const schema: PolicyConfigSchema = {
   },
 };
 
-export const noExternalService: ResourceValidationPolicy = {
+const onlyServicesAndReleases = (type: string): string | undefined => {
+  const t = parseType(type);
+  return type === HELM_RELEASE_TYPE || (t && t.group === "core" && t.kind === "Service") ? undefined : "only Services and Helm releases";
+};
+
+export const noExternalService: TypeScopedPolicy = {
   name: "no-external-service",
   description: "No LoadBalancer or NodePort Service except the gateway's: traffic from outside enters through the gateway only.",
   severity: "high",
   remediationSteps: "Use a ClusterIP Service and route to it through the gateway (an HTTPRoute or GRPCRoute).",
   configSchema: schema,
+  notApplicableToType: onlyServicesAndReleases,
   validateResource: (args, report) => {
     const cfg = configOf<ServiceConfig>(schema, args.getConfig());
-    const t = parseType(args.type);
     if (args.type === HELM_RELEASE_TYPE) {
       const chart = String(args.props["chart"] ?? "");
       const type = (args.props["values"] as Obj | undefined)?.["service"]?.["type"];
@@ -55,7 +61,8 @@ export const noExternalService: ResourceValidationPolicy = {
       reportOrExempt(report, `Helm release ${ns}/${name} (chart ${chart}) sets service.type ${type}`, exemptionFor(cfg.exemptions, ns, name));
       return;
     }
-    if (!t || t.group !== "core" || t.kind !== "Service") args.notApplicable("only Services and Helm releases");
+    const na = onlyServicesAndReleases(args.type);
+    if (na) args.notApplicable(na);
     const type = args.props["spec"]?.["type"];
     if (!EXTERNAL.includes(type)) return;
     const w = objectLabel(args.type, args.props);

@@ -1,6 +1,6 @@
 /** What stack policies share: the stack's plain workloads, read once from the resource list. */
 import type { PolicyResource } from "@pulumi/policy";
-import { containersOf, metadataOf, parseType, podTemplate, PodTemplate } from "./k8s";
+import { containersOf, isWorkloadType, metadataOf, parseType, podTemplate, PodTemplate } from "./k8s";
 
 export interface Workload {
   readonly resource: PolicyResource;
@@ -15,6 +15,8 @@ export interface Workload {
 /** Every resource of a workload kind with a pod template, with its namespace ("default" if unset). */
 export function workloadsOf(resources: readonly PolicyResource[]): Workload[] {
   return resources.flatMap((r) => {
+    // By type first: reading props deserializes them (audit/analyzer.ts), wasted on most resources.
+    if (!isWorkloadType(r.type)) return [];
     const pod = podTemplate(r.type, r.props);
     if (!pod) return [];
     const m = metadataOf(r.props);

@@ -2,9 +2,10 @@
  * The shape every pod-spec policy shares: find the pod template of any workload kind, run a check
  * over it, and report each finding unless an exemption (namespace + name + container) covers it.
  */
-import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity } from "@pulumi/policy";
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, Severity } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { containersOf, ContainerRef, metadataOf, Obj, parseType, podTemplate, PodTemplate } from "./k8s";
+import { containersOf, ContainerRef, isWorkloadType, metadataOf, Obj, parseType, podTemplate, PodTemplate } from "./k8s";
+import type { TypeScopedPolicy } from "./type-scope";
 
 /** One thing wrong with a pod spec; `container` is the container's name, absent for pod-level fields. */
 export interface Finding {
@@ -33,8 +34,11 @@ export function objectLabel(type: string, props: Obj): { kind: string; namespace
   return { kind, namespace, name, label: `${kind} ${namespace}/${name}` };
 }
 
+/** Kinds that never have a pod template (podTemplate is undefined for every props of them). */
+const noPodTemplate = (type: string): string | undefined => (isWorkloadType(type) ? undefined : `${type} has no pod template`);
+
 /** A CrossGuard resource policy running `check` over the pod template of every workload kind. */
-export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>): ResourceValidationPolicy {
+export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>): TypeScopedPolicy {
   const schema = c.configSchema ?? exemptionsOnly;
   return {
     name: c.name,
@@ -42,6 +46,7 @@ export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>)
     severity: c.severity,
     remediationSteps: c.remediationSteps,
     configSchema: schema,
+    notApplicableToType: noPodTemplate,
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
       const pod = podTemplate(args.type, args.props);
       if (!pod) args.notApplicable(`${args.type} has no pod template`);

@@ -19,6 +19,8 @@ export interface RecordedResource {
   readonly parent?: string;
   /** URNs this resource waits for (explicit dependsOn and implicit input dependencies). */
   readonly dependencies: readonly string[];
+  /** Input property → URNs whose outputs flow into it (the data edges; the rest of `dependencies` came from dependsOn). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
   /** Inputs with secrets still wrapped in Pulumi's secret marker. */
   readonly inputs: Record<string, unknown>;
 }
@@ -37,6 +39,26 @@ export interface RunOptions {
   readonly program: () => unknown;
   /** Called for each registration as it happens (also when the program later fails). */
   readonly onRegister?: (r: RecordedResource) => void;
+  /**
+   * Keep the SDK's stack traces (default false). The SDK records a full stack trace per resource
+   * (its source position for the engine) and one per promise (leak diagnostics), formatted through
+   * ts-node's source maps; the mock monitor ignores both, and they were most of the render's time
+   * and memory (docs/benchmarks.md). Bounded only while the program runs here, never under `pulumi up`.
+   */
+  readonly stackTraces?: boolean;
+}
+
+/** Turns the SDK's stack-trace capture off until the returned function restores it. */
+function boundStackTraces(): () => void {
+  const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+  const callsites = resource.callsites;
+  const limit = Error.stackTraceLimit;
+  resource.callsites = () => [];
+  Error.stackTraceLimit = 0;
+  return () => {
+    resource.callsites = callsites;
+    Error.stackTraceLimit = limit;
+  };
 }
 
 type Req = {
@@ -45,6 +67,7 @@ type Req = {
   getParent(): string;
   getCustom(): boolean;
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): unknown;
 };
 type Monitor = { registerResource(req: Req, cb: (err: unknown, resp?: { getUrn(): string }) => void): void };
@@ -109,6 +132,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     register(req, (err, resp) => {
       if (!err && resp) {
         const parent = req.getParent();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+          const urns = deps.getUrnsList();
+          if (urns.length) propertyDependencies[key] = [...urns].sort();
+        });
         const rec: RecordedResource = {
           urn: resp.getUrn(),
           type: req.getType(),
@@ -116,6 +144,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           custom: req.getCustom(),
           ...(parent ? { parent } : {}),
           dependencies: [...new Set(req.getDependenciesList())].sort(),
+          ...(Object.keys(propertyDependencies).length ? { propertyDependencies } : {}),
           inputs: rpc.deserializeProperties(req.getObject()),
         };
         recorded.push(rec);
@@ -128,16 +157,21 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   // A program error is caught inside the stack's init and rethrown after the RPCs drain: thrown
   // from init, the SDK would surface it as an unhandled rejection instead of a rejected promise.
   let failure: { error: unknown } | undefined;
-  const outputs =
-    (await pulumi.runtime.runInPulumiStack(async () => {
-      try {
-        return await opts.program();
-      } catch (error) {
-        failure = { error };
-        return {};
-      }
-    })) ?? {};
-  await settings.waitForRPCs();
-  if (failure) throw failure.error;
-  return { resources: recorded, outputs: outputs as Record<string, unknown> };
+  const restore = opts.stackTraces ? () => undefined : boundStackTraces();
+  try {
+    const outputs =
+      (await pulumi.runtime.runInPulumiStack(async () => {
+        try {
+          return await opts.program();
+        } catch (error) {
+          failure = { error };
+          return {};
+        }
+      })) ?? {};
+    await settings.waitForRPCs();
+    if (failure) throw failure.error;
+    return { resources: recorded, outputs: outputs as Record<string, unknown> };
+  } finally {
+    restore();
+  }
 }

@@ -22,23 +22,35 @@ export interface Rendered {
 export interface RenderOptions {
   /** Extra report sections computed from the validated config (the CLI adds the formal models). */
   readonly sections?: (config: PlatformConfig) => Promise<readonly ReportSection[]>;
+  /** Called as each step ends (the benchmarks time the steps apart: bench/measure.ts). */
+  readonly onPhase?: (phase: RenderPhase) => void;
 }
+
+/** The steps of a render, in order. */
+export type RenderPhase = "config" | "program" | "model" | "policy" | "report";
 
 /**
  * Renders from a flat config map. Config is validated before the mock runtime starts, so invalid
  * config registers nothing at all (ConfigError propagates).
  */
 export async function renderConfig(stack: string, flat: Record<string, string>, options: RenderOptions = {}): Promise<Rendered> {
+  const phase = options.onPhase ?? (() => undefined);
   const config = platformConfigOf(flat);
+  phase("config");
   const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform() });
+  phase("program");
   const model = buildModel(run.resources);
+  phase("model");
   const policyConfig = stackPolicyConfigFile(stack);
   const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : {});
+  phase("policy");
   const sections = [
     { title: "Policy verdicts", body: verdictsMarkdown(verdicts, policyConfig && path.relative(ROOT, policyConfig)) },
     ...(options.sections ? await options.sections(config) : []),
   ];
-  return { stack, config, run, model, verdicts, report: reportMarkdown({ stack, config, model, sections }) };
+  const report = reportMarkdown({ stack, config, model, sections });
+  phase("report");
+  return { stack, config, run, model, verdicts, report };
 }
 
 export function renderStack(stack: string): Promise<Rendered> {

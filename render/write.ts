@@ -35,7 +35,9 @@ export function writeRender(model: RenderModel, report: string, outDir: string):
   put("graph.mmd", mermaidGraph(model));
   const dot = dotGraph(model);
   put("graph.dot", dot);
-  const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8" });
+  // A large stack's SVG is megabytes: past spawnSync's default 1 MiB buffer dot was killed and the
+  // render said Graphviz was missing (found by the N = 1000 benchmark).
+  const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8", maxBuffer: 1 << 30 });
   if (svg.status === 0 && svg.stdout) {
     put("graph.svg", svg.stdout);
     return { files, svg: true };

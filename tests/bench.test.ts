@@ -1,0 +1,115 @@
+/**
+ * The pure parts of the benchmarks (bench/, docs/benchmarks.md): the generated stacks are valid
+ * configs that grow every area with N, and the critical-path analysis on small hand-made graphs.
+ * No timings here: numbers go to bench/results.md only.
+ */
+import { criticalPath, classify, GraphResource } from "../bench/critical-path";
+import { kubernetesClass } from "../bench/floor";
+import { generatedStack, workloads } from "../bench/stacks";
+import { serviceGraph } from "../components/service-graph";
+import * as k8s from "@pulumi/kubernetes";
+import { platformConfigOf, readStackConfig } from "../render/stack";
+
+const prod = readStackConfig("prod");
+
+describe("generated stacks", () => {
+  it.each([1, 3, 5, 10, 12, 100, 1000])("N = %i: exactly N services, valid config (every cross-field rule passes)", (n) => {
+    const cfg = platformConfigOf(generatedStack(prod, n));
+    expect(Object.keys(cfg.services)).toHaveLength(n);
+  });
+
+  it("cell 0 is prod's own services; clones keep their calls, topics and routes inside their cell", () => {
+    const cfg = platformConfigOf(generatedStack(prod, 10));
+    const base = platformConfigOf(prod);
+    for (const [name, s] of Object.entries(base.services)) expect(cfg.services[name]).toEqual(s);
+    const clone = cfg.services["order-service-1"]!;
+    expect(clone.calls.map((c) => c.service).sort()).toEqual(["inventory-service-1", "payment-service-1", "user-service-1"]);
+    expect(clone.produces).toEqual(["orders.created.1"]);
+    expect(cfg.messaging.kafka.topics["inventory.reserved.1"]).toEqual(base.messaging.kafka.topics["inventory.reserved"]);
+    expect(clone.expose!.paths).toEqual(["/c1/orders"]);
+    expect(cfg.services["inventory-service-1"]!.expose!.paths).toEqual(["/acme.inventory.v1.StockQueryC1"]);
+  });
+
+  it("every area grows with N: calls, topic use and exposures scale with the cells", () => {
+    const g = (n: number) => serviceGraph(platformConfigOf(generatedStack(prod, n)));
+    const one = g(5);
+    const twenty = g(100);
+    expect(twenty.calls).toHaveLength(one.calls.length * 20);
+    expect(twenty.topicUse).toHaveLength(one.topicUse.length * 20);
+    expect(twenty.exposures).toHaveLength(one.exposures.length * 20);
+  });
+
+  it("a partial cell drops calls to services outside it, and sagas whose services are missing", () => {
+    const cfg = platformConfigOf(generatedStack(prod, 3));
+    for (const s of Object.values(cfg.services)) for (const c of s.calls) expect(cfg.services[c.service]).toBeDefined();
+    expect(cfg.resilience.sagas).toEqual({});
+  });
+
+  it("workloads: prod as configured, then one per size", () => {
+    expect(workloads(prod, [10, 100]).map((w) => [w.name, w.services])).toEqual([["prod", 5], ["N=10", 10], ["N=100", 100]]);
+  });
+
+  it("rejects a size that is not a positive integer", () => {
+    expect(() => generatedStack(prod, 0)).toThrow(/positive integer/);
+  });
+});
+
+describe("SDK floor", () => {
+  it("replays built-in kinds through their @pulumi/kubernetes class, custom resources as CustomResource", () => {
+    expect(kubernetesClass("kubernetes:apps/v1:Deployment")).toBe(k8s.apps.v1.Deployment);
+    expect(kubernetesClass("kubernetes:core/v1:Namespace")).toBe(k8s.core.v1.Namespace);
+    expect(kubernetesClass("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")).toBe(k8s.apiextensions.v1.CustomResourceDefinition);
+    expect(kubernetesClass("kubernetes:helm.sh/v3:Release")).toBe(k8s.helm.v3.Release);
+    expect(kubernetesClass("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")).toBe(k8s.apiextensions.CustomResource);
+    expect(kubernetesClass("tls:index/privateKey:PrivateKey")).toBeUndefined();
+  });
+});
+
+describe("critical path", () => {
+  const res = (urn: string, type: string, inputs: Record<string, unknown>, dependencies: string[] = [], data: string[] = [], parent?: string): GraphResource => ({
+    urn, type, name: urn, custom: true, dependencies, inputs, ...(data.length ? { propertyDependencies: { x: data } } : {}), ...(parent ? { parent } : {}),
+  });
+  const ns = res("ns", "kubernetes:core/v1:Namespace", { metadata: { name: "apps" } });
+  const other = res("ns2", "kubernetes:core/v1:Namespace", { metadata: { name: "other" } });
+  const crd = res("crd", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", { spec: { group: "kafka.strimzi.io" } });
+  const operator = res("op", "kubernetes:helm.sh/v3:Release", { chart: "strimzi-kafka-operator", namespace: "apps" }, ["ns"]);
+  const unrelated = res("loki", "kubernetes:helm.sh/v3:Release", { chart: "loki", namespace: "apps" }, ["ns"]);
+
+  it("classifies each edge by the real dependency behind it", () => {
+    const topic = res("topic", "kubernetes:kafka.strimzi.io/v1:KafkaTopic", { metadata: { namespace: "apps" } });
+    const secret = res("sec", "kubernetes:core/v1:Secret", { metadata: { name: "creds", namespace: "apps" } });
+    const deploy = res("dep", "kubernetes:apps/v1:Deployment", { metadata: { namespace: "apps" }, spec: { env: [{ secretKeyRef: { name: "creds" } }] } }, [], ["x"]);
+    expect(classify(topic, crd)).toBe("api");
+    expect(classify(topic, operator)).toBe("api");
+    expect(classify(topic, ns)).toBe("namespace");
+    expect(classify(topic, other)).toBe("none");
+    expect(classify(topic, unrelated)).toBe("none");
+    expect(classify(deploy, secret)).toBe("reference");
+    expect(classify(res("d2", "kubernetes:apps/v1:Deployment", {}, ["x"], ["x"]), res("x", "kubernetes:core/v1:ConfigMap", {}))).toBe("data");
+  });
+
+  it("a dependsOn on an unrelated area lengthens the actual path, not the minimum, and is listed", () => {
+    const topic = res("topic", "kubernetes:kafka.strimzi.io/v1:KafkaTopic", { metadata: { namespace: "apps" } }, ["crd", "op", "ns", "loki"]);
+    const cp = criticalPath([ns, crd, operator, unrelated, topic]);
+    expect(cp.actualSteps).toBe(3); // ns → op → topic, or ns → loki → topic
+    expect(cp.minimumSteps).toBe(3); // ns → operator → topic: loki adds no step here
+    expect(cp.unexplained).toEqual([{ from: "topic", to: "loki", reason: "none" }]);
+    const late = res("late", "kubernetes:core/v1:ConfigMap", { metadata: { namespace: "apps" } }, ["topic"]);
+    const slow = criticalPath([ns, crd, operator, unrelated, topic, late]);
+    expect(slow.actualSteps).toBe(4);
+    expect(slow.minimumSteps).toBe(3); // the ConfigMap needs only its namespace
+    expect(slow.actual[0]).toBe("ns");
+    expect(slow.actual.slice(2)).toEqual(["topic", "late"]);
+    expect(slow.minimum).toEqual(["ns", "op", "topic"]);
+  });
+
+  it("tls/random resources count zero steps", () => {
+    const key = { ...res("key", "tls:index/privateKey:PrivateKey", {}), custom: true };
+    const secret = res("sec", "kubernetes:core/v1:Secret", { metadata: { name: "ca", namespace: "apps" } }, ["key", "ns"], ["key"]);
+    expect(criticalPath([ns, key, secret]).actualSteps).toBe(2);
+  });
+
+  it("a cycle is an error", () => {
+    expect(() => criticalPath([res("a", "kubernetes:core/v1:ConfigMap", {}, ["b"]), res("b", "kubernetes:core/v1:ConfigMap", {}, ["a"])])).toThrow(/cycle/);
+  });
+});
