@@ -49,7 +49,7 @@ export const RELEASE_READS: Readonly<Record<string, readonly string[]>> = {
   istiod: ["Secret/cacerts"],
 };
 
-export type EdgeReason = "data" | "namespace" | "api" | "reference" | "release" | "job" | "none";
+export type EdgeReason = "data" | "namespace" | "api" | "reference" | "release" | "job" | "admission" | "none";
 
 export interface Edge {
   readonly from: string;
@@ -85,6 +85,9 @@ function provided(r: GraphResource): string[] {
   return [];
 }
 
+/** Kinds whose creation creates pods, which admission policies check. */
+const POD_CREATORS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"];
+
 /** Why A waits for B. */
 export function classify(a: GraphResource, b: GraphResource): EdgeReason {
   if (Object.values(a.propertyDependencies ?? {}).some((urns) => urns.includes(b.urn))) return "data";
@@ -105,6 +108,8 @@ export function classify(a: GraphResource, b: GraphResource): EdgeReason {
   if (a.type === "kubernetes:helm.sh/v3:Release" && (RELEASE_READS[(a.inputs as { chart?: string }).chart ?? ""] ?? []).includes(`${bKind}/${bName}`)) return "reference";
   // A configuration Job of a component (etcd auth, NATS streams) runs against that component's server.
   const aKind = a.type.split(":").pop()!;
+  // Pods created before the admission policies exist would never have been checked by them.
+  if (POD_CREATORS.includes(aKind) && b.type === "kubernetes:kyverno.io/v1:ClusterPolicy") return "admission";
   if (["Job", "CronJob"].includes(aKind) && a.parent === b.parent && ["StatefulSet", "Deployment", "Release"].includes(bKind)) return "job";
   if (bName !== undefined && ["Secret", "ConfigMap", "ServiceAccount", "PersistentVolumeClaim"].includes(b.type.split(":").pop()!) && namespaceOf(a) === namespaceOf(b)) {
     if (JSON.stringify(a.inputs).includes(JSON.stringify(bName))) return "reference";

@@ -124,8 +124,9 @@ export class Platform extends pulumi.ComponentResource {
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           otlpEndpoint: cfg.observability.otlpEndpoint,
           production: cfg.environment === "prod",
+          istiodAfter: [...(gatewayApiCrds ? [gatewayApiCrds] : []), ...(ca ? [ca] : [])],
         },
-        { parent: this, dependsOn: [...(gatewayApiCrds ? [gatewayApiCrds] : []), ...(ca ? [ca] : [])] },
+        { parent: this },
       );
       // The gateway's data plane identity: allowed to reach exactly the exposed services.
       const gatewayPrincipal = gatewayPrincipalOf(cfg);
@@ -133,7 +134,8 @@ export class Platform extends pulumi.ComponentResource {
       new MeshPolicies(
         "mesh-policies",
         { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), samplingPercent: cfg.observability.tracingSamplingPercent },
-        { parent: this, dependsOn: [istio, namespaces] },
+        // istiod brings the CRDs' validation and the istio-waypoint class; cni and ztunnel are not needed to accept policies.
+        { parent: this, dependsOn: [istio.istiod, namespaces] },
       );
     }
 
@@ -237,12 +239,12 @@ export class Platform extends pulumi.ComponentResource {
           stack: pulumi.getStack(),
           monitoringCrds,
         },
-        { parent: this, dependsOn: [controller, gwNs] },
+        { parent: this, dependsOn: [controller.release, gwNs.objects[gw.namespace]!] },
       );
       const gatewayRef: GatewayRef = { namespace: gw.namespace, hostnames: gw.hostnames };
       for (const e of this.graph.exposures) {
         // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
-        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller, namespaces] });
+        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller.release, namespaces.objects[e.namespace]!] });
       }
       this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
     }
@@ -307,9 +309,10 @@ export class Platform extends pulumi.ComponentResource {
           otlpEndpoint: cfg.observability.otlpEndpoint,
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
+          // Pods are admitted only once the admission policies exist, or the first ones would skip them.
+          admittedAfter: [admission],
         },
-        // Pods are admitted only once the admission policies exist, or the first ones would skip them.
-        { parent: this, dependsOn: [admission] },
+        { parent: this },
       );
     }
 

@@ -20,10 +20,13 @@ export interface NamespacesArgs {
 export class Namespaces extends pulumi.ComponentResource {
   /** Namespace name → the created namespace's name (an Output, so dependents wait for it). */
   public readonly names: Record<string, pulumi.Output<string>>;
+  /** Namespace name → the Namespace, for a dependsOn on exactly one of them. */
+  public readonly objects: Record<string, k8s.core.v1.Namespace>;
 
   constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:core:Namespaces", name, {}, opts);
     this.names = {};
+    this.objects = {};
     for (const ns of args.names) {
       const created = new k8s.core.v1.Namespace(
         `${name}-${ns}`,
@@ -45,6 +48,7 @@ export class Namespaces extends pulumi.ComponentResource {
         { parent: this },
       );
       this.names[ns] = created.metadata.name;
+      this.objects[ns] = created;
     }
     this.registerOutputs({ names: this.names });
   }

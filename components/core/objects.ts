@@ -23,7 +23,7 @@ export function customResource(name: string, obj: K8sObject, opts: pulumi.Custom
  * not hold a component's children back for the component's dependencies (pulumi/pulumi#8721), so
  * an install-order edge given to a component must be handed to the resources that do the work.
  */
-export function childOptions(parent: pulumi.Resource, opts: pulumi.ComponentResourceOptions | undefined, more: pulumi.Resource[] = []): pulumi.CustomResourceOptions {
+export function childOptions(parent: pulumi.Resource, opts: pulumi.ComponentResourceOptions | undefined, more: pulumi.Input<pulumi.Resource>[] = []): pulumi.CustomResourceOptions {
   const inherited = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? (opts.dependsOn as pulumi.Input<pulumi.Resource>[]) : [opts.dependsOn as pulumi.Input<pulumi.Resource>];
   const dependsOn = [...inherited, ...more];
   return { parent, ...(dependsOn.length ? { dependsOn } : {}) };

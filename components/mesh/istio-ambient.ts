@@ -23,6 +23,11 @@ export interface IstioAmbientArgs {
   readonly otlpEndpoint: string;
   /** Production sizing. */
   readonly production: boolean;
+  /**
+   * What istiod (only istiod) must wait for: the plug-in CA's Secret, which it reads once at
+   * start-up, and the Gateway API CRDs it watches. base, cni and ztunnel do not wait for them.
+   */
+  readonly istiodAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The name of the tracing provider the Telemetry resource selects. */
@@ -42,7 +47,7 @@ const common = (a: Pick<IstioAmbientArgs, "distribution">) => {
 };
 
 /** Values of the four charts. Pure, so tests check them against the pinned charts. */
-export function istioValues(a: Omit<IstioAmbientArgs, "namespace">): { base: object; istiod: object; cni: object; ztunnel: object } {
+export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter">): { base: object; istiod: object; cni: object; ztunnel: object } {
   const ha = a.replicas >= 2;
   const otlp = otlpTarget(a.otlpEndpoint);
   return {
@@ -80,15 +85,15 @@ export class IstioAmbient extends pulumi.ComponentResource {
   constructor(name: string, args: IstioAmbientArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:mesh:IstioAmbient", name, {}, opts);
     const values = istioValues(args);
-    const release = (id: string, pin: { chart: string; version: string; repo: string }, v: object, dependsOn: pulumi.Resource[]) =>
+    const release = (id: string, pin: { chart: string; version: string; repo: string }, v: object, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
       new k8s.helm.v3.Release(
         `${name}-${id}`,
         { name: id === "base" ? "istio-base" : id === "cni" ? "istio-cni" : id, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: v },
         childOptions(this, opts, dependsOn),
       );
     const base = release("base", charts.istioBase, values.base, []);
-    // istiod validates and serves the CRDs base installs.
-    this.istiod = release("istiod", charts.istiod, values.istiod, [base]);
+    // istiod validates and serves the CRDs base installs; it reads cacerts at start-up and watches the Gateway API.
+    this.istiod = release("istiod", charts.istiod, values.istiod, [base, ...(args.istiodAfter ?? [])]);
     // cni and ztunnel take their configuration and certificates from istiod.
     release("cni", charts.istioCni, values.cni, [this.istiod]);
     release("ztunnel", charts.ztunnel, values.ztunnel, [this.istiod]);

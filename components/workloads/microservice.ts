@@ -18,6 +18,11 @@ export interface MicroserviceArgs {
   readonly spreadAcrossZones: boolean;
   /** Environment from Secret/ConfigMap references that other areas provide (store credentials, Kafka). */
   readonly extraEnv?: Readonly<Record<string, k8s.types.input.core.v1.EnvVarSource>>;
+  /**
+   * What pods must be admitted after (the admission policies): only the Deployments wait for it,
+   * the Service, ServiceAccount, HPA and PDB do not create pods.
+   */
+  readonly admittedAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Label keys the platform puts on every workload; `track` separates stable from canary pods. */
@@ -118,7 +123,7 @@ export class Microservice extends pulumi.ComponentResource {
             template: { metadata: { labels }, spec: pod.podSpec },
           },
         },
-        childOptions(this, opts),
+        childOptions(this, opts, args.admittedAfter ?? []),
       );
 
       services[t.track] = new k8s.core.v1.Service(
