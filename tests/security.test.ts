@@ -31,8 +31,11 @@ describe.each(["dev", "prod"])("Kyverno in %s", (stack) => {
         const actions = [rule.validate?.failureAction, ...(rule.verifyImages ?? []).map((v: any) => v.failureAction)].filter(Boolean);
         expect(actions).toEqual(actions.map(() => mode));
         if (c.metadata.name === "pod-security") {
-          // Every namespace but the ones excluded by name, each with its reason.
+          // Every namespace the platform creates but the ones excluded by name, each with its reason.
           expect(rule.match.any[0].resources.namespaces).toBeUndefined();
+          expect(rule.match.any[0].resources.namespaceSelector).toEqual({ matchLabels: { "app.kubernetes.io/part-of": "platform" } });
+          const ours = objectsOf(r).filter((o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/part-of"] === "platform").map((o) => o.metadata.name);
+          expect(ours).toEqual(expect.arrayContaining(["apps", "notifications", "gateway-system", "discovery", "kafka", "nats"]));
           expect(rule.exclude.any[0].resources.namespaces).toEqual(["kube-system", "istio-system", "observability", "kyverno"]);
           expect(c.metadata.annotations["platform.io/excluded-namespaces"]).toContain("istio-system: ztunnel and istio-cni are node agents");
         } else expect(rule.match.any[0].resources.namespaces).toEqual(["apps", "notifications"]);

@@ -29,8 +29,10 @@ export const registryPattern = (prefix: string): string => `${prefix.replace(/\/
 const podMatch = (namespaces: readonly string[]) => ({ any: [{ resources: { kinds: ["Pod"], namespaces: [...namespaces] } }] });
 
 /**
- * Namespaces left out of the Pod Security policy, by name, each with the reason. Everywhere else
- * (applications, gateway, data stores) the level applies, as their PSA labels already say.
+ * Namespaces left out of the Pod Security policy, by name, each with the reason. It covers every
+ * namespace this platform creates (label `app.kubernetes.io/part-of: platform`: applications,
+ * gateway, data stores), as their PSA labels already say; namespaces of other tools are not ours
+ * to police.
  */
 export const POD_SECURITY_EXCLUSIONS: Readonly<Record<string, string>> = {
   "kube-system": "Kubernetes' own system components.",
@@ -60,7 +62,7 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
         rules: [
           {
             name: `pod-security-${sec.podSecurity}`,
-            match: { any: [{ resources: { kinds: ["Pod"] } }] },
+            match: { any: [{ resources: { kinds: ["Pod"], namespaceSelector: { matchLabels: { "app.kubernetes.io/part-of": "platform" } } } }] },
             exclude: { any: [{ resources: { namespaces: Object.keys(POD_SECURITY_EXCLUSIONS) } }] },
             validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } },
           },
