@@ -131,7 +131,8 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
                 imageReferences: images,
                 failureAction: action,
                 // Admission replaces tags by the verified digest, so what runs is what was checked.
-                mutateDigest: true,
+                // Kyverno refuses mutateDigest on an Audit rule (it would mutate what it only reports).
+                mutateDigest: action === "Enforce",
                 verifyDigest: sec.requireDigest,
                 required: true,
                 attestors,
