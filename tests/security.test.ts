@@ -89,6 +89,14 @@ describe("admission policies (pure)", () => {
     const { signing: _signing, ...unsigned } = sec;
     expect(names(admissionPolicies({ ...unsigned, requireDigest: false }, ["apps"]))).toEqual(["pod-security/pod-security-restricted", "image-registries/allowed-registries"]);
   });
+  it("checks every container list, the optional ones only when present", () => {
+    const reg = admissionPolicies(sec, ["apps"]).find((o) => o.metadata.name === "image-registries") as any;
+    const [allowed, digest] = reg.spec.rules.map((r: any) => r.validate.pattern.spec);
+    expect(allowed).toEqual({ containers: [{ image: "ghcr.io/acme-shop/*" }], "=(initContainers)": [{ image: "ghcr.io/acme-shop/*" }], "=(ephemeralContainers)": [{ image: "ghcr.io/acme-shop/*" }] });
+    expect(digest.containers).toEqual([{ image: "*@sha256:*" }]);
+    expect(Object.keys(digest)).toEqual(["containers", "=(initContainers)", "=(ephemeralContainers)"]);
+  });
+
   it("accepts a public key instead of a keyless identity", () => {
     const key = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
     const vp = admissionPolicies({ ...sec, signing: { publicKey: key } }, ["apps"]).find((o) => o.metadata.name === "verify-images") as any;

@@ -41,6 +41,14 @@ export const POD_SECURITY_EXCLUSIONS: Readonly<Record<string, string>> = {
   kyverno: "Kyverno's own pods: a policy must not be able to block its enforcer (it excludes itself by default too).",
 };
 
+/**
+ * A Pod pattern requiring `image` to match in every container list; `=(...)` makes the optional
+ * lists (init, ephemeral) apply only when present.
+ */
+const imagePattern = (image: string) => ({
+  spec: { containers: [{ image }], "=(initContainers)": [{ image }], "=(ephemeralContainers)": [{ image }] },
+});
+
 /** The admission policies for the application namespaces. */
 export function admissionPolicies(sec: Security, appNamespaces: readonly string[]): K8sObject[] {
   const action = sec.enforcement;
@@ -79,28 +87,14 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
           {
             name: "allowed-registries",
             match: podMatch(appNamespaces),
-            validate: {
-              failureAction: action,
-              message: `Images must come from ${sec.allowedRegistries.join(", ")}.`,
-              foreach: ["containers", "initContainers", "ephemeralContainers"].map((list) => ({
-                list: `request.object.spec.${list}[]`,
-                deny: { conditions: { all: [{ key: "{{ element.image }}", operator: "AnyNotIn", value: images }] } },
-              })),
-            },
+            validate: { failureAction: action, message: `Images must come from ${sec.allowedRegistries.join(", ")}.`, pattern: imagePattern(images.join(" | ")) },
           },
           ...(sec.requireDigest
             ? [
                 {
                   name: "pinned-by-digest",
                   match: podMatch(appNamespaces),
-                  validate: {
-                    failureAction: action,
-                    message: "Images must be pinned by digest (image@sha256:...).",
-                    foreach: ["containers", "initContainers", "ephemeralContainers"].map((list) => ({
-                      list: `request.object.spec.${list}[]`,
-                      deny: { conditions: { all: [{ key: "{{ contains(element.image, '@sha256:') }}", operator: "Equals", value: false }] } },
-                    })),
-                  },
+                  validate: { failureAction: action, message: "Images must be pinned by digest (image@sha256:...).", pattern: imagePattern("*@sha256:*") },
                 },
               ]
             : []),
