@@ -134,7 +134,7 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
                   {
                     type: SLSA_PROVENANCE_V1,
                     attestors,
-                    ...(sec.slsaBuilderId ? { conditions: [{ all: [{ key: "{{ buildDefinition.runDetails.builder.id || runDetails.builder.id }}", operator: "Equals", value: sec.slsaBuilderId }] }] } : {}),
+                    ...(sec.slsaBuilderId ? { conditions: [{ all: [{ key: "{{ runDetails.builder.id }}", operator: "Equals", value: sec.slsaBuilderId }] }] } : {}),
                   },
                   { type: CYCLONEDX_SBOM, attestors },
                 ],
