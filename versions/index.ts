@@ -11,8 +11,9 @@
  *   candidate on 2026-11-22): v1.9 therefore waits for Istio 1.31 GA.
  * - Strimzi 1.x serves only `kafka.strimzi.io/v1` (v1beta2 was removed in 1.0.0).
  *
- * Areas that are not built yet still have their pins here: the pins are data, they register
- * nothing, and keeping the chain in one file is what lets a reviewer check it.
+ * Envoy Gateway v1.8 reached end of life on 2026-11-08: moving to v1.9 means Gateway API v1.6 and
+ * Istio 1.31 together (see charts.envoyGatewayCrds). Keeping the whole chain in one file is what
+ * lets a reviewer check it.
  */
 
 /** A Helm chart pinned to an exact version in a named repository. */
