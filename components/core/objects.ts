@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ChartPin } from "../../versions";
 
 /** A Kubernetes object as plain data, as the areas' pure functions build them. */
 export interface K8sObject {
@@ -27,4 +28,33 @@ export function childOptions(parent: pulumi.Resource, opts: pulumi.ComponentReso
   const inherited = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? (opts.dependsOn as pulumi.Input<pulumi.Resource>[]) : [opts.dependsOn as pulumi.Input<pulumi.Resource>];
   const dependsOn = [...inherited, ...more];
   return { parent, ...(dependsOn.length ? { dependsOn } : {}) };
+}
+
+/** What differs between the platform's Helm releases; the chart, version and repository come from the pin. */
+export interface ChartReleaseArgs {
+  /** The Helm release name (what `helm list` shows). */
+  readonly releaseName: pulumi.Input<string>;
+  /** The chart as pinned in versions/index.ts. */
+  readonly pin: Pick<ChartPin, "chart" | "version" | "repo">;
+  readonly namespace: pulumi.Input<string>;
+  readonly values: k8s.helm.v3.ReleaseArgs["values"];
+  /** Leave the chart's crds/ directory out (its CRDs come from another release). */
+  readonly skipCrds?: boolean;
+}
+
+/** A Helm release of a pinned chart: one place spells out chart, exact version and repository. */
+export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+  return new k8s.helm.v3.Release(
+    name,
+    {
+      name: args.releaseName,
+      chart: args.pin.chart,
+      version: args.pin.version,
+      repositoryOpts: { repo: args.pin.repo },
+      namespace: args.namespace,
+      ...(args.skipCrds ? { skipCrds: true } : {}),
+      values: args.values,
+    },
+    opts,
+  );
 }

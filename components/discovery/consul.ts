@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ConsulConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
+import { chartRelease } from "../core/objects";
 import { selfSignedCa } from "../shared/pki";
 import { platformNamespace, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
@@ -115,13 +116,11 @@ export class Consul extends pulumi.ComponentResource {
     const bootstrapSecret = new k8s.core.v1.Secret(`${name}-bootstrap-token`, { metadata: meta(`${name}-bootstrap-token`), type: "Opaque", stringData: { token: pulumi.secret(bootstrap.result) } }, child);
 
     const pin = charts.consul;
-    const release = new k8s.helm.v3.Release(
+    const release = chartRelease(
       name,
       {
-        name,
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
+        releaseName: name,
+        pin,
         namespace: ns,
         values: pulumi
           .all([caSecret.metadata.name, gossipSecret.metadata.name, bootstrapSecret.metadata.name])

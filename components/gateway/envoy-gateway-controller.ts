@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
-import { childOptions } from "../core/objects";
+import { chartRelease, childOptions } from "../core/objects";
 import { topologySpread } from "./routing";
 
 /** Inputs of the Envoy Gateway controller. */
@@ -55,32 +55,11 @@ export class EnvoyGatewayController extends pulumi.ComponentResource {
 
   constructor(name: string, args: EnvoyGatewayControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:EnvoyGatewayController", name, {}, opts);
-    const crdPin = charts.envoyGatewayCrds;
-    const crds = new k8s.helm.v3.Release(
-      `${name}-crds`,
-      {
-        name: "envoy-gateway-crds",
-        chart: crdPin.chart,
-        version: crdPin.version,
-        repositoryOpts: { repo: crdPin.repo },
-        namespace: args.namespace,
-        values: envoyGatewayCrdsValues(),
-      },
-      childOptions(this, opts),
-    );
-    const pin = charts.envoyGateway;
-    this.release = new k8s.helm.v3.Release(
+    const crds = chartRelease(`${name}-crds`, { releaseName: "envoy-gateway-crds", pin: charts.envoyGatewayCrds, namespace: args.namespace, values: envoyGatewayCrdsValues() }, childOptions(this, opts));
+    this.release = chartRelease(
       name,
-      {
-        name: "envoy-gateway",
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        namespace: args.namespace,
-        // The chart's CRDs are off, so Helm must not install the copies under crds/ either.
-        skipCrds: true,
-        values: envoyGatewayValues(args),
-      },
+      // The chart's CRDs are off, so Helm must not install the copies under crds/ either.
+      { releaseName: "envoy-gateway", pin: charts.envoyGateway, namespace: args.namespace, skipCrds: true, values: envoyGatewayValues(args) },
       // The controller watches EnvoyProxy and the policy CRDs, which the first release installs.
       childOptions(this, opts, [crds]),
     );

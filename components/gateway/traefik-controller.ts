@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
-import { childOptions } from "../core/objects";
+import { chartRelease, childOptions } from "../core/objects";
 import { DataPlaneSettings, GATEWAY_SERVICE_ACCOUNT, IMPLEMENTATIONS, otlpTarget, topologySpread } from "./routing";
 
 /** Inputs of the Traefik controller. */
@@ -84,18 +84,7 @@ export class TraefikController extends pulumi.ComponentResource {
       { metadata: { name: GATEWAY_SERVICE_ACCOUNT, namespace: args.namespace, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" } } },
       childOptions(this, opts),
     );
-    this.release = new k8s.helm.v3.Release(
-      name,
-      {
-        name: TRAEFIK_RELEASE,
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        namespace: args.namespace,
-        values: traefikValues(args),
-      },
-      childOptions(this, opts, [sa]),
-    );
+    this.release = chartRelease(name, { releaseName: TRAEFIK_RELEASE, pin, namespace: args.namespace, values: traefikValues(args) }, childOptions(this, opts, [sa]));
     this.registerOutputs({ release: this.release.status });
   }
 }

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../../config/schema";
 import { charts } from "../../versions";
-import { childOptions } from "../core/objects";
+import { chartRelease, childOptions } from "../core/objects";
 import { otlpTarget, topologySpread } from "../gateway/routing";
 
 type Distribution = PlatformConfig["cluster"]["distribution"];
@@ -86,11 +86,7 @@ export class IstioAmbient extends pulumi.ComponentResource {
     super("platform:mesh:IstioAmbient", name, {}, opts);
     const values = istioValues(args);
     const release = (id: string, pin: { chart: string; version: string; repo: string }, v: object, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
-      new k8s.helm.v3.Release(
-        `${name}-${id}`,
-        { name: id === "base" ? "istio-base" : id === "cni" ? "istio-cni" : id, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: v },
-        childOptions(this, opts, dependsOn),
-      );
+      chartRelease(`${name}-${id}`, { releaseName: id === "base" ? "istio-base" : id === "cni" ? "istio-cni" : id, pin, namespace: args.namespace, values: v }, childOptions(this, opts, dependsOn));
     const base = release("base", charts.istioBase, values.base, []);
     // istiod validates and serves the CRDs base installs; it reads cacerts at start-up and watches the Gateway API.
     this.istiod = release("istiod", charts.istiod, values.istiod, [base, ...(args.istiodAfter ?? [])]);

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NatsConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
+import { chartRelease } from "../core/objects";
 import { platformNamespace, restrictedContainer, restrictedPod } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
 
@@ -111,9 +112,9 @@ export class Nats extends pulumi.ComponentResource {
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const pin = charts.nats;
-    const release = new k8s.helm.v3.Release(
+    const release = chartRelease(
       name,
-      { name, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: ns, values: natsValues({ settings: n, zones: args.zones, domain: args.domain, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
+      { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, domain: args.domain, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
       child,
     );
     this.url = `nats://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;

@@ -6,6 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
+import { chartRelease } from "../core/objects";
 import { platformNamespace } from "../shared/pod-security";
 
 /** Values of the Strimzi operator chart. Pure, so the values-key tests can check them. */
@@ -44,9 +45,9 @@ export class StrimziOperator extends pulumi.ComponentResource {
     const child = { parent: this };
     this.namespace = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     const pin = charts.strimzi;
-    this.release = new k8s.helm.v3.Release(
+    this.release = chartRelease(
       name,
-      { name, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: this.namespace, values: strimziOperatorValues({ ha: args.ha, domain: args.domain }) },
+      { releaseName: name, pin, namespace: this.namespace, values: strimziOperatorValues({ ha: args.ha, domain: args.domain }) },
       child,
     );
     this.registerOutputs({ namespace: this.namespace });

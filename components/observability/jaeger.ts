@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
+import { chartRelease } from "../core/objects";
 
 /** Inputs of Jaeger. */
 export interface JaegerArgs {
@@ -97,9 +98,9 @@ export class Jaeger extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.helm.v3.Release(
+    chartRelease(
       name,
-      { name: JAEGER_NAME, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: jaegerValues(args.retentionHours) },
+      { releaseName: JAEGER_NAME, pin, namespace: args.namespace, values: jaegerValues(args.retentionHours) },
       // The pod mounts the claim; without it the pod stays Pending.
       { parent: this, dependsOn: [claim] },
     );

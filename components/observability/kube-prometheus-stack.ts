@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { charts } from "../../versions";
+import { chartRelease } from "../core/objects";
 
 /** Sizes of the stack for this environment (from `platform:observability`). */
 export interface MonitoringSizing {
@@ -135,16 +136,9 @@ export class KubePrometheusStack extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.helm.v3.Release(
+    chartRelease(
       name,
-      {
-        name,
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        namespace: args.namespace,
-        values: kubePrometheusStackValues(args),
-      },
+      { releaseName: name, pin, namespace: args.namespace, values: kubePrometheusStackValues(args) },
       // The operator and the chart's ServiceMonitors/PrometheusRules need the CRDs; Grafana mounts the admin Secret.
       { parent: this, dependsOn: [...args.monitoringCrds, secret] },
     );

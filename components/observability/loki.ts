@@ -1,6 +1,6 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
+import { chartRelease } from "../core/objects";
 
 /** Inputs of Loki. */
 export interface LokiArgs {
@@ -72,11 +72,7 @@ export class Loki extends pulumi.ComponentResource {
   constructor(name: string, args: LokiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:observability:Loki", name, {}, opts);
     const pin = charts.loki;
-    new k8s.helm.v3.Release(
-      name,
-      { name: LOKI_NAME, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: lokiValues(args) },
-      { parent: this },
-    );
+    chartRelease(name, { releaseName: LOKI_NAME, pin, namespace: args.namespace, values: lokiValues(args) }, { parent: this });
     this.registerOutputs({});
   }
 }

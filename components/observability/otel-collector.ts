@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts, images } from "../../versions";
+import { chartRelease } from "../core/objects";
 
 /** Where the collector sends each signal. Plain strings: the backends retry, so no install edge. */
 export interface TelemetryBackends {
@@ -342,11 +343,7 @@ export class OtelCollector extends pulumi.ComponentResource {
     this.otlpEndpoint = `http://${svcHost(AGENT_NAME)}:4317`;
 
     const release = (releaseName: string, values: Config) =>
-      new k8s.helm.v3.Release(
-        `${name}-${releaseName.replace(/^otel-/, "")}`,
-        { name: releaseName, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values },
-        { parent: this },
-      );
+      chartRelease(`${name}-${releaseName.replace(/^otel-/, "")}`, { releaseName, pin, namespace: args.namespace, values }, { parent: this });
     release(GATEWAY_NAME, gatewayValues(args));
     release(AGENT_NAME, agentValues(this.gatewayHost, args.policy));
 

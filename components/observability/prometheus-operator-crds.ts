@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
+import { chartRelease } from "../core/objects";
 
 /** Inputs of the prometheus-operator CRDs. */
 export interface PrometheusOperatorCrdsArgs {
@@ -22,11 +23,7 @@ export class PrometheusOperatorCrds extends pulumi.ComponentResource {
   constructor(name: string, args: PrometheusOperatorCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:observability:PrometheusOperatorCrds", name, {}, opts);
     const pin = charts.prometheusOperatorCrds;
-    this.release = new k8s.helm.v3.Release(
-      name,
-      { name, chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: {} },
-      { parent: this },
-    );
+    this.release = chartRelease(name, { releaseName: name, pin, namespace: args.namespace, values: {} }, { parent: this });
     this.registerOutputs({});
   }
 }

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
-import { childOptions } from "../core/objects";
+import { chartRelease, childOptions } from "../core/objects";
 
 /** Inputs of Kyverno. */
 export interface KyvernoArgs {
@@ -35,12 +35,7 @@ export class Kyverno extends pulumi.ComponentResource {
 
   constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:security:Kyverno", name, {}, opts);
-    const pin = charts.kyverno;
-    this.release = new k8s.helm.v3.Release(
-      name,
-      { name: "kyverno", chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo }, namespace: args.namespace, values: kyvernoValues(args.production) },
-      childOptions(this, opts),
-    );
+    this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production) }, childOptions(this, opts));
     this.registerOutputs({ release: this.release.status });
   }
 }
