@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import { childOptions, customResource } from "../core/objects";
+import { issueCert, selfSignedCa } from "../shared/pki";
 import { DataPlaneSettings, envoyClientTrafficPolicy, envoyProxy, gateway, gatewayClass, gatewayPodMonitors, httpsRedirectRoute, Implementation } from "./routing";
 
 /** Inputs of the entry Gateway. */
@@ -47,38 +47,15 @@ export class EntryGateway extends pulumi.ComponentResource {
     const opt = childOptions(this, opts);
 
     if (args.tls.mode === "generate") {
-      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opt);
-      const ca = new tls.SelfSignedCert(
-        `${name}-ca`,
-        {
-          privateKeyPem: caKey.privateKeyPem,
-          subject: { commonName: `platform ${args.stack} gateway CA`, organization: `platform/${args.stack}` },
-          isCaCertificate: true,
-          validityPeriodHours: 5 * 365 * 24,
-          earlyRenewalHours: 90 * 24,
-          allowedUses: ["cert_signing", "crl_signing"],
-        },
-        opt,
-      );
-      const key = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opt);
-      const csr = new tls.CertRequest(
-        `${name}-server-csr`,
-        { privateKeyPem: key.privateKeyPem, subject: { commonName: args.hostnames[0]!, organization: `platform/${args.stack}` }, dnsNames: [...args.hostnames] },
-        opt,
-      );
-      const cert = new tls.LocallySignedCert(
-        `${name}-server-cert`,
-        {
-          certRequestPem: csr.certRequestPem,
-          caPrivateKeyPem: caKey.privateKeyPem,
-          caCertPem: ca.certPem,
-          validityPeriodHours: 365 * 24,
-          // Renewed on the first `pulumi up` in the last 30 days.
-          earlyRenewalHours: 30 * 24,
-          allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
-        },
-        opt,
-      );
+      const organization = `platform/${args.stack}`;
+      const ca = selfSignedCa(`${name}-ca`, `platform ${args.stack} gateway CA`, opt, {
+        organization,
+        validityHours: 5 * 365 * 24,
+        earlyRenewalHours: 90 * 24,
+        allowedUses: ["cert_signing", "crl_signing"],
+      });
+      // One year, renewed on the first `pulumi up` in its last 30 days (the shared leaf policy).
+      const server = issueCert(`${name}-server`, ca, { commonName: args.hostnames[0]!, dnsNames: args.hostnames, usage: "server", organization }, opt);
       new k8s.core.v1.Secret(
         `${name}-tls`,
         {
@@ -86,8 +63,8 @@ export class EntryGateway extends pulumi.ComponentResource {
           type: "kubernetes.io/tls",
           // Chain: server certificate then the CA, so clients that pin the CA can build the path.
           stringData: {
-            "tls.crt": pulumi.interpolate`${cert.certPem}${ca.certPem}`,
-            "tls.key": pulumi.secret(key.privateKeyPem),
+            "tls.crt": pulumi.interpolate`${server.certPem}${ca.certPem}`,
+            "tls.key": server.keyPem,
           },
         },
         opt,

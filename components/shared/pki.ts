@@ -28,17 +28,30 @@ function ecdsaKey(name: string, opts: pulumi.CustomResourceOptions): tls.Private
   return new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { ...opts, additionalSecretOutputs: ["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"] });
 }
 
+/** Where a CA differs from the platform's default one. */
+export interface CaOptions {
+  /** Subject organization (default `platform`). */
+  readonly organization?: string;
+  /** Lifetime in hours (default ten years). */
+  readonly validityHours?: number;
+  /** Re-issued by the first `pulumi up` this many hours before expiry (default: never early). */
+  readonly earlyRenewalHours?: number;
+  /** Key usages (default cert_signing, crl_signing, digital_signature). */
+  readonly allowedUses?: readonly string[];
+}
+
 /** A self-signed CA (ECDSA P-256). */
-export function selfSignedCa(name: string, commonName: string, opts: pulumi.CustomResourceOptions): CertificateAuthority {
+export function selfSignedCa(name: string, commonName: string, opts: pulumi.CustomResourceOptions, ca: CaOptions = {}): CertificateAuthority {
   const key = ecdsaKey(`${name}-key`, opts);
   const cert = new tls.SelfSignedCert(
     `${name}-cert`,
     {
       privateKeyPem: key.privateKeyPem,
-      subject: { commonName, organization: "platform" },
+      subject: { commonName, organization: ca.organization ?? "platform" },
       isCaCertificate: true,
-      validityPeriodHours: CA_HOURS,
-      allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+      validityPeriodHours: ca.validityHours ?? CA_HOURS,
+      ...(ca.earlyRenewalHours !== undefined ? { earlyRenewalHours: ca.earlyRenewalHours } : {}),
+      allowedUses: [...(ca.allowedUses ?? ["cert_signing", "crl_signing", "digital_signature"])],
     },
     opts,
   );
@@ -53,6 +66,8 @@ export interface LeafSpec {
   readonly ipAddresses?: readonly string[];
   /** server, client, or both (etcd peers are both). */
   readonly usage: "server" | "client" | "peer";
+  /** Subject organization (default `platform`). */
+  readonly organization?: string;
 }
 
 /** Extended key usages of a leaf by its role. */
@@ -70,7 +85,7 @@ export function issueCert(name: string, ca: CertificateAuthority, spec: LeafSpec
     `${name}-csr`,
     {
       privateKeyPem: key.privateKeyPem,
-      subject: { commonName: spec.commonName, organization: "platform" },
+      subject: { commonName: spec.commonName, organization: spec.organization ?? "platform" },
       ...(spec.dnsNames?.length ? { dnsNames: [...spec.dnsNames] } : {}),
       ...(spec.ipAddresses?.length ? { ipAddresses: [...spec.ipAddresses] } : {}),
     },
