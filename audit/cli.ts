@@ -15,17 +15,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/load";
 import { renderStack } from "../render/render";
-import { listStacks } from "../render/stack";
+import { cliArg as arg, listStacks } from "../render/stack";
 import { policies } from "../policy/policies";
 import { configWarnings, PolicyConfigError } from "./analyzer";
 import { auditFormal } from "./formal";
 import { auditRun } from "./stack";
 import { audit, fromManifestDir, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "./verdicts";
-
-function arg(name: string, argv: string[]): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
 
 function print(v: Verdicts, json: boolean, out: (s: string) => void): void {
   if (json) {

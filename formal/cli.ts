@@ -5,26 +5,20 @@
  * config keys involved and, for a violation, the counterexample. Ends with `N passed, N failed`;
  * exits 1 when any model fails or could not run, 2 on an unknown stack.
  */
-import * as path from "path";
 import { ConfigError } from "../config/load";
-import { listStacks, platformConfigOf, readStackConfig, readStackFile } from "../render/stack";
+import { platformConfigOf, stackFromArgs } from "../render/stack";
 import { formalVerdicts, tally, verdictText } from "./verdicts";
 
-function arg(name: string, argv: string[]): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
 async function main(argv: string[]): Promise<number> {
-  const stackFile = arg("stack-file", argv);
-  const stack = arg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
-  if (!stackFile && !listStacks().includes(stack)) {
-    process.stderr.write(`unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}\n`);
+  const named = stackFromArgs(argv);
+  if ("error" in named) {
+    process.stderr.write(`${named.error}\n`);
     return 2;
   }
+  const { stack } = named;
   let config;
   try {
-    config = platformConfigOf(stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack));
+    config = platformConfigOf(named.read());
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);

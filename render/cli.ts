@@ -9,22 +9,17 @@ import { ConfigError } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { renderConfig } from "./render";
-import { listStacks, readStackConfig, readStackFile } from "./stack";
+import { cliArg, stackFromArgs } from "./stack";
 import { writeRender } from "./write";
 
-function arg(name: string, argv: string[]): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
 async function main(argv: string[]): Promise<number> {
-  const stackFile = arg("stack-file", argv);
-  const stack = arg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
-  const out = path.resolve(arg("out", argv) ?? path.join("out", stack));
-  if (!stackFile && !listStacks().includes(stack)) {
-    process.stderr.write(`unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}\n`);
+  const named = stackFromArgs(argv);
+  if ("error" in named) {
+    process.stderr.write(`${named.error}\n`);
     return 2;
   }
+  const { stack } = named;
+  const out = path.resolve(cliArg("out", argv) ?? path.join("out", stack));
   try {
     // The formal models run on the validated config; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
@@ -32,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
       verdicts = await formalVerdicts(config);
       return [formalReportSection(verdicts)];
     };
-    const r = await renderConfig(stack, stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack), { sections });
+    const r = await renderConfig(stack, named.read(), { sections });
     const { files, svg } = writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);

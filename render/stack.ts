@@ -33,3 +33,24 @@ export function listStacks(root = ROOT): string[] {
 export function platformConfigOf(flat: Record<string, string>): PlatformConfig {
   return parsePlatformConfig(platformKeysOf(flat));
 }
+
+/** `--name value` from a command line. */
+export function cliArg(name: string, argv: readonly string[]): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** The stack a CLI names with `--stack <name>` or `--stack-file <path/to/Pulumi.<name>.yaml>` (default dev). */
+export interface CliStack {
+  readonly stack: string;
+  /** Reads its flat config. */
+  readonly read: () => Record<string, string>;
+}
+
+/** The named stack, or an error line when `--stack` names none of the repository's stacks. */
+export function stackFromArgs(argv: readonly string[]): CliStack | { readonly error: string } {
+  const stackFile = cliArg("stack-file", argv);
+  const stack = cliArg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
+  if (!stackFile && !listStacks().includes(stack)) return { error: `unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}` };
+  return { stack, read: () => (stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack)) };
+}
