@@ -4,6 +4,7 @@
  */
 import { loadPlatformConfig } from "./config/load";
 import type { PlatformConfig } from "./config/schema";
+import { settled } from "./components/core/pacing";
 import { Platform } from "./components/platform";
 
 /** Stack outputs. */
@@ -16,8 +17,13 @@ export interface PlatformOutputs {
   readonly dataServices: Platform["dataServices"];
 }
 
-export function definePlatform(config: PlatformConfig = loadPlatformConfig()): PlatformOutputs {
+/**
+ * Registers the platform. Resolves once every resource has been created, including the per-service
+ * objects built a turn at a time (components/core/pacing.ts): `pulumi up` must see them all.
+ */
+export async function definePlatform(config: PlatformConfig = loadPlatformConfig()): Promise<PlatformOutputs> {
   const platform = new Platform("platform", { config });
+  await settled();
   return {
     environment: config.environment,
     endpoints: platform.endpoints,

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { settled } from "../components/core/pacing";
 
 /** The marker Pulumi puts around a secret value on the wire (see @pulumi/pulumi runtime/rpc). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -162,7 +163,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const outputs =
       (await pulumi.runtime.runInPulumiStack(async () => {
         try {
-          return await opts.program();
+          const outputs = await opts.program();
+          // Components built a turn at a time (components/core/pacing.ts), for programs that
+          // construct them without awaiting settled() themselves (tests of single components).
+          await settled();
+          return outputs;
         } catch (error) {
           failure = { error };
           return {};

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { parsePlatformConfig } from "../config/load";
 import type { ServiceConfig } from "../config/schema";
@@ -42,6 +43,20 @@ describe("kubernetesx runs on our @pulumi/kubernetes v4", () => {
     const theirs = require.resolve("@pulumi/kubernetes", { paths: [path.dirname(require.resolve("@pulumi/kubernetesx"))] });
     expect(theirs).toBe(ours);
     expect(require("@pulumi/kubernetes/package.json").version).toMatch(/^4\./);
+  });
+
+  it("exposes the Service and ServiceAccount names once its objects are built a turn later (components/core/pacing.ts)", async () => {
+    let names: unknown;
+    await runProgram({
+      project: "platform",
+      stack: "test",
+      config: {},
+      program: () => {
+        const m = new Microservice("svc", { namespace: "apps", spec: serviceConfig(), environment: "dev", otlpEndpoint: "http://otel:4317", spreadAcrossZones: false });
+        pulumi.all([m.serviceName, m.serviceAccountName]).apply((v) => (names = v));
+      },
+    });
+    expect(names).toEqual(["svc", "svc"]);
   });
 
   it("registers a kx.Deployment as an apps/v1 Deployment of that SDK", async () => {

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
+import { paced, PacedComponent } from "../core/pacing";
 import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
@@ -101,7 +102,7 @@ export type EtcdClusterArgs = StoreArgs<EtcdConfig>;
  * An etcd cluster: StatefulSet, headless and client Services, TLS, auth bootstrap Job, PDB, and a
  * CronJob that defragments every member and writes a snapshot to a backup volume.
  */
-export class EtcdCluster extends pulumi.ComponentResource {
+export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: pulumi.Output<string> }> {
   /** Comma-separated client URLs of all members. */
   public readonly endpoints: string;
   /** The cluster CA certificate (PEM) clients verify the servers with. */
@@ -110,7 +111,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
   public readonly clientEnv: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>;
 
   constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:discovery:EtcdCluster", name, {}, opts);
+    super("platform:discovery:EtcdCluster", name, opts);
     const s = args.settings;
     if (s.members % 2 === 0) throw new pulumi.ResourceError(`platform:discovery.etcd.members: ${s.members} is even; etcd needs an odd member count`, this);
     const t: EtcdTopology = { name, headless: `${name}-headless`, namespace: args.namespace, domain: args.domain, members: s.members, clusterName: args.clusterName };
@@ -335,22 +336,31 @@ export class EtcdCluster extends pulumi.ComponentResource {
     this.endpoints = etcdClientUrls(t).join(",");
     this.caCertPem = ca.certPem;
     this.clientEnv = {};
+    const built: Promise<unknown>[] = [];
     for (const c of args.clients) {
-      const cert = issueCert(`${name}-client-${c.service}`, ca, { commonName: c.service, usage: "client" }, child);
-      const secret = new k8s.core.v1.Secret(
-        `${name}-client-${c.service}`,
-        {
-          metadata: { name: `${c.service}-etcd`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            tlsData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
-          ),
-        },
-        child,
-      );
-      this.clientEnv[c.service] = secretEnv(secret.metadata.name, ETCD_CLIENT_ENV);
+      // One client's certificate and Secret per turn (components/core/pacing.ts).
+      const credentials = paced(() => {
+        const cert = issueCert(`${name}-client-${c.service}`, ca, { commonName: c.service, usage: "client" }, child);
+        const secret = new k8s.core.v1.Secret(
+          `${name}-client-${c.service}`,
+          {
+            metadata: { name: `${c.service}-etcd`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
+            type: "Opaque",
+            stringData: pulumi.secret(
+              tlsData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
+            ),
+          },
+          child,
+        );
+        return secret.metadata.name;
+      });
+      built.push(credentials);
+      this.clientEnv[c.service] = secretEnv(pulumi.output(credentials), ETCD_CLIENT_ENV);
     }
-    this.registerOutputs({ endpoints: this.endpoints, caCertPem: this.caCertPem });
+    this.later(async () => {
+      await Promise.all(built);
+      return { endpoints: this.endpoints, caCertPem: this.caCertPem };
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource } from "../core/objects";
+import { PacedComponent } from "../core/pacing";
 import type { Exposure } from "../service-graph";
 import { GatewayRef, Implementation, serviceRouteObjects } from "./routing";
 
@@ -18,15 +19,18 @@ export interface ServiceRouteArgs {
  * the canary split and header override, and the implementation's objects for stickiness, rate
  * limit and security headers. Derived entirely from the service's `expose` declaration.
  */
-export class ServiceRoute extends pulumi.ComponentResource {
+export class ServiceRoute extends PacedComponent<{ objects: string[] }> {
   /** Kinds and names of what was rendered, for the report and tests. */
   public readonly objects: string[];
 
   constructor(name: string, args: ServiceRouteArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:gateway:ServiceRoute", name, {}, opts);
+    super("platform:gateway:ServiceRoute", name, opts);
     const objs = serviceRouteObjects(args.implementation, args.exposure, args.gateway);
-    for (const o of objs) customResource(`${name}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts));
     this.objects = objs.map((o) => `${o.kind}/${o.metadata.name}`);
-    this.registerOutputs({ objects: this.objects });
+    // Registered a turn later (components/core/pacing.ts).
+    this.later(() => {
+      for (const o of objs) customResource(`${name}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts));
+      return { objects: this.objects };
+    });
   }
 }

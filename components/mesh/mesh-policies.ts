@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource, K8sObject } from "../core/objects";
+import { chunks, paced, PacedComponent } from "../core/pacing";
 import type { ServiceGraph } from "../service-graph";
 import { authorizationObjects } from "./authorization";
 import { TRACING_PROVIDER } from "./istio-ambient";
@@ -40,18 +41,24 @@ export function meshWideObjects(rootNamespace: string, samplingPercent: number):
  * the declared calls: default deny per application namespace, an ALLOW per declared caller (L7
  * through a waypoint where methods/paths are declared), the gateway to exposed services only.
  */
-export class MeshPolicies extends pulumi.ComponentResource {
+export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number }> {
   /** Number of AuthorizationPolicies, for the report. */
   public readonly authorizationPolicies: number;
 
   constructor(name: string, args: MeshPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:mesh:MeshPolicies", name, {}, opts);
+    super("platform:mesh:MeshPolicies", name, opts);
     const objs = [
       ...meshWideObjects(args.rootNamespace, args.samplingPercent),
       ...authorizationObjects(args.graph, { trustDomain: args.trustDomain, ...(args.gatewayPrincipal ? { gatewayPrincipal: args.gatewayPrincipal } : {}) }),
     ];
-    for (const o of objs) customResource(`${name}-${o.metadata.namespace}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts));
     this.authorizationPolicies = objs.filter((o) => o.kind === "AuthorizationPolicy").length;
-    this.registerOutputs({ authorizationPolicies: this.authorizationPolicies });
+    // A few policies per turn (components/core/pacing.ts).
+    this.later(async () => {
+      await Promise.all(chunks(objs, POLICIES_PER_TURN).map((batch) => paced(() => batch.forEach((o) => customResource(`${name}-${o.metadata.namespace}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts))))));
+      return { authorizationPolicies: this.authorizationPolicies };
+    });
   }
 }
+
+/** About one service's worth of policies: a turn's registrations stay small. */
+const POLICIES_PER_TURN = 4;

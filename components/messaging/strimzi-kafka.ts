@@ -14,6 +14,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { KafkaConfig } from "../../config/schema";
+import { paced, PacedComponent } from "../core/pacing";
 import type { TopicUse } from "../service-graph";
 import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { secretEnv } from "../shared/pod-security";
@@ -182,7 +183,7 @@ export interface StrimziKafkaArgs {
 }
 
 /** The Kafka area: operator, node pools, cluster, topics, users. */
-export class StrimziKafka extends pulumi.ComponentResource {
+export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem: pulumi.Output<string> }> {
   /** Bootstrap address of the TLS listener. */
   public readonly bootstrap: string;
   /** CA certificate (PEM) of the listener. */
@@ -191,7 +192,7 @@ export class StrimziKafka extends pulumi.ComponentResource {
   public readonly clientEnv: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>;
 
   constructor(name: string, args: StrimziKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:messaging:StrimziKafka", name, {}, opts);
+    super("platform:messaging:StrimziKafka", name, opts);
     const k = args.settings;
     const child = { parent: this };
     const cluster = "platform";
@@ -278,47 +279,56 @@ export class StrimziKafka extends pulumi.ComponentResource {
     this.caCertPem = ca.certPem;
     this.clientEnv = {};
     const acls = kafkaAcls(args.usage);
+    const built: Promise<unknown>[] = [];
     for (const [service, rules] of Object.entries(acls)) {
       const client = args.clients.find((c) => c.service === service);
       if (!client) throw new pulumi.ResourceError(`platform:services.${service}: uses Kafka topics but no namespace was passed for it`, this);
       const uses = args.usage.filter((u) => u.service === service);
       const produces = uses.some((u) => u.role === "produce");
       const group = uses.find((u) => u.role === "consume")?.group;
-      const password = new random.RandomPassword(`${name}-user-${service}`, { length: 32, special: false }, child);
-      const passwordSecret = new k8s.core.v1.Secret(`${name}-user-${service}-password`, { metadata: { name: `${service}-kafka-password`, namespace: ns, labels }, type: "Opaque", stringData: { password: password.result } }, child);
-      new k8s.apiextensions.CustomResource(
-        `${name}-user-${service}`,
-        {
-          apiVersion: KAFKA_API,
-          kind: "KafkaUser",
-          metadata: { name: service, namespace: ns, labels: crLabels },
-          spec: {
-            authentication: { type: "scram-sha-512", password: { valueFrom: { secretKeyRef: { name: passwordSecret.metadata.name, key: "password" } } } },
-            authorization: { type: "simple", acls: rules },
+      // One client's user and credentials per turn (components/core/pacing.ts).
+      const credentials = paced(() => {
+        const password = new random.RandomPassword(`${name}-user-${service}`, { length: 32, special: false }, child);
+        const passwordSecret = new k8s.core.v1.Secret(`${name}-user-${service}-password`, { metadata: { name: `${service}-kafka-password`, namespace: ns, labels }, type: "Opaque", stringData: { password: password.result } }, child);
+        new k8s.apiextensions.CustomResource(
+          `${name}-user-${service}`,
+          {
+            apiVersion: KAFKA_API,
+            kind: "KafkaUser",
+            metadata: { name: service, namespace: ns, labels: crLabels },
+            spec: {
+              authentication: { type: "scram-sha-512", password: { valueFrom: { secretKeyRef: { name: passwordSecret.metadata.name, key: "password" } } } },
+              authorization: { type: "simple", acls: rules },
+            },
           },
-        },
-        crOpts,
-      );
-      const config = kafkaClientConfig(this.bootstrap, { produces, ...(group !== undefined ? { group } : {}) });
-      const creds = new k8s.core.v1.Secret(
-        `${name}-client-${service}`,
-        {
-          metadata: { name: `${service}-kafka`, namespace: client.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            pulumi.all([password.result, ca.certPem]).apply(([pw, caPem]) => ({
-              ...config,
-              username: service,
-              password: pw,
-              "sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="${service}" password="${pw}";`,
-              "ca.crt": caPem,
-            })),
-          ),
-        },
-        child,
-      );
-      this.clientEnv[service] = secretEnv(creds.metadata.name, kafkaClientEnv({ produces, consumes: group !== undefined }));
+          crOpts,
+        );
+        const config = kafkaClientConfig(this.bootstrap, { produces, ...(group !== undefined ? { group } : {}) });
+        const creds = new k8s.core.v1.Secret(
+          `${name}-client-${service}`,
+          {
+            metadata: { name: `${service}-kafka`, namespace: client.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
+            type: "Opaque",
+            stringData: pulumi.secret(
+              pulumi.all([password.result, ca.certPem]).apply(([pw, caPem]) => ({
+                ...config,
+                username: service,
+                password: pw,
+                "sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="${service}" password="${pw}";`,
+                "ca.crt": caPem,
+              })),
+            ),
+          },
+          child,
+        );
+        return creds.metadata.name;
+      });
+      built.push(credentials);
+      this.clientEnv[service] = secretEnv(pulumi.output(credentials), kafkaClientEnv({ produces, consumes: group !== undefined }));
     }
-    this.registerOutputs({ bootstrap: this.bootstrap, caCertPem: this.caCertPem });
+    this.later(async () => {
+      await Promise.all(built);
+      return { bootstrap: this.bootstrap, caCertPem: this.caCertPem };
+    });
   }
 }

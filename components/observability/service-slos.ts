@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { paced, PacedComponent } from "../core/pacing";
 import { ServiceSlo, sloDashboard, sloRuleGroups } from "./slo";
 
 /** Inputs of the SLO objects. */
@@ -18,14 +19,21 @@ export interface ServiceSlosArgs {
  * SLOs as code: per service a PrometheusRule (recording rules and multi-window multi-burn-rate
  * alerts) and a Grafana dashboard in a ConfigMap the Grafana sidecar loads.
  */
-export class ServiceSlos extends pulumi.ComponentResource {
+export class ServiceSlos extends PacedComponent<{ ruleNames: string[] }> {
   /** Names of the PrometheusRule objects, one per service. */
   public readonly ruleNames: string[];
 
   constructor(name: string, args: ServiceSlosArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:observability:ServiceSlos", name, {}, opts);
-    this.ruleNames = [];
-    for (const s of args.slos) {
+    super("platform:observability:ServiceSlos", name, opts);
+    this.ruleNames = args.slos.map((s) => `slo-${s.service}`);
+    // One service's rules and dashboard per turn (components/core/pacing.ts).
+    this.later(async () => {
+      await Promise.all(args.slos.map((s) => paced(() => this.service(name, args, s))));
+      return { ruleNames: this.ruleNames };
+    });
+  }
+
+  private service(name: string, args: ServiceSlosArgs, s: ServiceSlo): void {
       const labels = { "app.kubernetes.io/part-of": "platform", "platform.io/slo-service": s.service };
       const ruleName = `slo-${s.service}`;
       new k8s.apiextensions.CustomResource(
@@ -39,7 +47,6 @@ export class ServiceSlos extends pulumi.ComponentResource {
         // A PrometheusRule needs its CRD.
         { parent: this, dependsOn: args.monitoringCrds },
       );
-      this.ruleNames.push(ruleName);
       new k8s.core.v1.ConfigMap(
         `${name}-${s.service}-dashboard`,
         {
@@ -48,7 +55,5 @@ export class ServiceSlos extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-    }
-    this.registerOutputs({ ruleNames: this.ruleNames });
   }
 }

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
+import { PacedComponent } from "../core/pacing";
 import type { ServiceConfig } from "../../config/schema";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
@@ -36,7 +37,7 @@ type Track = "stable" | "canary";
  * identity), a Deployment built with kubernetesx's PodBuilder, a Service, an autoscaler and a
  * disruption budget, and (when declared) a canary Deployment and Service for weighted routing.
  */
-export class Microservice extends pulumi.ComponentResource {
+export class Microservice extends PacedComponent<MicroserviceOutputs> {
   /** Name of the stable Service (the in-cluster address other services call). */
   public readonly serviceName: pulumi.Output<string>;
   /** Name of the canary Service, when a canary is declared. */
@@ -47,7 +48,16 @@ export class Microservice extends pulumi.ComponentResource {
   public readonly port: number;
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:workloads:Microservice", name, {}, opts);
+    super("platform:workloads:Microservice", name, opts);
+    // The objects are built a turn later (components/core/pacing.ts); these resolve once they exist.
+    this.serviceName = this.built("serviceName") as pulumi.Output<string>;
+    if (args.spec.expose?.canary) this.canaryServiceName = this.built("canaryServiceName") as pulumi.Output<string>;
+    this.serviceAccountName = this.built("serviceAccountName") as pulumi.Output<string>;
+    this.port = args.spec.port;
+    this.later(() => this.objects(name, args, opts));
+  }
+
+  private objects(name: string, args: MicroserviceArgs, opts: pulumi.ComponentResourceOptions | undefined): MicroserviceOutputs {
     const s = args.spec;
     const ns = args.namespace;
     const portName = s.protocol === "grpc" ? "grpc" : "http";
@@ -172,17 +182,21 @@ export class Microservice extends pulumi.ComponentResource {
       }
     }
 
-    this.serviceName = services.stable!.metadata.name;
-    if (services.canary) this.canaryServiceName = services.canary.metadata.name;
-    this.serviceAccountName = sa.metadata.name;
-    this.port = s.port;
-    this.registerOutputs({
-      serviceName: this.serviceName,
-      canaryServiceName: this.canaryServiceName,
-      serviceAccountName: this.serviceAccountName,
-      port: this.port,
-    });
+    return {
+      serviceName: services.stable!.metadata.name,
+      ...(services.canary ? { canaryServiceName: services.canary.metadata.name } : {}),
+      serviceAccountName: sa.metadata.name,
+      port: s.port,
+    };
   }
+}
+
+/** What a Microservice registers as its outputs. */
+export interface MicroserviceOutputs extends Record<string, unknown> {
+  readonly serviceName: pulumi.Output<string>;
+  readonly canaryServiceName?: pulumi.Output<string>;
+  readonly serviceAccountName: pulumi.Output<string>;
+  readonly port: number;
 }
 
 function baseLabels(name: string, version: string): Record<string, string> {
