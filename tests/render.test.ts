@@ -11,7 +11,7 @@ import { helmReleaseToFlux, toManifest } from "../render/gitops";
 import { groupLevels } from "../render/model";
 import { Rendered, renderStack } from "../render/render";
 import { ROOT } from "../render/stack";
-import { writeRender } from "../render/write";
+import { fileNameOf, writeRender } from "../render/write";
 import { CRD_DIR, CrdValidator } from "./support/crd-schema";
 import { validateBuiltIn } from "./support/k8s-schema";
 
@@ -164,6 +164,26 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(report).toContain("| order-service | workloads | Deployment | 2 |");
     expect(report).toContain("| cluster.local/ns/apps/sa/order-service | apps/user-service | GET | /users | waypoint |");
     expect(report).not.toMatch(/no mTLS/);
+  });
+
+  it("writes every object so that a YAML 1.1 reader (Kubernetes') reads back exactly the object", () => {
+    const r = rendered[stack]!;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `render-yaml-${stack}-`));
+    writeRender(r.model, r.report, out);
+    let n = 0;
+    for (const g of r.model.groups) {
+      for (const o of g.objects) {
+        const text = fs.readFileSync(path.join(out, "manifests", g.dir, fileNameOf(o)), "utf8");
+        expect(parse(text, { version: "1.1" })).toEqual(JSON.parse(JSON.stringify(o)));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(100);
+    // Strings a YAML 1.1 reader would take for booleans or numbers stay strings.
+    const tricky = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "tricky" }, data: { a: "on", b: "yes", c: "0755", d: "1.10", e: "~", f: "multi\nline" } };
+    const dir = path.join(out, "tricky");
+    writeRender({ ...r.model, groups: [{ ...r.model.groups[0]!, dir: "tricky", objects: [tricky] }] }, r.report, dir);
+    expect(parse(fs.readFileSync(path.join(dir, "manifests", "tricky", fileNameOf(tricky)), "utf8"), { version: "1.1" })).toEqual(tricky);
   });
 });
 
