@@ -3,9 +3,15 @@
  * objects registered one by one under the same mocks (render/harness.ts runProgram): same types,
  * names and inputs, no components, no parents, no dependsOn, no Outputs between them. What is left
  * is what the Node SDK itself costs per registration; ours ÷ floor is what our components add.
+ *
+ * "One by one" literally: one registration per turn of the event loop, through the same pacing
+ * the program uses (components/core/pacing.ts), so the floor pays no more in-flight memory than
+ * the program does. `atOnce` registers them all in one synchronous pass instead, as a plain
+ * program would (and as ours did before pacing): the floor of the first benchmark run.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { paced, settled } from "../components/core/pacing";
 import { isSecretMarker, RecordedResource, runProgram } from "../render/harness";
 import { PROJECT } from "../render/stack";
 
@@ -74,41 +80,50 @@ export async function replayGrouped(stack: string, dumped: Dumped): Promise<numb
     project: PROJECT,
     stack,
     config: {},
-    program: () => {
+    program: async () => {
+      // Paced like the floor: one group or resource per turn.
       for (const [c, rs] of groups) {
-        new k8s.yaml.v2.ConfigGroup(c, { objs: rs.map((r) => rewrap(r.inputs)) as pulumi.Input<any>[] });
+        void paced(() => new k8s.yaml.v2.ConfigGroup(c, { objs: rs.map((r) => rewrap(r.inputs)) as pulumi.Input<any>[] }));
         n++;
       }
       single.forEach((r, i) => {
-        const cls = kubernetesClass(r.type);
-        if (cls) new cls(`${r.name}-${i}`, rewrap(r.inputs));
-        else new Raw(r.type, `${r.name}-${i}`, rewrap(r.inputs) as pulumi.Inputs);
+        void paced(() => {
+          const cls = kubernetesClass(r.type);
+          if (cls) new cls(`${r.name}-${i}`, rewrap(r.inputs));
+          else new Raw(r.type, `${r.name}-${i}`, rewrap(r.inputs) as pulumi.Inputs);
+        });
         n++;
       });
+      await settled();
       return {};
     },
   });
   return n;
 }
 
-/** Registers every custom resource of `dumped` once, with no component around it; returns how many. */
-export async function replayFloor(stack: string, dumped: Dumped): Promise<number> {
+/**
+ * Registers every custom resource of `dumped` once, with no component around it, one per turn
+ * (or all at once with `atOnce`); returns how many.
+ */
+export async function replayFloor(stack: string, dumped: Dumped, atOnce = false): Promise<number> {
   const customs = dumped.filter((r) => r.custom);
   const seen = new Set<string>();
+  const register = (r: RecordedResource, i: number) => {
+    // Without parents two registrations may share type and name; URNs must stay unique.
+    const name = seen.has(`${r.type}::${r.name}`) ? `${r.name}-${i}` : r.name;
+    seen.add(`${r.type}::${name}`);
+    const inputs = rewrap(r.inputs);
+    const cls = kubernetesClass(r.type);
+    if (cls) new cls(name, inputs);
+    else new Raw(r.type, name, inputs as pulumi.Inputs);
+  };
   await runProgram({
     project: PROJECT,
     stack,
     config: {},
-    program: () => {
-      customs.forEach((r, i) => {
-        // Without parents two registrations may share type and name; URNs must stay unique.
-        const name = seen.has(`${r.type}::${r.name}`) ? `${r.name}-${i}` : r.name;
-        seen.add(`${r.type}::${name}`);
-        const inputs = rewrap(r.inputs);
-        const cls = kubernetesClass(r.type);
-        if (cls) new cls(name, inputs);
-        else new Raw(r.type, name, inputs as pulumi.Inputs);
-      });
+    program: async () => {
+      customs.forEach((r, i) => (atOnce ? register(r, i) : void paced(() => register(r, i))));
+      await settled();
       return {};
     },
   });

@@ -1,6 +1,6 @@
 /**
  * One measurement in a fresh process (the mock runtime is process-global, and peak RSS must be per
- * run): `ts-node bench/measure.ts <render|floor|grouped|peer> <input.json> [<dump.json>]`. Prints one JSON
+ * run): `ts-node bench/measure.ts <render|floor|floorAtOnce|grouped|peer> <input.json> [<dump.json>]`. Prints one JSON
  * line (Measurement) on stdout. bench/run.ts spawns it; timings exclude process start and imports.
  */
 import * as fs from "fs";
@@ -9,7 +9,7 @@ import * as path from "path";
 
 /** What one child reports. Times in milliseconds. */
 export interface Measurement {
-  readonly kind: "render" | "floor" | "grouped" | "peer";
+  readonly kind: "render" | "floor" | "floorAtOnce" | "grouped" | "peer";
   readonly wallMs: number;
   /** Render only: time per step (config, program, model, policy, report, write). */
   readonly phases?: Record<string, number>;
@@ -69,12 +69,12 @@ async function render(input: MeasureInput, dump?: string): Promise<Measurement> 
   return m;
 }
 
-/** Replays the dumped registrations (bench/floor.ts): the floor one by one, or grouped per component. */
-async function replay(kind: "floor" | "grouped", input: MeasureInput): Promise<Measurement> {
+/** Replays the dumped registrations (bench/floor.ts): the floor one by one or all at once, or grouped per component. */
+async function replay(kind: "floor" | "floorAtOnce" | "grouped", input: MeasureInput): Promise<Measurement> {
   const { replayFloor, replayGrouped } = await import("./floor");
   const dumped = JSON.parse(fs.readFileSync(input.replay!, "utf8")) as { custom: boolean }[];
   const t0 = now();
-  const n = await (kind === "floor" ? replayFloor : replayGrouped)(input.stack, dumped as never);
+  const n = await (kind === "grouped" ? replayGrouped(input.stack, dumped as never) : replayFloor(input.stack, dumped as never, kind === "floorAtOnce"));
   const t1 = now();
   return { kind, wallMs: t1 - t0, resources: n, objects: dumped.filter((r) => r.custom).length, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
@@ -93,7 +93,7 @@ async function peer(input: MeasureInput): Promise<Measurement> {
 async function main(): Promise<void> {
   const [kind, inputFile, dump] = process.argv.slice(2);
   const input = JSON.parse(fs.readFileSync(inputFile!, "utf8")) as MeasureInput;
-  const run: Record<string, () => Promise<Measurement>> = { render: () => render(input, dump), floor: () => replay("floor", input), grouped: () => replay("grouped", input), peer: () => peer(input) };
+  const run: Record<string, () => Promise<Measurement>> = { render: () => render(input, dump), floor: () => replay("floor", input), floorAtOnce: () => replay("floorAtOnce", input), grouped: () => replay("grouped", input), peer: () => peer(input) };
   if (!run[kind!]) throw new Error(`unknown measurement ${kind}; expected ${Object.keys(run).join(", ")}`);
   const m = await run[kind!]!();
   process.stdout.write(JSON.stringify(m) + "\n");
