@@ -120,7 +120,9 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
       });
 
       const replicas = t.track === "stable" ? s.replicas.min : (canary?.replicas ?? 1);
-      const deployment = new kx.Deployment(
+      // The pod spec is kubernetesx's (PodBuilder); kx.Deployment would run the same builder over it
+      // a second time inside an extra Output, so the Deployment is the plain typed resource.
+      const deployment = new k8s.apps.v1.Deployment(
         t.objName,
         {
           metadata: { name: t.objName, namespace: ns, labels },
