@@ -47,6 +47,7 @@ describe("kubernetesx runs on our @pulumi/kubernetes v4", () => {
 
   it("exposes the Service and ServiceAccount names once its objects are built a turn later (components/core/pacing.ts)", async () => {
     let names: unknown;
+    let canaryName: unknown;
     await runProgram({
       project: "platform",
       stack: "test",
@@ -54,9 +55,13 @@ describe("kubernetesx runs on our @pulumi/kubernetes v4", () => {
       program: () => {
         const m = new Microservice("svc", { namespace: "apps", spec: serviceConfig(), environment: "dev", otlpEndpoint: "http://otel:4317", spreadAcrossZones: false });
         pulumi.all([m.serviceName, m.serviceAccountName]).apply((v) => (names = v));
+        expect(m.canaryServiceName).toBeUndefined();
+        const canary = serviceConfig({ expose: { hosts: ["shop.example.com"], canary: { image: "ghcr.io/acme/svc:2.0.0", version: "2.0.0", weights: { stable: 90, canary: 10 }, replicas: 2 } } });
+        new Microservice("two", { namespace: "apps", spec: canary, environment: "dev", otlpEndpoint: "http://otel:4317", spreadAcrossZones: false }).canaryServiceName!.apply((n) => (canaryName = n));
       },
     });
     expect(names).toEqual(["svc", "svc"]);
+    expect(canaryName).toBe("two-canary");
   });
 
   it("registers a kx.Deployment as an apps/v1 Deployment of that SDK", async () => {

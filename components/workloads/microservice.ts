@@ -38,23 +38,33 @@ type Track = "stable" | "canary";
  * disruption budget, and (when declared) a canary Deployment and Service for weighted routing.
  */
 export class Microservice extends PacedComponent<MicroserviceOutputs> {
-  /** Name of the stable Service (the in-cluster address other services call). */
-  public readonly serviceName: pulumi.Output<string>;
-  /** Name of the canary Service, when a canary is declared. */
-  public readonly canaryServiceName?: pulumi.Output<string>;
-  /** The ServiceAccount the pods run as (the SPIFFE identity in the mesh). */
-  public readonly serviceAccountName: pulumi.Output<string>;
   /** Port of the Service. */
   public readonly port: number;
+  private readonly canary: boolean;
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:workloads:Microservice", name, opts);
-    // The objects are built a turn later (components/core/pacing.ts); these resolve once they exist.
-    this.serviceName = this.built("serviceName") as pulumi.Output<string>;
-    if (args.spec.expose?.canary) this.canaryServiceName = this.built("canaryServiceName") as pulumi.Output<string>;
-    this.serviceAccountName = this.built("serviceAccountName") as pulumi.Output<string>;
     this.port = args.spec.port;
+    this.canary = args.spec.expose?.canary !== undefined;
     this.later(() => this.objects(name, args, opts));
+  }
+
+  // The objects are built a turn later (components/core/pacing.ts): these resolve once they exist.
+  // Getters, so a stack of N services does not create 3N Outputs nobody reads.
+
+  /** Name of the stable Service (the in-cluster address other services call). */
+  public get serviceName(): pulumi.Output<string> {
+    return this.built("serviceName") as pulumi.Output<string>;
+  }
+
+  /** Name of the canary Service, when a canary is declared. */
+  public get canaryServiceName(): pulumi.Output<string> | undefined {
+    return this.canary ? (this.built("canaryServiceName") as pulumi.Output<string>) : undefined;
+  }
+
+  /** The ServiceAccount the pods run as (the SPIFFE identity in the mesh). */
+  public get serviceAccountName(): pulumi.Output<string> {
+    return this.built("serviceAccountName") as pulumi.Output<string>;
   }
 
   private objects(name: string, args: MicroserviceArgs, opts: pulumi.ComponentResourceOptions | undefined): MicroserviceOutputs {
