@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { RENDER_NODE_FLAGS } from "../render/harness";
 import { readStackConfig, ROOT } from "../render/stack";
 import { componentOf, criticalPath, GraphResource } from "./critical-path";
 import type { Measurement, MeasureInput } from "./measure";
@@ -28,7 +29,7 @@ const LARGE = 1000;
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 function child(kind: Measurement["kind"], input: string, dump?: string): Measurement {
-  const args = ["--max-old-space-size=16384", "-r", "ts-node/register/transpile-only", path.join(ROOT, "bench", "measure.ts"), kind, input, ...(dump ? [dump] : [])];
+  const args = [...RENDER_NODE_FLAGS, "-r", "ts-node/register/transpile-only", path.join(ROOT, "bench", "measure.ts"), kind, input, ...(dump ? [dump] : [])];
   const p = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } });
   if (p.status !== 0) throw new Error(`${kind} ${input} failed (${p.status}):\n${p.stderr}`);
   return JSON.parse(p.stdout.trim().split("\n").pop()!) as Measurement;

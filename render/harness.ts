@@ -49,6 +49,15 @@ export interface RunOptions {
   readonly stackTraces?: boolean;
 }
 
+/**
+ * V8 flags of the processes that render (`npm run render`, `npm run audit`, and every benchmark
+ * child, floor included). The SDK allocates many short-lived promises per registration: with 64 MiB
+ * semi-spaces (default 16) they die young instead of being copied and promoted, which took a
+ * quarter off the program's time at N = 1000 (docs/benchmarks.md) for ~150 MiB more young space.
+ * package.json's scripts spell the same flags (tests/bench.test.ts checks).
+ */
+export const RENDER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64"];
+
 /** Turns the SDK's stack-trace capture off until the returned function restores it. */
 function boundStackTraces(): () => void {
   const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };

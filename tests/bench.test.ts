@@ -8,6 +8,7 @@ import { kubernetesClass } from "../bench/floor";
 import { generatedStack, workloads } from "../bench/stacks";
 import { serviceGraph } from "../components/service-graph";
 import * as k8s from "@pulumi/kubernetes";
+import { RENDER_NODE_FLAGS } from "../render/harness";
 import { platformConfigOf, readStackConfig } from "../render/stack";
 
 const prod = readStackConfig("prod");
@@ -111,5 +112,12 @@ describe("critical path", () => {
 
   it("a cycle is an error", () => {
     expect(() => criticalPath([res("a", "kubernetes:core/v1:ConfigMap", {}, ["b"]), res("b", "kubernetes:core/v1:ConfigMap", {}, ["a"])])).toThrow(/cycle/);
+  });
+});
+
+describe("render processes", () => {
+  it("npm run render and npm run audit start node with the flags the benchmarks measure (render/harness.ts RENDER_NODE_FLAGS)", () => {
+    const scripts = require("../package.json").scripts as Record<string, string>;
+    for (const s of ["render", "audit"]) expect(scripts[s]).toBe(`node ${RENDER_NODE_FLAGS.join(" ")} -r ts-node/register/transpile-only ${s}/cli.ts`);
   });
 });
