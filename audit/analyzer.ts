@@ -13,11 +13,13 @@
  * - `getConfig()` returns the policy's raw config without enforcementLevel (no schema defaults);
  * - a string violation's message is the policy description + "\n" + the message; an object one
  *   keeps its own message and may lower the enforcement level (as exemptions do);
- * - the config is validated against each policy's configSchema first, as the CLI does.
+ * - the config is validated against each policy's configSchema first, as the CLI does (proven
+ *   valid without a schema compile where it can be: ./config-validity.ts).
  */
 import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
 import { notApplicableToType } from "../policy/type-scope";
+import { provenValid } from "./config-validity";
 import type { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 /** Pack-level default enforcement (policy/index.ts). */
@@ -69,19 +71,23 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export class PolicyConfigError extends Error {}
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+let ajv: Ajv | undefined;
+const schemas = new WeakMap<object, object>();
 const validators = new WeakMap<object, ValidateFunction>();
 /**
- * The policy's config validator, built as the CLI builds it (pkg/resource/analyzer
- * convertSchema): `{type: object, properties, required}`. The CLI does not reject undeclared
- * top-level properties, so neither does this; `configWarnings` points them out.
+ * The policy's config schema as the CLI builds it (pkg/resource/analyzer convertSchema):
+ * `{type: object, properties, required}`. The CLI does not reject undeclared top-level
+ * properties, so neither does this; `configWarnings` points them out.
  */
+function schemaOf(p: Policies[number]): object {
+  let s = schemas.get(p);
+  if (!s) schemas.set(p, (s = { type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [] }));
+  return s;
+}
+/** Compiled only for a config provenValid cannot vouch for: most runs never pay for a compile. */
 function validatorOf(p: Policies[number]): ValidateFunction {
   let v = validators.get(p);
-  if (!v) {
-    v = ajv.compile({ type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [] });
-    validators.set(p, v);
-  }
+  if (!v) validators.set(p, (v = (ajv ??= new Ajv({ allErrors: true, strict: false })).compile(schemaOf(p))));
   return v;
 }
 
@@ -112,7 +118,7 @@ export function normalizeConfig(policies: Policies, raw: PackConfig = {}): Norma
     const { enforcementLevel, ...props } = entryOf(v);
     const level = levelOf(name, enforcementLevel);
     const p = byName.get(name);
-    if (p) {
+    if (p && !provenValid(schemaOf(p), props)) {
       const validate = validatorOf(p);
       if (!validate(props)) for (const e of validate.errors ?? []) errors.push(`${name}${e.instancePath.replace(/\//g, ".")}: ${e.message}`);
     }
