@@ -20,7 +20,7 @@ import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
 import { notApplicableToType } from "../policy/type-scope";
 import { provenValid } from "./config-validity";
-import type { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { EnforcementLevel, Policies, PolicyResource, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 /** Pack-level default enforcement (policy/index.ts). */
 export const PACK_ENFORCEMENT: EnforcementLevel = "mandatory";
@@ -147,28 +147,66 @@ export function configWarnings(policies: Policies, raw: PackConfig = {}): string
   return out;
 }
 
-/** Plain JSON as the SDK deserializes it: secrets unwrapped, undefined properties dropped. */
-export function plainProps(v: unknown): any {
-  if (Array.isArray(v)) return v.map(plainProps);
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainProps(o["value"]);
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) if (x !== undefined) out[k] = plainProps(x);
-    return out;
-  }
-  return v;
-}
-
 // @internal in the SDK's typings, present at runtime: the sentinels unknownCheckingProxy checks for.
 const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
 const UNKNOWNS = new Set<unknown>(
   ["Boolean", "Number", "String", "Array", "Asset", "Archive", "Object"].map((k) => policyProxy[`unknown${k}Value`]).filter((v) => v !== undefined),
 );
-function hasUnknown(v: unknown): boolean {
-  if (UNKNOWNS.has(v)) return true;
-  if (v && typeof v === "object") for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasUnknown(x)) return true;
-  return false;
+// The sentinels are strings (UUIDs): a string of another length is never one, without hashing it.
+const UNKNOWN_LENGTHS = new Set([...UNKNOWNS].map((v) => (typeof v === "string" ? v.length : -1)));
+if (UNKNOWN_LENGTHS.has(-1)) throw new Error("@pulumi/policy: an unknown-value sentinel is not a string; audit/analyzer.ts plainOf must learn to spot it");
+
+/**
+ * Plain JSON as the SDK deserializes it (secrets unwrapped, undefined properties dropped), noting
+ * in `seen` whether it holds an unknown value. Copy-on-write: a subtree that is already plain is
+ * returned as is, so a render's registrations (plain data, mostly without secrets) are not copied;
+ * copying every resource's props was the largest allocation of a run (docs/benchmarks.md). Policies
+ * only read props (tests/policy-memo.test.ts runs the pack over frozen props).
+ */
+function plainOf(v: unknown, seen: { unknown: boolean }): unknown {
+  if (typeof v === "string") {
+    if (UNKNOWN_LENGTHS.has(v.length) && UNKNOWNS.has(v)) seen.unknown = true;
+    return v;
+  }
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const y = plainOf(x, seen);
+      if (out === undefined && y !== x) out = v.slice(0, i);
+      if (out !== undefined) out.push(y);
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainOf(o["value"], seen);
+  if (Object.getPrototypeOf(o) !== Object.prototype) {
+    // Not plain data (a class instance, a null-prototype object): copied, as the SDK's deserializer would.
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) if (x !== undefined) out[k] = plainOf(x, seen);
+    return out;
+  }
+  // for-in over a plain object visits its own enumerable keys, as Object.entries, without the array.
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    const x = o[k];
+    const y = x === undefined ? x : plainOf(x, seen);
+    if (out === undefined && (x === undefined || y !== x)) {
+      out = {};
+      for (const j in o) {
+        if (j === k) break;
+        out[j] = o[j]; // the keys before k: defined and already plain
+      }
+    }
+    if (out !== undefined && x !== undefined) out[k] = y;
+  }
+  return out ?? o;
+}
+
+/** Plain JSON as the SDK deserializes it: secrets unwrapped, undefined properties dropped. */
+export function plainProps(v: unknown): any {
+  return plainOf(v, { unknown: false });
 }
 
 /** Props as a policy sees them: plain, behind the unknown-checking proxy only when they hold an unknown. */
@@ -177,8 +215,12 @@ interface Prepared {
   readonly unknown: boolean;
 }
 const prepare = (r: AnalyzedResource): Prepared => {
-  const plain = plainProps(r.props);
-  return { plain, unknown: hasUnknown(plain) };
+  const seen = { unknown: false };
+  let plain = plainOf(r.props, seen);
+  // A fresh top-level object per run: the pack memoizes per props object (policy/memo.ts), and
+  // registrations outlive a run (and may change between runs).
+  if (plain === r.props) plain = { ...r.props };
+  return { plain, unknown: seen.unknown };
 };
 const policyProps = (p: Prepared): any => (p.unknown ? unknownCheckingProxy(p.plain) : p.plain);
 
@@ -205,13 +247,16 @@ function levelFor(p: Policies[number], cfg: Normalized): EnforcementLevel {
   return l === "remediate" ? "mandatory" : l;
 }
 
-function getConfigFor(name: string, cfg: Normalized) {
-  return <T extends object>(): T => {
-    const c = cfg[name];
-    if (!c) return {} as T;
-    const { enforcementLevel: _e, ...props } = c;
-    return props as T;
-  };
+/**
+ * The policy's raw config without enforcementLevel, as the SDK's getConfig returns it. Built once
+ * per run (the SDK builds a copy per call): policies only read it, and a stable object lets the
+ * pack keep its parsed config for the run (policy/config.ts configOf).
+ */
+function rawConfigOf(name: string, cfg: Normalized): () => object {
+  const c = cfg[name];
+  if (!c) return () => ({});
+  const { enforcementLevel: _e, ...props } = c;
+  return () => props;
 }
 
 function reporter(p: Policies[number], level: EnforcementLevel, sink: Diagnostic[], fixedUrn?: string) {
@@ -235,65 +280,78 @@ export async function analyzeResource(policies: Policies, r: AnalyzedResource, c
   return analyzeResourceWith(policies, r, cfg);
 }
 
-/** Per-run memos: deserialized props per resource, type scope per policy and type, level per policy. */
+/** One resource policy as it applies to resources of one type. */
+interface Step {
+  readonly p: ResourceValidationPolicy;
+  readonly level: EnforcementLevel;
+  /** The notApplicable reason the type alone decides (policy/type-scope.ts), else undefined: the policy runs. */
+  readonly na: string | undefined;
+  readonly validations: readonly ResourceValidation[];
+}
+
+// The type scope of a policy is a pure function of the type token: kept across runs.
+const scopes = new WeakMap<object, Map<string, string | undefined>>();
+function scopeOf(p: ResourceValidationPolicy, type: string): string | undefined {
+  let byType = scopes.get(p);
+  if (!byType) scopes.set(p, (byType = new Map()));
+  if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
+  return byType.get(type);
+}
+
+/** Per-run memos: deserialized props per resource, each policy's level and config, the steps per type. */
 interface RunMemo {
   readonly prepared: (r: AnalyzedResource) => Prepared;
-  readonly scope: (p: Policies[number], type: string) => string | undefined;
-  readonly level: (p: Policies[number]) => EnforcementLevel;
+  readonly getConfig: (p: Policies[number]) => () => object;
+  /** The resource policies to run (or mark not applicable) on a resource of this type, in pack order. */
+  readonly steps: (type: string) => readonly Step[];
 }
-function runMemo(cfg: Normalized): RunMemo {
+function runMemo(policies: Policies, cfg: Normalized): RunMemo {
   const props = new Map<AnalyzedResource, Prepared>();
-  const scopes = new Map<Policies[number], Map<string, string | undefined>>();
-  const levels = new Map<Policies[number], EnforcementLevel>();
+  const configs = new Map<Policies[number], () => object>();
+  const byType = new Map<string, readonly Step[]>();
+  const active = policies.flatMap((p) => {
+    const level = levelFor(p, cfg);
+    return level !== "disabled" && isResourcePolicy(p) ? [{ p, level, validations: Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!] }] : [];
+  });
   return {
     prepared: (r) => {
       let p = props.get(r);
       if (!p) props.set(r, (p = prepare(r)));
       return p;
     },
-    scope: (p, type) => {
-      let byType = scopes.get(p);
-      if (!byType) scopes.set(p, (byType = new Map()));
-      if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
-      return byType.get(type);
+    getConfig: (p) => {
+      let c = configs.get(p);
+      if (!c) configs.set(p, (c = rawConfigOf(p.name, cfg)));
+      return c;
     },
-    level: (p) => {
-      let l = levels.get(p);
-      if (!l) levels.set(p, (l = levelFor(p, cfg)));
-      return l;
+    steps: (type) => {
+      let steps = byType.get(type);
+      if (!steps) byType.set(type, (steps = active.map((a) => ({ ...a, na: scopeOf(a.p, type) }))));
+      return steps;
     },
   };
 }
 
-async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
+const never = () => false;
+const nothing = () => undefined;
+
+async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
-  // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it).
-  let resource: Prepared | undefined;
-  for (const p of policies) {
-    const level = memo.level(p);
-    if (level === "disabled" || !isResourcePolicy(p)) continue;
-    // The verdict validateResource would reach by calling notApplicable(), without the throw.
-    const na = memo.scope(p, r.type);
+  // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it);
+  // opts and stackTags too: the SDK builds them per policy, policies only read them.
+  let shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
+  const steps = memo.steps(r.type);
+  for (let i = 0; i < steps.length; i++) {
+    const { p, level, na, validations } = steps[i]!;
+    // The verdict validateResource would reach by calling notApplicable(), without the call.
     if (na !== undefined) {
       notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
       continue;
     }
-    const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!];
+    shared ??= { type: r.type, props: policyProps(memo.prepared(r)), urn: r.urn, name: r.name, opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) }, stackTags: new Map() };
     for (const validate of validations) {
-      const props = policyProps((resource ??= memo.prepared(r)));
-      const args: ResourceValidationArgs = {
-        type: r.type,
-        props,
-        urn: r.urn,
-        name: r.name,
-        opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
-        stackTags: new Map(),
-        isType: () => false,
-        asType: () => undefined,
-        getConfig: getConfigFor(p.name, cfg),
-        notApplicable: throwNotApplicable,
-      };
+      const args: ResourceValidationArgs = { ...shared, isType: never, asType: nothing, getConfig: memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
       try {
         // Most policies are synchronous: awaiting only promises saves a microtask per pair.
         const done = validate(args, reporter(p, level, diagnostics, r.urn)) as unknown;
@@ -318,7 +376,7 @@ export async function analyzeStack(policies: Policies, resources: readonly Analy
   return analyzeStackWith(policies, resources, normalizeConfig(policies, config));
 }
 
-async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
+async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
   // Built once and shared by the stack policies (they only read it); the SDK's server builds one per
@@ -340,8 +398,8 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
         opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
         dependencies: [],
         propertyDependencies: {},
-        isType: () => false,
-        asType: () => undefined,
+        isType: never,
+        asType: nothing,
       };
       byUrn.set(r.urn, pr);
       return pr;
@@ -357,7 +415,7 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
     const level = levelFor(p, cfg);
     if (level === "disabled" || !isStackPolicy(p)) continue;
     const list = stackResources();
-    const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: getConfigFor(p.name, cfg), notApplicable: throwNotApplicable };
+    const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: memo.getConfig(p) as StackValidationArgs["getConfig"], notApplicable: throwNotApplicable };
     try {
       await Promise.resolve(p.validateStack(args, reporter(p, level, diagnostics)));
     } catch (e) {
@@ -378,7 +436,7 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
 export async function analyzeAll(policies: Policies, resources: readonly AnalyzedResource[], config: PackConfig = {}): Promise<{ perResource: Map<string, AnalysisResult>; stack: AnalysisResult }> {
   const cfg = normalizeConfig(policies, config);
   // Each resource's props are deserialized once for both phases and every stack policy.
-  const memo = runMemo(cfg);
+  const memo = runMemo(policies, cfg);
   const perResource = new Map<string, AnalysisResult>();
   for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, memo));
   return { perResource, stack: await analyzeStackWith(policies, resources, cfg, memo) };
