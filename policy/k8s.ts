@@ -16,10 +16,16 @@ export interface K8sType {
 
 export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 
+// Every policy parses the type of every resource it looks at; a stack has few distinct types.
+const parsedTypes = new Map<string, K8sType | undefined>();
+
 export function parseType(type: string): K8sType | undefined {
+  if (parsedTypes.has(type)) return parsedTypes.get(type);
   const m = /^kubernetes:([^/:]+)\/([^:]+):(.+)$/.exec(type);
-  if (!m) return undefined;
-  return { group: m[1]!, version: m[2]!, kind: m[3]! };
+  const t = m ? Object.freeze({ group: m[1]!, version: m[2]!, kind: m[3]! }) : undefined;
+  if (parsedTypes.size >= 10_000) parsedTypes.clear(); // bounded, whatever the input
+  parsedTypes.set(type, t);
+  return t;
 }
 
 /** The Pulumi type token of an object with this apiVersion and kind (core group spelled "core"). */

@@ -12,7 +12,7 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { containersOf, metadataOf, Obj, parseType } from "./k8s";
+import { metadataOf, Obj, parseType } from "./k8s";
 import { parseImage } from "./images";
 import { workloadsOf } from "./stack-helpers";
 
@@ -81,7 +81,7 @@ export const kyvernoVerifiesEveryRegistry: StackValidationPolicy = {
     // Uncovered images grouped by registry host + first path segment (the owner), one message each.
     const uncovered = new Map<string, Set<string>>();
     for (const w of workloads) {
-      for (const { container, label } of containersOf(w.pod.spec)) {
+      for (const { container, label } of w.containers) {
         const image = container.image;
         if (typeof image !== "string" || verifiers.some((v) => covers(v, image, w.namespace))) continue;
         const registry = parseImage(image).name.split("/").slice(0, 2).join("/");

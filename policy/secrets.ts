@@ -10,7 +10,7 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { containersOf, metadataOf, Obj } from "./k8s";
+import { metadataOf, Obj } from "./k8s";
 import { ofKind, workloadsOf } from "./stack-helpers";
 
 /** Names that announce a secret (the program's config schema rejects the same names in service env). */
@@ -54,7 +54,7 @@ export const noPlainSecrets: StackValidationPolicy = {
       }
     }
     for (const w of workloadsOf(args.resources)) {
-      for (const c of containersOf(w.pod.spec)) {
+      for (const c of w.containers) {
         for (const e of (c.container.env ?? []) as Obj[]) {
           const why = secretLooking(String(e["name"]), e["value"]);
           if (why) {
