@@ -18,7 +18,7 @@
  */
 import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { notApplicableToType } from "../policy/type-scope";
+import { notApplicableToType, TypeScopedPolicy } from "../policy/type-scope";
 import { provenValid } from "./config-validity";
 import type { EnforcementLevel, Policies, PolicyResource, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
@@ -254,7 +254,10 @@ function levelFor(p: Policies[number], cfg: Normalized): EnforcementLevel {
  */
 function rawConfigOf(name: string, cfg: Normalized): () => object {
   const c = cfg[name];
-  if (!c) return () => ({});
+  if (!c) {
+    const none = {};
+    return () => none;
+  }
   const { enforcementLevel: _e, ...props } = c;
   return () => props;
 }
@@ -273,6 +276,12 @@ function reporter(p: Policies[number], level: EnforcementLevel, sink: Diagnostic
 }
 
 const emptyOpts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+/** The resource options a policy sees: none are recorded but the parent. */
+const optsOf = (r: AnalyzedResource): PolicyResource["opts"] => {
+  const o: PolicyResource["opts"] = { protect: false, ignoreChanges: emptyOpts.ignoreChanges, aliases: emptyOpts.aliases, customTimeouts: emptyOpts.customTimeouts, additionalSecretOutputs: emptyOpts.additionalSecretOutputs };
+  if (r.parent) o.parent = r.parent;
+  return o;
+};
 
 /** Runs the pack's resource policies on one resource (the engine's `analyze` call). */
 export async function analyzeResource(policies: Policies, r: AnalyzedResource, config: PackConfig = {}): Promise<AnalysisResult> {
@@ -289,11 +298,14 @@ interface Step {
   readonly validations: readonly ResourceValidation[];
 }
 
-// The type scope of a policy is a pure function of the type token: kept across runs.
+// The type scope of a policy is a pure function of the type token: kept across runs, per hint
+// function (the pod policies share theirs).
 const scopes = new WeakMap<object, Map<string, string | undefined>>();
 function scopeOf(p: ResourceValidationPolicy, type: string): string | undefined {
-  let byType = scopes.get(p);
-  if (!byType) scopes.set(p, (byType = new Map()));
+  const hint = (p as Partial<TypeScopedPolicy>).notApplicableToType;
+  if (typeof hint !== "function") return undefined;
+  let byType = scopes.get(hint);
+  if (!byType) scopes.set(hint, (byType = new Map()));
   if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
   return byType.get(type);
 }
@@ -304,6 +316,8 @@ interface RunMemo {
   readonly getConfig: (p: Policies[number]) => () => object;
   /** The resource policies to run (or mark not applicable) on a resource of this type, in pack order. */
   readonly steps: (type: string) => readonly Step[];
+  /** The stack's tags: none offline (the SDK builds an empty map per call; policies only read it). */
+  readonly stackTags: Map<string, string>;
 }
 function runMemo(policies: Policies, cfg: Normalized): RunMemo {
   const props = new Map<AnalyzedResource, Prepared>();
@@ -324,9 +338,10 @@ function runMemo(policies: Policies, cfg: Normalized): RunMemo {
       if (!c) configs.set(p, (c = rawConfigOf(p.name, cfg)));
       return c;
     },
+    stackTags: new Map(),
     steps: (type) => {
       let steps = byType.get(type);
-      if (!steps) byType.set(type, (steps = active.map((a) => ({ ...a, na: scopeOf(a.p, type) }))));
+      if (!steps) byType.set(type, (steps = active.map((a) => ({ p: a.p, level: a.level, validations: a.validations, na: scopeOf(a.p, type) }))));
       return steps;
     },
   };
@@ -335,45 +350,97 @@ function runMemo(policies: Policies, cfg: Normalized): RunMemo {
 const never = () => false;
 const nothing = () => undefined;
 
-async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): Promise<AnalysisResult> {
-  const diagnostics: Diagnostic[] = [];
-  const notApplicable: NotApplicable[] = [];
+/**
+ * The resource policies on one resource. Synchronous unless a policy returns a promise: the
+ * pack's policies are synchronous, and a promise and a microtask per resource were a good part of
+ * the analyzer's own cost on large stacks.
+ */
+function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): AnalysisResult | Promise<AnalysisResult> {
+  const out: AnalysisResult = { diagnostics: [], notApplicable: [] };
   // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it);
   // opts and stackTags too: the SDK builds them per policy, policies only read them.
   let shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
   const steps = memo.steps(r.type);
-  for (let i = 0; i < steps.length; i++) {
-    const { p, level, na, validations } = steps[i]!;
-    // The verdict validateResource would reach by calling notApplicable(), without the call.
-    if (na !== undefined) {
-      notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
-      continue;
+  /** What a policy's throw (or rejection) means: a diagnostic, a not-applicable mark, or an error. */
+  const caught = (p: Policies[number], e: unknown): void => {
+    if (e instanceof UnknownValueError) {
+      const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
+      out.diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn: r.urn });
+    } else if (e instanceof NotApplicableError) {
+      out.notApplicable.push({ policyName: p.name, urn: r.urn, ...(e.reason ? { reason: e.reason } : {}) });
+    } else {
+      throw new Error(`Error validating resource ${r.urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    shared ??= { type: r.type, props: policyProps(memo.prepared(r)), urn: r.urn, name: r.name, opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) }, stackTags: new Map() };
-    for (const validate of validations) {
-      const args: ResourceValidationArgs = { ...shared, isType: never, asType: nothing, getConfig: memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
-      try {
-        // Most policies are synchronous: awaiting only promises saves a microtask per pair.
-        const done = validate(args, reporter(p, level, diagnostics, r.urn)) as unknown;
-        if (done instanceof Promise) await done;
-      } catch (e) {
-        if (e instanceof UnknownValueError) {
-          const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
-          diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn: r.urn });
-        } else if (e instanceof NotApplicableError) {
-          notApplicable.push({ policyName: p.name, urn: r.urn, ...(e.reason ? { reason: e.reason } : {}) });
-        } else {
-          throw new Error(`Error validating resource ${r.urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
+  };
+  /** From step i, validation j on; returns the result, or a promise of it once a policy is asynchronous. */
+  const from = (i0: number, j0: number): AnalysisResult | Promise<AnalysisResult> => {
+    for (let i = i0; i < steps.length; i++) {
+      const { p, level, na, validations } = steps[i]!;
+      // The verdict validateResource would reach by calling notApplicable(), without the call.
+      if (na !== undefined) {
+        out.notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
+        continue;
+      }
+      shared ??= { type: r.type, props: policyProps(memo.prepared(r)), urn: r.urn, name: r.name, opts: optsOf(r), stackTags: memo.stackTags };
+      for (let j = i === i0 ? j0 : 0; j < validations.length; j++) {
+        // Spelled out: a spread of `shared` allocated several times the object itself.
+        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
+        let done: unknown;
+        try {
+          done = validations[j]!(args, reporter(p, level, out.diagnostics, r.urn));
+        } catch (e) {
+          caught(p, e);
         }
+        if (done instanceof Promise) return resume(done, p, i, j + 1);
       }
     }
-  }
-  return { diagnostics, notApplicable };
+    return out;
+  };
+  // Apart from the loop: a closure in the loop body would capture its bindings, which then cost an
+  // allocation per iteration.
+  const resume = (done: Promise<unknown>, p: Policies[number], i: number, j: number) => done.then(undefined, (e: unknown) => caught(p, e)).then(() => from(i, j));
+  return from(0, 0);
 }
 
 /** Runs the pack's stack policies over all resources (the engine's `analyzeStack` call). */
 export async function analyzeStack(policies: Policies, resources: readonly AnalyzedResource[], config: PackConfig = {}): Promise<AnalysisResult> {
   return analyzeStackWith(policies, resources, normalizeConfig(policies, config));
+}
+
+/**
+ * A resource as stack policies see it. Its props are deserialized on first read: stack policies
+ * pick their resources by type before reading props. A class, not an object literal with a
+ * getter: that made each of them a slow dictionary object.
+ */
+class StackResource implements PolicyResource {
+  readonly type: string;
+  readonly urn: string;
+  readonly name: string;
+  readonly opts: PolicyResource["opts"];
+  parent?: PolicyResource;
+  dependencies: PolicyResource[] = [];
+  readonly propertyDependencies: Record<string, PolicyResource[]> = {};
+  readonly isType = never;
+  readonly asType = nothing as PolicyResource["asType"];
+  readonly #r: AnalyzedResource;
+  readonly #memo: RunMemo;
+  #props: unknown;
+  #read = false;
+  constructor(r: AnalyzedResource, memo: RunMemo) {
+    this.type = r.type;
+    this.urn = r.urn;
+    this.name = r.name;
+    this.opts = optsOf(r);
+    this.#r = r;
+    this.#memo = memo;
+  }
+  get props(): any {
+    if (!this.#read) {
+      this.#props = policyProps(this.#memo.prepared(this.#r));
+      this.#read = true;
+    }
+    return this.#props;
+  }
 }
 
 async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): Promise<AnalysisResult> {
@@ -386,28 +453,14 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
     if (shared) return shared;
     const byUrn = new Map<string, PolicyResource>();
     const list: PolicyResource[] = resources.map((r) => {
-      // Deserialized on first read: stack policies pick their resources by type before reading props.
-      let props: any;
-      const pr: PolicyResource = {
-        type: r.type,
-        get props() {
-          return (props ??= policyProps(memo.prepared(r)));
-        },
-        urn: r.urn,
-        name: r.name,
-        opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
-        dependencies: [],
-        propertyDependencies: {},
-        isType: never,
-        asType: nothing,
-      };
+      const pr = new StackResource(r, memo);
       byUrn.set(r.urn, pr);
       return pr;
     });
     resources.forEach((r, i) => {
       const pr = list[i]!;
       if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent)!;
-      pr.dependencies = (r.dependencies ?? []).flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
+      if (r.dependencies?.length) pr.dependencies = r.dependencies.flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
     });
     return (shared = list);
   };
@@ -438,6 +491,9 @@ export async function analyzeAll(policies: Policies, resources: readonly Analyze
   // Each resource's props are deserialized once for both phases and every stack policy.
   const memo = runMemo(policies, cfg);
   const perResource = new Map<string, AnalysisResult>();
-  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, memo));
+  for (const r of resources) {
+    const result = analyzeResourceWith(policies, r, cfg, memo);
+    perResource.set(r.urn, result instanceof Promise ? await result : result);
+  }
   return { perResource, stack: await analyzeStackWith(policies, resources, cfg, memo) };
 }
