@@ -51,7 +51,10 @@ const defaultsOf = byIdentity((schema: PolicyConfigSchema): Readonly<Record<stri
   return deepFreeze(out);
 });
 
-const hasSettings = (raw: object): boolean => Object.entries(raw).some(([k, v]) => k !== "enforcementLevel" && v !== undefined);
+function hasSettings(raw: object): boolean {
+  for (const k in raw) if (k !== "enforcementLevel" && (raw as Record<string, unknown>)[k] !== undefined) return true;
+  return false;
+}
 
 /** Parsed configs per schema, per raw config object (policy/memo.ts). */
 const parsed = byIdentity((_schema: PolicyConfigSchema) => new WeakMap<object, object>());

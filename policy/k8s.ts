@@ -6,6 +6,16 @@
  * plain manifests alike.
  */
 
+/**
+ * Whether these props sit behind @pulumi/policy's unknown-checking proxy, i.e. may hold a value
+ * unknown during preview (reading it throws). The SDK's server always wraps props; the in-process
+ * analyzer only props that hold an unknown. A shortcut that reads more or in another order than
+ * the plain code must not be taken there: which read throws first decides the verdict.
+ */
+export function holdsUnknowns(o: object): boolean {
+  return (o as Record<string, unknown>)["__isSpecialProxy"] === true; // @pulumi/policy proxy.js isSpecialProxy
+}
+
 /** A type token split into its parts; undefined for non-Kubernetes resources. */
 export interface K8sType {
   /** API group; "core" for the legacy group (Pulumi's spelling). */

@@ -110,7 +110,9 @@ export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>)
 /** Runs `f` on every container (all three lists); each message becomes a finding for that container. */
 export function perContainer(pod: Pick<PodView, "containers">, f: (r: ContainerRef) => string | undefined): Finding[] {
   const out: Finding[] = [];
-  for (const r of pod.containers) {
+  const refs = pod.containers;
+  for (let i = 0; i < refs.length; i++) {
+    const r = refs[i]!;
     const message = f(r);
     if (message) out.push({ container: r.container.name, at: r.label, message });
   }
