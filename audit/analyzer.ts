@@ -356,50 +356,70 @@ const nothing = () => undefined;
  * the analyzer's own cost on large stacks.
  */
 function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): AnalysisResult | Promise<AnalysisResult> {
-  const out: AnalysisResult = { diagnostics: [], notApplicable: [] };
+  return new ResourceAnalysis(r, memo).from(0, 0);
+}
+
+/** One resource's analysis in progress (an object, not closures: one allocation per resource). */
+class ResourceAnalysis {
+  readonly out: AnalysisResult = { diagnostics: [], notApplicable: [] };
+  readonly #r: AnalyzedResource;
+  readonly #memo: RunMemo;
+  readonly #steps: readonly Step[];
   // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it);
   // opts and stackTags too: the SDK builds them per policy, policies only read them.
-  let shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
-  const steps = memo.steps(r.type);
-  /** What a policy's throw (or rejection) means: a diagnostic, a not-applicable mark, or an error. */
-  const caught = (p: Policies[number], e: unknown): void => {
-    if (e instanceof UnknownValueError) {
-      const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
-      out.diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn: r.urn });
-    } else if (e instanceof NotApplicableError) {
-      out.notApplicable.push({ policyName: p.name, urn: r.urn, ...(e.reason ? { reason: e.reason } : {}) });
-    } else {
-      throw new Error(`Error validating resource ${r.urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
+  #shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
+
+  constructor(r: AnalyzedResource, memo: RunMemo) {
+    this.#r = r;
+    this.#memo = memo;
+    this.#steps = memo.steps(r.type);
+  }
+
   /** From step i, validation j on; returns the result, or a promise of it once a policy is asynchronous. */
-  const from = (i0: number, j0: number): AnalysisResult | Promise<AnalysisResult> => {
+  from(i0: number, j0: number): AnalysisResult | Promise<AnalysisResult> {
+    const r = this.#r;
+    const steps = this.#steps;
     for (let i = i0; i < steps.length; i++) {
       const { p, level, na, validations } = steps[i]!;
       // The verdict validateResource would reach by calling notApplicable(), without the call.
       if (na !== undefined) {
-        out.notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
+        this.out.notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
         continue;
       }
-      shared ??= { type: r.type, props: policyProps(memo.prepared(r)), urn: r.urn, name: r.name, opts: optsOf(r), stackTags: memo.stackTags };
+      const shared = (this.#shared ??= { type: r.type, props: policyProps(this.#memo.prepared(r)), urn: r.urn, name: r.name, opts: optsOf(r), stackTags: this.#memo.stackTags });
       for (let j = i === i0 ? j0 : 0; j < validations.length; j++) {
         // Spelled out: a spread of `shared` allocated several times the object itself.
-        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
+        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: this.#memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
         let done: unknown;
         try {
-          done = validations[j]!(args, reporter(p, level, out.diagnostics, r.urn));
+          done = validations[j]!(args, reporter(p, level, this.out.diagnostics, r.urn));
         } catch (e) {
-          caught(p, e);
+          this.caught(p, e);
         }
-        if (done instanceof Promise) return resume(done, p, i, j + 1);
+        if (done instanceof Promise) return this.resume(done, p, i, j + 1);
       }
     }
-    return out;
-  };
+    return this.out;
+  }
+
   // Apart from the loop: a closure in the loop body would capture its bindings, which then cost an
   // allocation per iteration.
-  const resume = (done: Promise<unknown>, p: Policies[number], i: number, j: number) => done.then(undefined, (e: unknown) => caught(p, e)).then(() => from(i, j));
-  return from(0, 0);
+  private resume(done: Promise<unknown>, p: Policies[number], i: number, j: number): Promise<AnalysisResult> {
+    return done.then(undefined, (e: unknown) => this.caught(p, e)).then(() => this.from(i, j));
+  }
+
+  /** What a policy's throw (or rejection) means: a diagnostic, a not-applicable mark, or an error. */
+  private caught(p: Policies[number], e: unknown): void {
+    const urn = this.#r.urn;
+    if (e instanceof UnknownValueError) {
+      const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
+      this.out.diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn });
+    } else if (e instanceof NotApplicableError) {
+      this.out.notApplicable.push({ policyName: p.name, urn, ...(e.reason ? { reason: e.reason } : {}) });
+    } else {
+      throw new Error(`Error validating resource ${urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 }
 
 /** Runs the pack's stack policies over all resources (the engine's `analyzeStack` call). */

@@ -27,7 +27,12 @@ export interface SecretShape {
   readonly maybe: (value: string) => boolean;
 }
 
-const has = (...needles: string[]) => (v: string) => needles.some((n) => v.includes(n));
+const has =
+  (...needles: string[]) =>
+  (v: string): boolean => {
+    for (let i = 0; i < needles.length; i++) if (v.includes(needles[i]!)) return true;
+    return false;
+  };
 
 /** Shapes of secret values, by what they are (the first that matches names the finding). */
 export const SECRET_VALUES: readonly SecretShape[] = [
