@@ -152,9 +152,10 @@ const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
 const UNKNOWNS = new Set<unknown>(
   ["Boolean", "Number", "String", "Array", "Asset", "Archive", "Object"].map((k) => policyProxy[`unknown${k}Value`]).filter((v) => v !== undefined),
 );
-// The sentinels are strings (UUIDs): a string of another length is never one, without hashing it.
+// The sentinels are strings of one length (UUIDs): a string of another length is never one, without hashing it.
 const UNKNOWN_LENGTHS = new Set([...UNKNOWNS].map((v) => (typeof v === "string" ? v.length : -1)));
-if (UNKNOWN_LENGTHS.has(-1)) throw new Error("@pulumi/policy: an unknown-value sentinel is not a string; audit/analyzer.ts plainOf must learn to spot it");
+if (UNKNOWN_LENGTHS.size !== 1 || UNKNOWN_LENGTHS.has(-1)) throw new Error("@pulumi/policy: the unknown-value sentinels are not strings of one length; audit/analyzer.ts plainOf must learn to spot them");
+const UNKNOWN_LENGTH = [...UNKNOWN_LENGTHS][0]!;
 
 /**
  * Plain JSON as the SDK deserializes it (secrets unwrapped, undefined properties dropped), noting
@@ -165,7 +166,7 @@ if (UNKNOWN_LENGTHS.has(-1)) throw new Error("@pulumi/policy: an unknown-value s
  */
 function plainOf(v: unknown, seen: { unknown: boolean }): unknown {
   if (typeof v === "string") {
-    if (UNKNOWN_LENGTHS.has(v.length) && UNKNOWNS.has(v)) seen.unknown = true;
+    if (v.length === UNKNOWN_LENGTH && UNKNOWNS.has(v)) seen.unknown = true;
     return v;
   }
   if (typeof v !== "object" || v === null) return v;
@@ -180,17 +181,23 @@ function plainOf(v: unknown, seen: { unknown: boolean }): unknown {
     return out ?? v;
   }
   const o = v as Record<string, unknown>;
-  if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainOf(o["value"], seen);
   if (Object.getPrototypeOf(o) !== Object.prototype) {
+    if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainOf(o["value"], seen);
     // Not plain data (a class instance, a null-prototype object): copied, as the SDK's deserializer would.
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) if (x !== undefined) out[k] = plainOf(x, seen);
     return out;
   }
-  // for-in over a plain object visits its own enumerable keys, as Object.entries, without the array.
+  // for-in over a plain object visits its own enumerable keys, as Object.entries, without the array;
+  // the secret signature is spotted among them (a lookup of the absent key on every object cost more).
   let out: Record<string, unknown> | undefined;
+  const before = seen.unknown;
   for (const k in o) {
     const x = o[k];
+    if (k === SECRET_SIG_KEY && x === SECRET_SIG) {
+      seen.unknown = before; // only the secret's value counts
+      return plainOf(o["value"], seen);
+    }
     const y = x === undefined ? x : plainOf(x, seen);
     if (out === undefined && (x === undefined || y !== x)) {
       out = {};
