@@ -447,8 +447,12 @@ class StackResource implements PolicyResource {
   parent?: PolicyResource;
   dependencies: PolicyResource[] = [];
   readonly propertyDependencies: Record<string, PolicyResource[]> = {};
-  readonly isType = never;
-  readonly asType = nothing as PolicyResource["asType"];
+  isType(): boolean {
+    return false;
+  }
+  asType(): undefined {
+    return undefined;
+  }
   readonly #r: AnalyzedResource;
   readonly #memo: RunMemo;
   #props: unknown;
@@ -487,7 +491,7 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
     resources.forEach((r, i) => {
       const pr = list[i]!;
       if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent)!;
-      if (r.dependencies?.length) pr.dependencies = r.dependencies.flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
+      if (r.dependencies?.length) for (const d of r.dependencies) if (byUrn.has(d)) pr.dependencies.push(byUrn.get(d)!);
     });
     return (shared = list);
   };
