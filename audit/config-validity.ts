@@ -85,7 +85,8 @@ export function provenValid(schema: unknown, value: unknown): boolean {
       case "minLength":
       case "maxLength":
         if (!isCount(kw)) return false;
-        if (typeof value === "string" && (k === "minLength" ? codePoints(value) < kw : codePoints(value) > kw)) return false;
+        // A string of n UTF-16 units has between n/2 and n code points: count only when that does not decide.
+        if (typeof value === "string" && (k === "minLength" ? value.length < 2 * kw && codePoints(value) < kw : value.length > kw && codePoints(value) > kw)) return false;
         break;
       case "minimum":
       case "maximum":

@@ -24,9 +24,17 @@ export interface Verifier {
   readonly namespace?: string;
 }
 
+// A stack has a handful of patterns and tests each against every image: each compiled once.
+const wildcards = new Map<string, RegExp>();
+
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = "^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$";
-  return new RegExp(re).test(value);
+  let re = wildcards.get(pattern);
+  if (!re) {
+    re = new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+    if (wildcards.size >= 1_000) wildcards.clear(); // bounded, whatever the input
+    wildcards.set(pattern, re);
+  }
+  return re.test(value);
 }
 
 const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
