@@ -296,13 +296,12 @@ export async function analyzeResource(policies: Policies, r: AnalyzedResource, c
   return analyzeResourceWith(policies, r, cfg);
 }
 
-/** One resource policy as it applies to resources of one type. */
-interface Step {
+/** A resource policy that runs in this run (not disabled), with what its calls need. */
+interface Active {
   readonly p: ResourceValidationPolicy;
   readonly level: EnforcementLevel;
-  /** The notApplicable reason the type alone decides (policy/type-scope.ts), else undefined: the policy runs. */
-  readonly na: string | undefined;
   readonly validations: readonly ResourceValidation[];
+  readonly getConfig: () => object;
 }
 
 // The type scope of a policy is a pure function of the type token: kept across runs, per hint
@@ -321,18 +320,28 @@ function scopeOf(p: ResourceValidationPolicy, type: string): string | undefined 
 interface RunMemo {
   readonly prepared: (r: AnalyzedResource) => Prepared;
   readonly getConfig: (p: Policies[number]) => () => object;
-  /** The resource policies to run (or mark not applicable) on a resource of this type, in pack order. */
-  readonly steps: (type: string) => readonly Step[];
+  /** The resource policies of this run, in pack order. */
+  readonly active: readonly Active[];
+  /**
+   * For a resource of this type, per active policy: the notApplicable reason the type alone decides
+   * (policy/type-scope.ts), or undefined: the policy runs.
+   */
+  readonly scopes: (type: string) => readonly (string | undefined)[];
   /** The stack's tags: none offline (the SDK builds an empty map per call; policies only read it). */
   readonly stackTags: Map<string, string>;
 }
 function runMemo(policies: Policies, cfg: Normalized): RunMemo {
   const props = new Map<AnalyzedResource, Prepared>();
   const configs = new Map<Policies[number], () => object>();
-  const byType = new Map<string, readonly Step[]>();
-  const active = policies.flatMap((p) => {
+  const byType = new Map<string, readonly (string | undefined)[]>();
+  const getConfig = (p: Policies[number]) => {
+    let c = configs.get(p);
+    if (!c) configs.set(p, (c = rawConfigOf(p.name, cfg)));
+    return c;
+  };
+  const active: Active[] = policies.flatMap((p) => {
     const level = levelFor(p, cfg);
-    return level !== "disabled" && isResourcePolicy(p) ? [{ p, level, validations: Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!] }] : [];
+    return level !== "disabled" && isResourcePolicy(p) ? [{ p, level, validations: Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!], getConfig: getConfig(p) }] : [];
   });
   return {
     prepared: (r) => {
@@ -340,16 +349,13 @@ function runMemo(policies: Policies, cfg: Normalized): RunMemo {
       if (!p) props.set(r, (p = prepare(r)));
       return p;
     },
-    getConfig: (p) => {
-      let c = configs.get(p);
-      if (!c) configs.set(p, (c = rawConfigOf(p.name, cfg)));
-      return c;
-    },
+    getConfig,
     stackTags: new Map(),
-    steps: (type) => {
-      let steps = byType.get(type);
-      if (!steps) byType.set(type, (steps = active.map((a) => ({ p: a.p, level: a.level, validations: a.validations, na: scopeOf(a.p, type) }))));
-      return steps;
+    active,
+    scopes: (type) => {
+      let reasons = byType.get(type);
+      if (!reasons) byType.set(type, (reasons = active.map((a) => scopeOf(a.p, type))));
+      return reasons;
     },
   };
 }
@@ -371,7 +377,7 @@ class ResourceAnalysis {
   readonly out: AnalysisResult = { diagnostics: [], notApplicable: [] };
   readonly #r: AnalyzedResource;
   readonly #memo: RunMemo;
-  readonly #steps: readonly Step[];
+  readonly #scopes: readonly (string | undefined)[];
   // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it);
   // opts and stackTags too: the SDK builds them per policy, policies only read them.
   #shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
@@ -379,24 +385,26 @@ class ResourceAnalysis {
   constructor(r: AnalyzedResource, memo: RunMemo) {
     this.#r = r;
     this.#memo = memo;
-    this.#steps = memo.steps(r.type);
+    this.#scopes = memo.scopes(r.type);
   }
 
   /** From step i, validation j on; returns the result, or a promise of it once a policy is asynchronous. */
   from(i0: number, j0: number): AnalysisResult | Promise<AnalysisResult> {
     const r = this.#r;
-    const steps = this.#steps;
-    for (let i = i0; i < steps.length; i++) {
-      const { p, level, na, validations } = steps[i]!;
+    const active = this.#memo.active;
+    const scopes = this.#scopes;
+    for (let i = i0; i < active.length; i++) {
+      const na = scopes[i];
       // The verdict validateResource would reach by calling notApplicable(), without the call.
       if (na !== undefined) {
-        this.out.notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
+        this.out.notApplicable.push({ policyName: active[i]!.p.name, urn: r.urn, reason: na });
         continue;
       }
+      const { p, level, validations, getConfig } = active[i]!;
       const shared = (this.#shared ??= { type: r.type, props: policyProps(this.#memo.prepared(r)), urn: r.urn, name: r.name, opts: optsOf(r), stackTags: this.#memo.stackTags });
       for (let j = i === i0 ? j0 : 0; j < validations.length; j++) {
         // Spelled out: a spread of `shared` allocated several times the object itself.
-        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: this.#memo.getConfig(p) as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
+        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: getConfig as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
         let done: unknown;
         try {
           done = validations[j]!(args, reporter(p, level, this.out.diagnostics, r.urn));
