@@ -161,7 +161,7 @@ const UNKNOWN_LENGTH = [...UNKNOWN_LENGTHS][0]!;
  * Plain JSON as the SDK deserializes it (secrets unwrapped, undefined properties dropped), noting
  * in `seen` whether it holds an unknown value. Copy-on-write: a subtree that is already plain is
  * returned as is, so a render's registrations (plain data, mostly without secrets) are not copied;
- * copying every resource's props was the largest allocation of a run (docs/benchmarks.md). Policies
+ * copying every resource's props was the largest allocation of a run. Policies
  * only read props (tests/policy-memo.test.ts runs the pack over frozen props).
  */
 function plainOf(v: unknown, seen: { unknown: boolean }): unknown {

@@ -1,7 +1,7 @@
 /**
  * Proves a policy's config valid without compiling its schema. Ajv compiles a schema into code
  * before it validates anything, and the first compile in a process (meta-schema included) cost
- * more than the whole pack run over the prod render (docs/benchmarks.md); the pack's schemas use
+ * more than the whole pack run over the prod render; the pack's schemas use
  * a small subset of JSON Schema, so a valid config can be recognized by reading the schema
  * directly. The answer is one-sided: `true` means Ajv would accept the value too; `false` means
  * "not proven" (a violation, or a keyword or keyword value outside the subset), and the analyzer
