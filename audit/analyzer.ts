@@ -18,7 +18,7 @@
  */
 import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { notApplicableToType, TypeScopedPolicy } from "../policy/type-scope";
+import type { TypeScopedPolicy } from "../policy/type-scope";
 import { provenValid } from "./config-validity";
 import type { EnforcementLevel, Policies, PolicyResource, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
@@ -304,15 +304,14 @@ interface Active {
   readonly getConfig: () => object;
 }
 
-// The type scope of a policy is a pure function of the type token: kept across runs, per hint
-// function (the pod policies share theirs).
-const scopes = new WeakMap<object, Map<string, string | undefined>>();
-function scopeOf(p: ResourceValidationPolicy, type: string): string | undefined {
-  const hint = (p as Partial<TypeScopedPolicy>).notApplicableToType;
-  if (typeof hint !== "function") return undefined;
+type Hint = (type: string) => string | undefined;
+// A type scope is a pure function of the type token: kept across runs, per hint function (the
+// pod policies share theirs, so it is computed once for all of them).
+const scopes = new WeakMap<Hint, Map<string, string | undefined>>();
+function scopeOf(hint: Hint, type: string): string | undefined {
   let byType = scopes.get(hint);
   if (!byType) scopes.set(hint, (byType = new Map()));
-  if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
+  if (!byType.has(type)) byType.set(type, hint(type));
   return byType.get(type);
 }
 
@@ -343,6 +342,14 @@ function runMemo(policies: Policies, cfg: Normalized): RunMemo {
     const level = levelFor(p, cfg);
     return level !== "disabled" && isResourcePolicy(p) ? [{ p, level, validations: Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!], getConfig: getConfig(p) }] : [];
   });
+  // The distinct type-scope hints (policy/type-scope.ts) and which one each active policy has (-1: none).
+  const hints: Hint[] = [];
+  const hintOf = active.map(({ p }) => {
+    const h = (p as Partial<TypeScopedPolicy>).notApplicableToType;
+    if (typeof h !== "function") return -1;
+    if (!hints.includes(h)) hints.push(h);
+    return hints.indexOf(h);
+  });
   return {
     prepared: (r) => {
       let p = props.get(r);
@@ -354,7 +361,10 @@ function runMemo(policies: Policies, cfg: Normalized): RunMemo {
     active,
     scopes: (type) => {
       let reasons = byType.get(type);
-      if (!reasons) byType.set(type, (reasons = active.map((a) => scopeOf(a.p, type))));
+      if (!reasons) {
+        const byHint = hints.map((h) => scopeOf(h, type));
+        byType.set(type, (reasons = hintOf.map((h) => (h < 0 ? undefined : byHint[h]))));
+      }
       return reasons;
     },
   };
