@@ -13,12 +13,14 @@
  * - `getConfig()` returns the policy's raw config without enforcementLevel (no schema defaults);
  * - a string violation's message is the policy description + "\n" + the message; an object one
  *   keeps its own message and may lower the enforcement level (as exemptions do);
- * - the config is validated against each policy's configSchema first, as the CLI does.
+ * - the config is validated against each policy's configSchema first, as the CLI does (proven
+ *   valid without a schema compile where it can be: ./config-validity.ts).
  */
 import Ajv, { ValidateFunction } from "ajv";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { notApplicableToType } from "../policy/type-scope";
-import type { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { TypeScopedPolicy } from "../policy/type-scope";
+import { provenValid } from "./config-validity";
+import type { EnforcementLevel, Policies, PolicyResource, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 /** Pack-level default enforcement (policy/index.ts). */
 export const PACK_ENFORCEMENT: EnforcementLevel = "mandatory";
@@ -69,19 +71,23 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export class PolicyConfigError extends Error {}
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+let ajv: Ajv | undefined;
+const schemas = new WeakMap<object, object>();
 const validators = new WeakMap<object, ValidateFunction>();
 /**
- * The policy's config validator, built as the CLI builds it (pkg/resource/analyzer
- * convertSchema): `{type: object, properties, required}`. The CLI does not reject undeclared
- * top-level properties, so neither does this; `configWarnings` points them out.
+ * The policy's config schema as the CLI builds it (pkg/resource/analyzer convertSchema):
+ * `{type: object, properties, required}`. The CLI does not reject undeclared top-level
+ * properties, so neither does this; `configWarnings` points them out.
  */
+function schemaOf(p: Policies[number]): object {
+  let s = schemas.get(p);
+  if (!s) schemas.set(p, (s = { type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [] }));
+  return s;
+}
+/** Compiled only for a config provenValid cannot vouch for: most runs never pay for a compile. */
 function validatorOf(p: Policies[number]): ValidateFunction {
   let v = validators.get(p);
-  if (!v) {
-    v = ajv.compile({ type: "object", properties: p.configSchema?.properties ?? {}, required: p.configSchema?.required ?? [] });
-    validators.set(p, v);
-  }
+  if (!v) validators.set(p, (v = (ajv ??= new Ajv({ allErrors: true, strict: false })).compile(schemaOf(p))));
   return v;
 }
 
@@ -112,7 +118,7 @@ export function normalizeConfig(policies: Policies, raw: PackConfig = {}): Norma
     const { enforcementLevel, ...props } = entryOf(v);
     const level = levelOf(name, enforcementLevel);
     const p = byName.get(name);
-    if (p) {
+    if (p && !provenValid(schemaOf(p), props)) {
       const validate = validatorOf(p);
       if (!validate(props)) for (const e of validate.errors ?? []) errors.push(`${name}${e.instancePath.replace(/\//g, ".")}: ${e.message}`);
     }
@@ -141,28 +147,73 @@ export function configWarnings(policies: Policies, raw: PackConfig = {}): string
   return out;
 }
 
-/** Plain JSON as the SDK deserializes it: secrets unwrapped, undefined properties dropped. */
-export function plainProps(v: unknown): any {
-  if (Array.isArray(v)) return v.map(plainProps);
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainProps(o["value"]);
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) if (x !== undefined) out[k] = plainProps(x);
-    return out;
-  }
-  return v;
-}
-
 // @internal in the SDK's typings, present at runtime: the sentinels unknownCheckingProxy checks for.
 const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
 const UNKNOWNS = new Set<unknown>(
   ["Boolean", "Number", "String", "Array", "Asset", "Archive", "Object"].map((k) => policyProxy[`unknown${k}Value`]).filter((v) => v !== undefined),
 );
-function hasUnknown(v: unknown): boolean {
-  if (UNKNOWNS.has(v)) return true;
-  if (v && typeof v === "object") for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasUnknown(x)) return true;
-  return false;
+// The sentinels are strings of one length (UUIDs): a string of another length is never one, without hashing it.
+const UNKNOWN_LENGTHS = new Set([...UNKNOWNS].map((v) => (typeof v === "string" ? v.length : -1)));
+if (UNKNOWN_LENGTHS.size !== 1 || UNKNOWN_LENGTHS.has(-1)) throw new Error("@pulumi/policy: the unknown-value sentinels are not strings of one length; audit/analyzer.ts plainOf must learn to spot them");
+const UNKNOWN_LENGTH = [...UNKNOWN_LENGTHS][0]!;
+
+/**
+ * Plain JSON as the SDK deserializes it (secrets unwrapped, undefined properties dropped), noting
+ * in `seen` whether it holds an unknown value. Copy-on-write: a subtree that is already plain is
+ * returned as is, so a render's registrations (plain data, mostly without secrets) are not copied;
+ * copying every resource's props was the largest allocation of a run. Policies
+ * only read props (tests/policy-memo.test.ts runs the pack over frozen props).
+ */
+function plainOf(v: unknown, seen: { unknown: boolean }): unknown {
+  if (typeof v === "string") {
+    if (v.length === UNKNOWN_LENGTH && UNKNOWNS.has(v)) seen.unknown = true;
+    return v;
+  }
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      const y = plainOf(x, seen);
+      if (out === undefined && y !== x) out = v.slice(0, i);
+      if (out !== undefined) out.push(y);
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  if (Object.getPrototypeOf(o) !== Object.prototype) {
+    if (o[SECRET_SIG_KEY] === SECRET_SIG) return plainOf(o["value"], seen);
+    // Not plain data (a class instance, a null-prototype object): copied, as the SDK's deserializer would.
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) if (x !== undefined) out[k] = plainOf(x, seen);
+    return out;
+  }
+  // for-in over a plain object visits its own enumerable keys, as Object.entries, without the array;
+  // the secret signature is spotted among them (a lookup of the absent key on every object cost more).
+  let out: Record<string, unknown> | undefined;
+  const before = seen.unknown;
+  for (const k in o) {
+    const x = o[k];
+    if (k === SECRET_SIG_KEY && x === SECRET_SIG) {
+      seen.unknown = before; // only the secret's value counts
+      return plainOf(o["value"], seen);
+    }
+    const y = x === undefined ? x : plainOf(x, seen);
+    if (out === undefined && (x === undefined || y !== x)) {
+      out = {};
+      for (const j in o) {
+        if (j === k) break;
+        out[j] = o[j]; // the keys before k: defined and already plain
+      }
+    }
+    if (out !== undefined && x !== undefined) out[k] = y;
+  }
+  return out ?? o;
+}
+
+/** Plain JSON as the SDK deserializes it: secrets unwrapped, undefined properties dropped. */
+export function plainProps(v: unknown): any {
+  return plainOf(v, { unknown: false });
 }
 
 /** Props as a policy sees them: plain, behind the unknown-checking proxy only when they hold an unknown. */
@@ -171,8 +222,12 @@ interface Prepared {
   readonly unknown: boolean;
 }
 const prepare = (r: AnalyzedResource): Prepared => {
-  const plain = plainProps(r.props);
-  return { plain, unknown: hasUnknown(plain) };
+  const seen = { unknown: false };
+  let plain = plainOf(r.props, seen);
+  // A fresh top-level object per run: the pack memoizes per props object (policy/memo.ts), and
+  // registrations outlive a run (and may change between runs).
+  if (plain === r.props) plain = { ...r.props };
+  return { plain, unknown: seen.unknown };
 };
 const policyProps = (p: Prepared): any => (p.unknown ? unknownCheckingProxy(p.plain) : p.plain);
 
@@ -199,13 +254,19 @@ function levelFor(p: Policies[number], cfg: Normalized): EnforcementLevel {
   return l === "remediate" ? "mandatory" : l;
 }
 
-function getConfigFor(name: string, cfg: Normalized) {
-  return <T extends object>(): T => {
-    const c = cfg[name];
-    if (!c) return {} as T;
-    const { enforcementLevel: _e, ...props } = c;
-    return props as T;
-  };
+/**
+ * The policy's raw config without enforcementLevel, as the SDK's getConfig returns it. Built once
+ * per run (the SDK builds a copy per call): policies only read it, and a stable object lets the
+ * pack keep its parsed config for the run (policy/config.ts configOf).
+ */
+function rawConfigOf(name: string, cfg: Normalized): () => object {
+  const c = cfg[name];
+  if (!c) {
+    const none = {};
+    return () => none;
+  }
+  const { enforcementLevel: _e, ...props } = c;
+  return () => props;
 }
 
 function reporter(p: Policies[number], level: EnforcementLevel, sink: Diagnostic[], fixedUrn?: string) {
@@ -222,6 +283,12 @@ function reporter(p: Policies[number], level: EnforcementLevel, sink: Diagnostic
 }
 
 const emptyOpts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+/** The resource options a policy sees: none are recorded but the parent. */
+const optsOf = (r: AnalyzedResource): PolicyResource["opts"] => {
+  const o: PolicyResource["opts"] = { protect: false, ignoreChanges: emptyOpts.ignoreChanges, aliases: emptyOpts.aliases, customTimeouts: emptyOpts.customTimeouts, additionalSecretOutputs: emptyOpts.additionalSecretOutputs };
+  if (r.parent) o.parent = r.parent;
+  return o;
+};
 
 /** Runs the pack's resource policies on one resource (the engine's `analyze` call). */
 export async function analyzeResource(policies: Policies, r: AnalyzedResource, config: PackConfig = {}): Promise<AnalysisResult> {
@@ -229,82 +296,155 @@ export async function analyzeResource(policies: Policies, r: AnalyzedResource, c
   return analyzeResourceWith(policies, r, cfg);
 }
 
-/** Per-run memos: deserialized props per resource, type scope per policy and type, level per policy. */
+/** A resource policy that runs in this run (not disabled), with what its calls need. */
+interface Active {
+  readonly p: ResourceValidationPolicy;
+  readonly level: EnforcementLevel;
+  readonly validations: readonly ResourceValidation[];
+  readonly getConfig: () => object;
+}
+
+type Hint = (type: string) => string | undefined;
+// A type scope is a pure function of the type token: kept across runs, per hint function (the
+// pod policies share theirs, so it is computed once for all of them).
+const scopes = new WeakMap<Hint, Map<string, string | undefined>>();
+function scopeOf(hint: Hint, type: string): string | undefined {
+  let byType = scopes.get(hint);
+  if (!byType) scopes.set(hint, (byType = new Map()));
+  if (!byType.has(type)) byType.set(type, hint(type));
+  return byType.get(type);
+}
+
+/** Per-run memos: deserialized props per resource, each policy's level and config, the steps per type. */
 interface RunMemo {
   readonly prepared: (r: AnalyzedResource) => Prepared;
-  readonly scope: (p: Policies[number], type: string) => string | undefined;
-  readonly level: (p: Policies[number]) => EnforcementLevel;
+  readonly getConfig: (p: Policies[number]) => () => object;
+  /** The resource policies of this run, in pack order. */
+  readonly active: readonly Active[];
+  /**
+   * For a resource of this type, per active policy: the notApplicable reason the type alone decides
+   * (policy/type-scope.ts), or undefined: the policy runs.
+   */
+  readonly scopes: (type: string) => readonly (string | undefined)[];
+  /** The stack's tags: none offline (the SDK builds an empty map per call; policies only read it). */
+  readonly stackTags: Map<string, string>;
 }
-function runMemo(cfg: Normalized): RunMemo {
+function runMemo(policies: Policies, cfg: Normalized): RunMemo {
   const props = new Map<AnalyzedResource, Prepared>();
-  const scopes = new Map<Policies[number], Map<string, string | undefined>>();
-  const levels = new Map<Policies[number], EnforcementLevel>();
+  const configs = new Map<Policies[number], () => object>();
+  const byType = new Map<string, readonly (string | undefined)[]>();
+  const getConfig = (p: Policies[number]) => {
+    let c = configs.get(p);
+    if (!c) configs.set(p, (c = rawConfigOf(p.name, cfg)));
+    return c;
+  };
+  const active: Active[] = policies.flatMap((p) => {
+    const level = levelFor(p, cfg);
+    return level !== "disabled" && isResourcePolicy(p) ? [{ p, level, validations: Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!], getConfig: getConfig(p) }] : [];
+  });
+  // The distinct type-scope hints (policy/type-scope.ts) and which one each active policy has (-1: none).
+  const hints: Hint[] = [];
+  const hintOf = active.map(({ p }) => {
+    const h = (p as Partial<TypeScopedPolicy>).notApplicableToType;
+    if (typeof h !== "function") return -1;
+    if (!hints.includes(h)) hints.push(h);
+    return hints.indexOf(h);
+  });
   return {
     prepared: (r) => {
       let p = props.get(r);
       if (!p) props.set(r, (p = prepare(r)));
       return p;
     },
-    scope: (p, type) => {
-      let byType = scopes.get(p);
-      if (!byType) scopes.set(p, (byType = new Map()));
-      if (!byType.has(type)) byType.set(type, notApplicableToType(p, type));
-      return byType.get(type);
-    },
-    level: (p) => {
-      let l = levels.get(p);
-      if (!l) levels.set(p, (l = levelFor(p, cfg)));
-      return l;
+    getConfig,
+    stackTags: new Map(),
+    active,
+    scopes: (type) => {
+      let reasons = byType.get(type);
+      if (!reasons) {
+        const byHint = hints.map((h) => scopeOf(h, type));
+        byType.set(type, (reasons = hintOf.map((h) => (h < 0 ? undefined : byHint[h]))));
+      }
+      return reasons;
     },
   };
 }
 
-async function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
-  const diagnostics: Diagnostic[] = [];
-  const notApplicable: NotApplicable[] = [];
-  // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it).
-  let resource: Prepared | undefined;
-  for (const p of policies) {
-    const level = memo.level(p);
-    if (level === "disabled" || !isResourcePolicy(p)) continue;
-    // The verdict validateResource would reach by calling notApplicable(), without the throw.
-    const na = memo.scope(p, r.type);
-    if (na !== undefined) {
-      notApplicable.push({ policyName: p.name, urn: r.urn, reason: na });
-      continue;
-    }
-    const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!];
-    for (const validate of validations) {
-      const props = policyProps((resource ??= memo.prepared(r)));
-      const args: ResourceValidationArgs = {
-        type: r.type,
-        props,
-        urn: r.urn,
-        name: r.name,
-        opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
-        stackTags: new Map(),
-        isType: () => false,
-        asType: () => undefined,
-        getConfig: getConfigFor(p.name, cfg),
-        notApplicable: throwNotApplicable,
-      };
-      try {
-        // Most policies are synchronous: awaiting only promises saves a microtask per pair.
-        const done = validate(args, reporter(p, level, diagnostics, r.urn)) as unknown;
-        if (done instanceof Promise) await done;
-      } catch (e) {
-        if (e instanceof UnknownValueError) {
-          const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
-          diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn: r.urn });
-        } else if (e instanceof NotApplicableError) {
-          notApplicable.push({ policyName: p.name, urn: r.urn, ...(e.reason ? { reason: e.reason } : {}) });
-        } else {
-          throw new Error(`Error validating resource ${r.urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
+const never = () => false;
+const nothing = () => undefined;
+
+/**
+ * The resource policies on one resource. Synchronous unless a policy returns a promise: the
+ * pack's policies are synchronous, and a promise and a microtask per resource were a good part of
+ * the analyzer's own cost on large stacks.
+ */
+function analyzeResourceWith(policies: Policies, r: AnalyzedResource, cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): AnalysisResult | Promise<AnalysisResult> {
+  return new ResourceAnalysis(r, memo).from(0, 0);
+}
+
+/** One resource's analysis in progress (an object, not closures: one allocation per resource). */
+class ResourceAnalysis {
+  readonly out: AnalysisResult = { diagnostics: [], notApplicable: [] };
+  readonly #r: AnalyzedResource;
+  readonly #memo: RunMemo;
+  readonly #scopes: readonly (string | undefined)[];
+  // Deserialized once per resource, as the engine's analyzer does (and only if a policy runs on it);
+  // opts and stackTags too: the SDK builds them per policy, policies only read them.
+  #shared: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts" | "stackTags"> | undefined;
+
+  constructor(r: AnalyzedResource, memo: RunMemo) {
+    this.#r = r;
+    this.#memo = memo;
+    this.#scopes = memo.scopes(r.type);
+  }
+
+  /** From step i, validation j on; returns the result, or a promise of it once a policy is asynchronous. */
+  from(i0: number, j0: number): AnalysisResult | Promise<AnalysisResult> {
+    const r = this.#r;
+    const active = this.#memo.active;
+    const scopes = this.#scopes;
+    for (let i = i0; i < active.length; i++) {
+      const na = scopes[i];
+      // The verdict validateResource would reach by calling notApplicable(), without the call.
+      if (na !== undefined) {
+        this.out.notApplicable.push({ policyName: active[i]!.p.name, urn: r.urn, reason: na });
+        continue;
+      }
+      const { p, level, validations, getConfig } = active[i]!;
+      const shared = (this.#shared ??= { type: r.type, props: policyProps(this.#memo.prepared(r)), urn: r.urn, name: r.name, opts: optsOf(r), stackTags: this.#memo.stackTags });
+      for (let j = i === i0 ? j0 : 0; j < validations.length; j++) {
+        // Spelled out: a spread of `shared` allocated several times the object itself.
+        const args: ResourceValidationArgs = { type: shared.type, props: shared.props, urn: shared.urn, name: shared.name, opts: shared.opts, stackTags: shared.stackTags, isType: never, asType: nothing, getConfig: getConfig as ResourceValidationArgs["getConfig"], notApplicable: throwNotApplicable };
+        let done: unknown;
+        try {
+          done = validations[j]!(args, reporter(p, level, this.out.diagnostics, r.urn));
+        } catch (e) {
+          this.caught(p, e);
         }
+        if (done instanceof Promise) return this.resume(done, p, i, j + 1);
       }
     }
+    return this.out;
   }
-  return { diagnostics, notApplicable };
+
+  // Apart from the loop: a closure in the loop body would capture its bindings, which then cost an
+  // allocation per iteration.
+  private resume(done: Promise<unknown>, p: Policies[number], i: number, j: number): Promise<AnalysisResult> {
+    return done.then(undefined, (e: unknown) => this.caught(p, e)).then(() => this.from(i, j));
+  }
+
+  /** What a policy's throw (or rejection) means: a diagnostic, a not-applicable mark, or an error. */
+  private caught(p: Policies[number], e: unknown): void {
+    const urn = this.#r.urn;
+    if (e instanceof UnknownValueError) {
+      const text = `can't run policy '${p.name}' during preview: ${(e as Error).message}`;
+      this.out.diagnostics.push({ policyName: p.name, message: text, detail: text, enforcementLevel: "advisory", urn });
+    } else if (e instanceof NotApplicableError) {
+      this.out.notApplicable.push({ policyName: p.name, urn, ...(e.reason ? { reason: e.reason } : {}) });
+    } else {
+      throw new Error(`Error validating resource ${urn} with policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 }
 
 /** Runs the pack's stack policies over all resources (the engine's `analyzeStack` call). */
@@ -312,7 +452,47 @@ export async function analyzeStack(policies: Policies, resources: readonly Analy
   return analyzeStackWith(policies, resources, normalizeConfig(policies, config));
 }
 
-async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(cfg)): Promise<AnalysisResult> {
+/**
+ * A resource as stack policies see it. Its props are deserialized on first read: stack policies
+ * pick their resources by type before reading props. A class, not an object literal with a
+ * getter: that made each of them a slow dictionary object.
+ */
+class StackResource implements PolicyResource {
+  readonly type: string;
+  readonly urn: string;
+  readonly name: string;
+  readonly opts: PolicyResource["opts"];
+  parent?: PolicyResource;
+  dependencies: PolicyResource[] = [];
+  readonly propertyDependencies: Record<string, PolicyResource[]> = {};
+  isType(): boolean {
+    return false;
+  }
+  asType(): undefined {
+    return undefined;
+  }
+  readonly #r: AnalyzedResource;
+  readonly #memo: RunMemo;
+  #props: unknown;
+  #read = false;
+  constructor(r: AnalyzedResource, memo: RunMemo) {
+    this.type = r.type;
+    this.urn = r.urn;
+    this.name = r.name;
+    this.opts = optsOf(r);
+    this.#r = r;
+    this.#memo = memo;
+  }
+  get props(): any {
+    if (!this.#read) {
+      this.#props = policyProps(this.#memo.prepared(this.#r));
+      this.#read = true;
+    }
+    return this.#props;
+  }
+}
+
+async function analyzeStackWith(policies: Policies, resources: readonly AnalyzedResource[], cfg: Normalized, memo: RunMemo = runMemo(policies, cfg)): Promise<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const notApplicable: NotApplicable[] = [];
   // Built once and shared by the stack policies (they only read it); the SDK's server builds one per
@@ -322,28 +502,14 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
     if (shared) return shared;
     const byUrn = new Map<string, PolicyResource>();
     const list: PolicyResource[] = resources.map((r) => {
-      // Deserialized on first read: stack policies pick their resources by type before reading props.
-      let props: any;
-      const pr: PolicyResource = {
-        type: r.type,
-        get props() {
-          return (props ??= policyProps(memo.prepared(r)));
-        },
-        urn: r.urn,
-        name: r.name,
-        opts: { ...emptyOpts, ...(r.parent ? { parent: r.parent } : {}) },
-        dependencies: [],
-        propertyDependencies: {},
-        isType: () => false,
-        asType: () => undefined,
-      };
+      const pr = new StackResource(r, memo);
       byUrn.set(r.urn, pr);
       return pr;
     });
     resources.forEach((r, i) => {
       const pr = list[i]!;
       if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent)!;
-      pr.dependencies = (r.dependencies ?? []).flatMap((d) => (byUrn.has(d) ? [byUrn.get(d)!] : []));
+      if (r.dependencies?.length) for (const d of r.dependencies) if (byUrn.has(d)) pr.dependencies.push(byUrn.get(d)!);
     });
     return (shared = list);
   };
@@ -351,7 +517,7 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
     const level = levelFor(p, cfg);
     if (level === "disabled" || !isStackPolicy(p)) continue;
     const list = stackResources();
-    const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: getConfigFor(p.name, cfg), notApplicable: throwNotApplicable };
+    const args: StackValidationArgs = { resources: list, stackTags: new Map(), getConfig: memo.getConfig(p) as StackValidationArgs["getConfig"], notApplicable: throwNotApplicable };
     try {
       await Promise.resolve(p.validateStack(args, reporter(p, level, diagnostics)));
     } catch (e) {
@@ -372,8 +538,11 @@ async function analyzeStackWith(policies: Policies, resources: readonly Analyzed
 export async function analyzeAll(policies: Policies, resources: readonly AnalyzedResource[], config: PackConfig = {}): Promise<{ perResource: Map<string, AnalysisResult>; stack: AnalysisResult }> {
   const cfg = normalizeConfig(policies, config);
   // Each resource's props are deserialized once for both phases and every stack policy.
-  const memo = runMemo(cfg);
+  const memo = runMemo(policies, cfg);
   const perResource = new Map<string, AnalysisResult>();
-  for (const r of resources) perResource.set(r.urn, await analyzeResourceWith(policies, r, cfg, memo));
+  for (const r of resources) {
+    const result = analyzeResourceWith(policies, r, cfg, memo);
+    perResource.set(r.urn, result instanceof Promise ? await result : result);
+  }
   return { perResource, stack: await analyzeStackWith(policies, resources, cfg, memo) };
 }

@@ -125,17 +125,29 @@ function describe(r: Located): { kind: string; namespace: string | null; name: s
 /** Runs every policy over the resources: resource policies one by one, then the stack policies. */
 export async function audit(resources: readonly Located[], config: PackConfig = {}, policies: Policies = packPolicies): Promise<Verdicts> {
   const { perResource, stack } = await analyzeAll(policies, resources, config);
+  // Violations of the resources that have any (most have none: no array, no map entry for them).
   const byUrn = new Map<string, Violation[]>();
-  for (const [urn, res] of perResource) byUrn.set(urn, res.diagnostics.map((d) => ({ policy: d.policyName, enforcementLevel: d.enforcementLevel, message: d.detail })));
+  const violationsOf = (urn: string): Violation[] => {
+    let vs = byUrn.get(urn);
+    if (!vs) byUrn.set(urn, (vs = []));
+    return vs;
+  };
+  perResource.forEach(({ diagnostics: ds }, urn) => {
+    if (ds.length) violationsOf(urn).push(...ds.map((d) => ({ policy: d.policyName, enforcementLevel: d.enforcementLevel, message: d.detail })));
+  });
   const stackWide: Violation[] = [];
   for (const d of stack.diagnostics) {
     const v = { policy: d.policyName, enforcementLevel: d.enforcementLevel, message: d.detail };
-    if (d.urn && byUrn.has(d.urn)) byUrn.get(d.urn)!.push(v);
+    if (d.urn && perResource.has(d.urn)) violationsOf(d.urn).push(v);
     else stackWide.push(v);
   }
   const records = resources
     .filter((r) => r.type.startsWith("kubernetes:"))
-    .map((r) => ({ file: r.file, ...describe(r), urn: r.urn, violations: byUrn.get(r.urn) ?? [] }));
+    .map((r) => {
+      // Spelled out: a spread here made every record a dictionary object, ~1 KB each on large stacks.
+      const d = describe(r);
+      return { file: r.file, kind: d.kind, namespace: d.namespace, name: d.name, urn: r.urn, violations: byUrn.get(r.urn) ?? [] };
+    });
   const all = [...records.flatMap((r) => r.violations), ...stackWide];
   return {
     records,

@@ -8,6 +8,7 @@
  * annotation-based self-exemption: an object cannot excuse itself; only the pack's config can.
  */
 import type { PolicyConfigSchema, ReportViolation } from "@pulumi/policy";
+import { byIdentity, deepFreeze } from "./memo";
 
 /** One exemption: the object (and optionally one container of it) a policy leaves alone, and why. */
 export interface Exemption {
@@ -39,13 +40,39 @@ export const exemptionsProperty = {
 /** Schema of a policy whose only setting is its exemptions. */
 export const exemptionsOnly: PolicyConfigSchema = { properties: { exemptions: exemptionsProperty as any } };
 
-/** The policy's config with the schema's defaults applied (shallow: top-level properties). */
-export function configOf<T extends object>(schema: PolicyConfigSchema | undefined, raw: object | undefined): T {
+const NO_SCHEMA: PolicyConfigSchema = { properties: {} };
+
+/** The schema's defaults (copies, frozen: they are shared). */
+const defaultsOf = byIdentity((schema: PolicyConfigSchema): Readonly<Record<string, unknown>> => {
   const out: Record<string, unknown> = {};
-  for (const [k, p] of Object.entries(schema?.properties ?? {})) {
+  for (const [k, p] of Object.entries(schema.properties ?? {})) {
     if (typeof p === "object" && p.default !== undefined) out[k] = structuredClone(p.default);
   }
-  for (const [k, v] of Object.entries(raw ?? {})) if (v !== undefined && k !== "enforcementLevel") out[k] = v;
+  return deepFreeze(out);
+});
+
+function hasSettings(raw: object): boolean {
+  for (const k in raw) if (k !== "enforcementLevel" && (raw as Record<string, unknown>)[k] !== undefined) return true;
+  return false;
+}
+
+/** Parsed configs per schema, per raw config object (policy/memo.ts). */
+const parsed = byIdentity((_schema: PolicyConfigSchema) => new WeakMap<object, object>());
+
+/**
+ * The policy's config with the schema's defaults applied (shallow: top-level properties). Read-only
+ * (frozen) and parsed once per raw config object: every policy reads its config on every resource.
+ */
+export function configOf<T extends object>(schema: PolicyConfigSchema | undefined, raw: object | undefined): T {
+  const s = schema ?? NO_SCHEMA;
+  if (!raw || !hasSettings(raw)) return defaultsOf(s) as T;
+  const bySchema = parsed(s);
+  let out = bySchema.get(raw);
+  if (!out) {
+    const o: Record<string, unknown> = { ...defaultsOf(s) };
+    for (const [k, v] of Object.entries(raw)) if (v !== undefined && k !== "enforcementLevel") o[k] = v;
+    bySchema.set(raw, (out = Object.freeze(o)));
+  }
   return out as T;
 }
 

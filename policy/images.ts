@@ -54,7 +54,7 @@ export const imagePinnedByDigest: ResourceValidationPolicy = podPolicy({
   description: "Every container image is pinned by digest (image@sha256:...).",
   severity: "high",
   remediationSteps: "Resolve the tag to its digest (crane digest <image>) and reference image@sha256:<digest>.",
-  check: ({ spec }) => perContainer(spec, (r) => (r.container.image && pinnedByDigest(r.container.image) ? undefined : `image ${r.container.image ?? "(none)"} is not pinned by digest`)),
+  check: (pod) => perContainer(pod, (r) => (r.container.image && pinnedByDigest(r.container.image) ? undefined : `image ${r.container.image ?? "(none)"} is not pinned by digest`)),
 });
 
 const registrySchema: PolicyConfigSchema = {
@@ -75,8 +75,8 @@ export const imageAllowedRegistry: ResourceValidationPolicy = podPolicy<{ allowe
   severity: "high",
   remediationSteps: "Mirror the image into an allowed registry, or add the registry to allowedRegistries in the pack's config.",
   configSchema: registrySchema,
-  check: ({ spec }, cfg) =>
-    perContainer(spec, (r) =>
+  check: (pod, cfg) =>
+    perContainer(pod, (r) =>
       r.container.image && fromAllowedRegistry(r.container.image, cfg.allowedRegistries)
         ? undefined
         : `image ${r.container.image ?? "(none)"} is not from an allowed registry (${cfg.allowedRegistries.join(", ") || "none configured"})`,

@@ -6,6 +6,16 @@
  * plain manifests alike.
  */
 
+/**
+ * Whether these props sit behind @pulumi/policy's unknown-checking proxy, i.e. may hold a value
+ * unknown during preview (reading it throws). The SDK's server always wraps props; the in-process
+ * analyzer only props that hold an unknown. A shortcut that reads more or in another order than
+ * the plain code must not be taken there: which read throws first decides the verdict.
+ */
+export function holdsUnknowns(o: object): boolean {
+  return (o as Record<string, unknown>)["__isSpecialProxy"] === true; // @pulumi/policy proxy.js isSpecialProxy
+}
+
 /** A type token split into its parts; undefined for non-Kubernetes resources. */
 export interface K8sType {
   /** API group; "core" for the legacy group (Pulumi's spelling). */
@@ -16,10 +26,16 @@ export interface K8sType {
 
 export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 
+// Every policy parses the type of every resource it looks at; a stack has few distinct types.
+const parsedTypes = new Map<string, K8sType | undefined>();
+
 export function parseType(type: string): K8sType | undefined {
+  if (parsedTypes.has(type)) return parsedTypes.get(type);
   const m = /^kubernetes:([^/:]+)\/([^:]+):(.+)$/.exec(type);
-  if (!m) return undefined;
-  return { group: m[1]!, version: m[2]!, kind: m[3]! };
+  const t = m ? Object.freeze({ group: m[1]!, version: m[2]!, kind: m[3]! }) : undefined;
+  if (parsedTypes.size >= 10_000) parsedTypes.clear(); // bounded, whatever the input
+  parsedTypes.set(type, t);
+  return t;
 }
 
 /** The Pulumi type token of an object with this apiVersion and kind (core group spelled "core"). */

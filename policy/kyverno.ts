@@ -12,7 +12,7 @@
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { containersOf, metadataOf, Obj, parseType } from "./k8s";
+import { metadataOf, Obj, parseType } from "./k8s";
 import { parseImage } from "./images";
 import { workloadsOf } from "./stack-helpers";
 
@@ -24,9 +24,17 @@ export interface Verifier {
   readonly namespace?: string;
 }
 
+// A stack has a handful of patterns and tests each against every image: each compiled once.
+const wildcards = new Map<string, RegExp>();
+
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = "^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$";
-  return new RegExp(re).test(value);
+  let re = wildcards.get(pattern);
+  if (!re) {
+    re = new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+    if (wildcards.size >= 1_000) wildcards.clear(); // bounded, whatever the input
+    wildcards.set(pattern, re);
+  }
+  return re.test(value);
 }
 
 const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
@@ -81,7 +89,7 @@ export const kyvernoVerifiesEveryRegistry: StackValidationPolicy = {
     // Uncovered images grouped by registry host + first path segment (the owner), one message each.
     const uncovered = new Map<string, Set<string>>();
     for (const w of workloads) {
-      for (const { container, label } of containersOf(w.pod.spec)) {
+      for (const { container, label } of w.containers) {
         const image = container.image;
         if (typeof image !== "string" || verifiers.some((v) => covers(v, image, w.namespace))) continue;
         const registry = parseImage(image).name.split("/").slice(0, 2).join("/");

@@ -14,8 +14,8 @@ export const containerResources: ResourceValidationPolicy = podPolicy({
   description: "Every container sets CPU and memory requests and a memory limit (a CPU limit is optional).",
   severity: "medium",
   remediationSteps: "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory.",
-  check: ({ spec }) =>
-    perContainer(spec, (r) => {
+  check: (pod) =>
+    perContainer(pod, (r) => {
       const missing = REQUIRED.filter(([k, res]) => {
         const v = r.container.resources?.[k]?.[res];
         return v === undefined || v === null || v === "";

@@ -10,27 +10,45 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { containersOf, metadataOf, Obj } from "./k8s";
+import { metadataOf, Obj } from "./k8s";
 import { ofKind, workloadsOf } from "./stack-helpers";
 
 /** Names that announce a secret (the program's config schema rejects the same names in service env). */
 export const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)$/i;
 
-/** Shapes of secret values, by what they are. */
-export const SECRET_VALUES: readonly [string, RegExp][] = [
-  ["a private key", /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/],
-  ["an AWS access key id", /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/],
-  ["a GitHub token", /\bgh[pousr]_[A-Za-z0-9]{36,}\b/],
-  ["a Slack token", /\bxox[abprs]-[A-Za-z0-9-]{10,}/],
-  ["a JSON web token", /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/],
-  ["a URL with a password", /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i],
+/** A shape of secret value: what it is, its pattern, and a cheap test every match passes. */
+export interface SecretShape {
+  readonly what: string;
+  readonly re: RegExp;
+  /**
+   * False only for values the pattern cannot match (a substring every match contains is absent):
+   * the patterns try every position of a value, and ConfigMaps hold long ones (Grafana dashboards).
+   */
+  readonly maybe: (value: string) => boolean;
+}
+
+const has =
+  (...needles: string[]) =>
+  (v: string): boolean => {
+    for (let i = 0; i < needles.length; i++) if (v.includes(needles[i]!)) return true;
+    return false;
+  };
+
+/** Shapes of secret values, by what they are (the first that matches names the finding). */
+export const SECRET_VALUES: readonly SecretShape[] = [
+  { what: "a private key", re: /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, maybe: has("PRIVATE KEY-----") },
+  { what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, maybe: has("AKIA", "ASIA") },
+  { what: "a GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/, maybe: has("ghp_", "gho_", "ghu_", "ghs_", "ghr_") },
+  { what: "a Slack token", re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/, maybe: has("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-") },
+  { what: "a JSON web token", re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, maybe: has(".eyJ") },
+  { what: "a URL with a password", re: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, maybe: (v) => v.includes("://") && v.includes("@") },
 ];
 
 /** Why a name/value pair looks like a secret, or undefined. */
 export function secretLooking(name: string, value: unknown): string | undefined {
   if (typeof value !== "string" || value === "") return undefined;
-  const shape = SECRET_VALUES.find(([, re]) => re.test(value));
-  if (shape) return `its value looks like ${shape[0]}`;
+  const shape = SECRET_VALUES.find((s) => s.maybe(value) && s.re.test(value));
+  if (shape) return `its value looks like ${shape.what}`;
   if (SECRET_NAME.test(name)) return "its name says it is a secret";
   return undefined;
 }
@@ -54,7 +72,7 @@ export const noPlainSecrets: StackValidationPolicy = {
       }
     }
     for (const w of workloadsOf(args.resources)) {
-      for (const c of containersOf(w.pod.spec)) {
+      for (const c of w.containers) {
         for (const e of (c.container.env ?? []) as Obj[]) {
           const why = secretLooking(String(e["name"]), e["value"]);
           if (why) {

@@ -15,6 +15,53 @@ export interface Finding {
   readonly message: string;
 }
 
+/** Where a policy's findings point: kind namespace/name. */
+export interface ObjectLabel {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly label: string;
+}
+
+/**
+ * A workload's pod template as the pod checks read it, shared by every pod policy of one resource
+ * (policy/memo.ts): each part is computed on first read, in the order a policy reads it, so an
+ * unknown value met during preview surfaces where it did when each policy computed its own.
+ */
+export class PodView implements PodTemplate {
+  private labelOf?: ObjectLabel;
+  private refs?: readonly ContainerRef[];
+  constructor(
+    private readonly type: string,
+    private readonly props: Obj,
+    private readonly pod: PodTemplate,
+  ) {}
+  get metadata(): Obj {
+    return this.pod.metadata;
+  }
+  get spec(): Obj {
+    return this.pod.spec;
+  }
+  /** Every container: containers, initContainers and ephemeralContainers. */
+  get containers(): readonly ContainerRef[] {
+    return (this.refs ??= Object.freeze(containersOf(this.pod.spec)));
+  }
+  get where(): ObjectLabel {
+    return (this.labelOf ??= Object.freeze(objectLabel(this.type, this.props)));
+  }
+}
+
+const views = new WeakMap<object, { readonly type: string; readonly view: PodView | undefined }>();
+/** The pod view of a workload's props (undefined: no pod template), once per props object. */
+export function podViewOf(type: string, props: Obj): PodView | undefined {
+  const hit = views.get(props);
+  if (hit && hit.type === type) return hit.view;
+  const pod = podTemplate(type, props);
+  const view = pod && new PodView(type, props, pod);
+  views.set(props, { type, view });
+  return view;
+}
+
 export interface PodCheck<C extends object = { exemptions: Exemption[] }> {
   readonly name: string;
   readonly description: string;
@@ -22,11 +69,11 @@ export interface PodCheck<C extends object = { exemptions: Exemption[] }> {
   readonly remediationSteps: string;
   /** Defaults to exemptions only. Every schema should carry `exemptions`. */
   readonly configSchema?: PolicyConfigSchema;
-  readonly check: (pod: PodTemplate, config: C) => Finding[];
+  readonly check: (pod: PodView, config: C) => Finding[];
 }
 
 /** Where a policy's findings point: kind namespace/name. */
-export function objectLabel(type: string, props: Obj): { kind: string; namespace: string; name: string; label: string } {
+export function objectLabel(type: string, props: Obj): ObjectLabel {
   const kind = parseType(type)?.kind ?? type;
   const m = metadataOf(props);
   const namespace = m.namespace ?? "default";
@@ -48,10 +95,10 @@ export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>)
     configSchema: schema,
     notApplicableToType: noPodTemplate,
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-      const pod = podTemplate(args.type, args.props);
+      const pod = podViewOf(args.type, args.props);
       if (!pod) args.notApplicable(`${args.type} has no pod template`);
       const cfg = configOf<C>(schema, args.getConfig());
-      const where = objectLabel(args.type, args.props);
+      const where = pod.where;
       for (const f of c.check(pod, cfg)) {
         const at = f.at ? `${where.label} ${f.at}` : f.container ? `${where.label} container ${f.container}` : where.label;
         reportOrExempt(report, `${at}: ${f.message}`, exemptionFor(cfg.exemptions, where.namespace, where.name, f.container));
@@ -61,9 +108,13 @@ export function podPolicy<C extends { exemptions: Exemption[] }>(c: PodCheck<C>)
 }
 
 /** Runs `f` on every container (all three lists); each message becomes a finding for that container. */
-export function perContainer(spec: Obj, f: (r: ContainerRef) => string | undefined): Finding[] {
-  return containersOf(spec).flatMap((r) => {
+export function perContainer(pod: Pick<PodView, "containers">, f: (r: ContainerRef) => string | undefined): Finding[] {
+  const out: Finding[] = [];
+  const refs = pod.containers;
+  for (let i = 0; i < refs.length; i++) {
+    const r = refs[i]!;
     const message = f(r);
-    return message ? [{ container: r.container.name, at: r.label, message }] : [];
-  });
+    if (message) out.push({ container: r.container.name, at: r.label, message });
+  }
+  return out;
 }

@@ -258,6 +258,19 @@ describe("the harness is faithful to @pulumi/policy's analyzer", () => {
     await analyzeResource(probe((args) => void (seen = args.props.data.password)), { type: "kubernetes:core/v1:Secret", name: "s", urn: "urn:s", props: { data: { password: secret } } });
     expect(seen).toBe("s3cr3t");
   });
+  it("an asynchronous policy is awaited in its place: its reports, rejection and notApplicable count as a synchronous one's", async () => {
+    const later = <T>(v: T) => new Promise<T>((res) => setTimeout(() => res(v), 1));
+    const policies = [
+      ...probe(async (_a, report) => report(await later("first"))),
+      { ...probe((_a, report) => report("second"))[0]!, name: "sync" },
+      { ...probe(async (args) => args.notApplicable(await later("not now")))[0]!, name: "async-na" },
+      { ...probe(async () => Promise.reject(new Error("boom")))[0]!, name: "async-error" },
+    ];
+    await expect(analyzeResource(policies, asResource(deploy(goodPodSpec())))).rejects.toThrow(/with policy 'async-error': boom/);
+    const r = await analyzeResource(policies.slice(0, 3), asResource(deploy(goodPodSpec())));
+    expect(r.diagnostics.map((d) => [d.policyName, d.detail])).toEqual([["probe", "first"], ["sync", "second"]]);
+    expect(r.notApplicable).toEqual([expect.objectContaining({ policyName: "async-na", reason: "not now" })]);
+  });
   it("a string violation's message is the description, a newline and the detail", async () => {
     const r = await analyzeResource(probe((_a, report) => report("detail here")), asResource(deploy(goodPodSpec())));
     expect(r.diagnostics[0]!.message).toBe("probe policy\ndetail here");

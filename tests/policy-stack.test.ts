@@ -5,6 +5,8 @@
  * and mesh areas will render (kyverno.io/v1 ClusterPolicy verifyImages, security.istio.io/v1
  * PeerAuthentication).
  */
+import fc from "fast-check";
+import { SECRET_VALUES } from "../policy/secrets";
 import { checkStack, goodContainer, goodPodSpec, Obj, workload } from "./support/policy-fixtures";
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
@@ -170,5 +172,25 @@ describe("no-plain-secrets", () => {
     const cfg = { "no-plain-secrets": { exemptions: [{ namespace: "apps", name: "web", container: "app", reason: "test fixture credentials for the local registry mirror" }] } };
     const r = await checkStack("no-plain-secrets", [withEnv([{ name: "API_TOKEN", value: "x" }])], cfg);
     expect(r.diagnostics.map((d) => [d.enforcementLevel, d.detail])).toEqual([["advisory", "exempted (test fixture credentials for the local registry mirror): Deployment apps/web containers[app] env API_TOKEN: its name says it is a secret"]]);
+  });
+});
+
+describe("secret shapes' pre-checks", () => {
+  // Fragments of every shape, pieces of them and noise: values that match, nearly match, or not at all.
+  const samples = ["-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "AKIAABCDEFGHIJKLMNOP", "ASIA", "ghp_" + "a".repeat(36), "gho_", "xoxb-1234567890ab", "xox", "eyJhbGciOiJIUzI1NiJ9", ".eyJzdWIiOiIxMjM0NTY3ODkwIn0", ".sig_abcdefgh", "postgres://u:p@db", "HTTPS://", "://", "@", ":", "/", " ", "a", "Z9"];
+  it("a value a pattern matches always passes its pre-check (so skipping the pattern changes no verdict)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...samples), fc.string({ maxLength: 6 })), { maxLength: 8 }), (parts) => {
+        const v = parts.join("");
+        for (const s of SECRET_VALUES) if (s.re.test(v)) expect([s.what, s.maybe(v)]).toEqual([s.what, true]);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  it("each pre-check lets its own shape through and screens out a long value without it", () => {
+    const hits = ["-----BEGIN EC PRIVATE KEY-----", "id AKIAABCDEFGHIJKLMNOP", "ghs_" + "b".repeat(40), "xoxp-0123456789-abc", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijk", "amqp://guest:guest@rabbit:5672/"];
+    SECRET_VALUES.forEach((s, i) => expect([s.what, s.re.test(hits[i]!), s.maybe(hits[i]!)]).toEqual([s.what, true, true]));
+    const dashboard = JSON.stringify({ panels: Array.from({ length: 50 }, (_, i) => ({ title: `panel ${i}`, expr: "sum(rate(http_requests_total[5m]))" })) });
+    for (const s of SECRET_VALUES) expect([s.what, s.maybe(dashboard)]).toEqual([s.what, false]);
   });
 });
