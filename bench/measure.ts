@@ -46,7 +46,7 @@ async function render(input: MeasureInput, dump?: string): Promise<Measurement> 
       last = t;
     },
   });
-  writeRender(r.model, r.report, out);
+  await writeRender(r.model, r.report, out);
   const t1 = now();
   phases["write"] = t1 - last;
   fs.rmSync(out, { recursive: true, force: true });

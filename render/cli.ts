@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       return [formalReportSection(verdicts)];
     };
     const r = await renderConfig(stack, named.read(), { sections });
-    const { files, svg } = writeRender(r.model, r.report, out);
+    const { files, svg } = await writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");

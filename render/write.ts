@@ -16,36 +16,44 @@ export function fileNameOf(o: K8sObject): string {
   return `${o.kind}-${ns}${o.metadata.name}.yaml`.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
 }
 
-/** Writes everything; returns the paths written, relative to `outDir`, and whether the SVG was made. */
-export function writeRender(model: RenderModel, report: string, outDir: string): { files: string[]; svg: boolean } {
-  const files: string[] = [];
-  const dirs = new Set<string>();
-  const put = (rel: string, text: string) => {
-    const p = path.join(outDir, rel);
-    const dir = path.dirname(p);
-    if (!dirs.has(dir)) fs.mkdirSync(dir, { recursive: true });
-    dirs.add(dir);
-    fs.writeFileSync(p, text);
-    files.push(rel);
-  };
+/** Files written this many at a time: creating files, not the CPU, bounds this step. */
+const CONCURRENT_WRITES = 16;
+
+/** Writes everything; resolves to the paths written, relative to `outDir`, and whether the SVG was made. */
+export async function writeRender(model: RenderModel, report: string, outDir: string): Promise<{ files: string[]; svg: boolean }> {
+  const out: [string, string][] = [];
   for (const g of model.groups) {
     const names = g.objects.map(fileNameOf);
-    g.objects.forEach((o, i) => put(path.join("manifests", g.dir, names[i]!), yamlDoc(o)));
+    g.objects.forEach((o, i) => out.push([path.join("manifests", g.dir, names[i]!), yamlDoc(o)]));
     // Every Flux Kustomization path must exist, also for a component whose only object is a Secret
     // (supplied out of band): a kustomization.yaml lists exactly the files, nothing else in the folder.
-    put(path.join("manifests", g.dir, "kustomization.yaml"), yamlDoc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names }));
+    out.push([path.join("manifests", g.dir, "kustomization.yaml"), yamlDoc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names })]);
   }
-  put(path.join("flux", "kustomizations.yaml"), model.kustomizations.map(yamlDoc).join("---\n"));
-  put("report.md", report);
-  put("graph.mmd", mermaidGraph(model));
+  out.push([path.join("flux", "kustomizations.yaml"), model.kustomizations.map(yamlDoc).join("---\n")]);
+  out.push(["report.md", report], ["graph.mmd", mermaidGraph(model)]);
   const dot = dotGraph(model);
-  put("graph.dot", dot);
+  out.push(["graph.dot", dot]);
   // A large stack's SVG is megabytes: past spawnSync's default 1 MiB buffer dot was killed and the
   // render said Graphviz was missing (found by the N = 1000 benchmark).
   const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8", maxBuffer: 1 << 30 });
-  if (svg.status === 0 && svg.stdout) {
-    put("graph.svg", svg.stdout);
-    return { files, svg: true };
-  }
-  return { files, svg: false };
+  const svgMade = svg.status === 0 && !!svg.stdout;
+  if (svgMade) out.push(["graph.svg", svg.stdout]);
+  await writeFiles(outDir, out);
+  return { files: out.map(([rel]) => rel), svg: svgMade };
+}
+
+/**
+ * Writes the files, several at a time: one by one, each file creation waited for the file system
+ * (at N = 1000, 13k files: 0.5-3 s one by one, 0.4-0.6 s sixteen at a time on this machine).
+ */
+async function writeFiles(outDir: string, files: readonly (readonly [string, string])[]): Promise<void> {
+  for (const dir of new Set(files.map(([rel]) => path.dirname(path.join(outDir, rel))))) fs.mkdirSync(dir, { recursive: true });
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [rel, text] = files[next++]!;
+      await fs.promises.writeFile(path.join(outDir, rel), text);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENT_WRITES }, worker));
 }

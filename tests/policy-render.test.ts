@@ -245,7 +245,7 @@ spec: {interval: 30m, targetNamespace: kyverno, chartRef: {kind: OCIRepository, 
   });
   it("--manifests over the rendered prod tree finds what --stack finds", async () => {
     const dir = tmp();
-    writeRender(prod.model, prod.report, dir);
+    await writeRender(prod.model, prod.report, dir);
     const r = await run(["--manifests", dir, "--policy-config", path.join(ROOT, "policy", "stacks", "prod.json")]);
     const policiesHit = (s: string) => [...s.matchAll(/^mandatory (\S+):/gm)].map((m) => m[1]).sort();
     expect(policiesHit(r.out)).toEqual(policiesHit((await run(["--stack", "prod"])).out));

@@ -149,10 +149,10 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect((r.model.kustomizations.find((x) => x.metadata.name === "platform-namespaces") as any).spec.dependsOn).toBeUndefined();
   });
 
-  it("writes manifests, Flux objects, the report and the graph", () => {
+  it("writes manifests, Flux objects, the report and the graph", async () => {
     const r = rendered[stack]!;
     const out = fs.mkdtempSync(path.join(os.tmpdir(), `render-${stack}-`));
-    const { files } = writeRender(r.model, r.report, out);
+    const { files } = await writeRender(r.model, r.report, out);
     expect(files).toEqual(expect.arrayContaining(["report.md", "graph.mmd", "graph.dot", "flux/kustomizations.yaml", "manifests/namespaces/namespace-apps.yaml"]));
     const dep = parse(fs.readFileSync(path.join(out, "manifests/workloads-order-service/deployment-apps-order-service.yaml"), "utf8"));
     expect(dep).toMatchObject({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "order-service", namespace: "apps" } });
@@ -166,10 +166,10 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(report).not.toMatch(/no mTLS/);
   });
 
-  it("writes every object so that a YAML 1.1 reader (Kubernetes') reads back exactly the object", () => {
+  it("writes every object so that a YAML 1.1 reader (Kubernetes') reads back exactly the object", async () => {
     const r = rendered[stack]!;
     const out = fs.mkdtempSync(path.join(os.tmpdir(), `render-yaml-${stack}-`));
-    writeRender(r.model, r.report, out);
+    await writeRender(r.model, r.report, out);
     let n = 0;
     for (const g of r.model.groups) {
       for (const o of g.objects) {
@@ -182,7 +182,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     // Strings a YAML 1.1 reader would take for booleans or numbers stay strings.
     const tricky = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "tricky" }, data: { a: "on", b: "yes", c: "0755", d: "1.10", e: "~", f: "multi\nline" } };
     const dir = path.join(out, "tricky");
-    writeRender({ ...r.model, groups: [{ ...r.model.groups[0]!, dir: "tricky", objects: [tricky] }] }, r.report, dir);
+    await writeRender({ ...r.model, groups: [{ ...r.model.groups[0]!, dir: "tricky", objects: [tricky] }] }, r.report, dir);
     expect(parse(fs.readFileSync(path.join(dir, "manifests", "tricky", fileNameOf(tricky)), "utf8"), { version: "1.1" })).toEqual(tricky);
   });
 });
