@@ -461,7 +461,6 @@ class StackResource implements PolicyResource {
   readonly type: string;
   readonly urn: string;
   readonly name: string;
-  readonly opts: PolicyResource["opts"];
   parent?: PolicyResource;
   dependencies: PolicyResource[] = [];
   readonly propertyDependencies: Record<string, PolicyResource[]> = {};
@@ -475,13 +474,17 @@ class StackResource implements PolicyResource {
   readonly #memo: RunMemo;
   #props: unknown;
   #read = false;
+  #opts: PolicyResource["opts"] | undefined;
   constructor(r: AnalyzedResource, memo: RunMemo) {
     this.type = r.type;
     this.urn = r.urn;
     this.name = r.name;
-    this.opts = optsOf(r);
     this.#r = r;
     this.#memo = memo;
+  }
+  /** Built on first read too: no stack policy of the pack reads it. */
+  get opts(): PolicyResource["opts"] {
+    return (this.#opts ??= optsOf(this.#r));
   }
   get props(): any {
     if (!this.#read) {

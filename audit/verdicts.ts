@@ -42,7 +42,11 @@ export interface Located extends AnalyzedResource {
 
 /** Recorded registrations (render/harness.ts) as the engine would hand them to the analyzer. */
 export function fromRegistrations(rs: readonly { urn: string; type: string; name: string; custom: boolean; parent?: string; dependencies: readonly string[]; inputs: Record<string, unknown> }[], fileOf: (urn: string) => string | null = () => null): Located[] {
-  return rs.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, dependencies: r.dependencies, file: r.custom ? fileOf(r.urn) : null, ...(r.parent ? { parent: r.parent } : {}) }));
+  return rs.map((r) => {
+    const located: { -readonly [K in keyof Located]: Located[K] } = { type: r.type, name: r.name, urn: r.urn, props: r.inputs, dependencies: r.dependencies, file: r.custom ? fileOf(r.urn) : null };
+    if (r.parent) located.parent = r.parent; // not a spread: one object per registration, no copy
+    return located;
+  });
 }
 
 /**

@@ -34,14 +34,20 @@ const has =
     return false;
   };
 
+/** Both tests pass: a common prefix first, one scan of a value that lacks it instead of five. */
+const both =
+  (a: (v: string) => boolean, b: (v: string) => boolean) =>
+  (v: string): boolean =>
+    a(v) && b(v);
+
 /** Shapes of secret values, by what they are (the first that matches names the finding). */
 export const SECRET_VALUES: readonly SecretShape[] = [
   { what: "a private key", re: /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, maybe: has("PRIVATE KEY-----") },
   { what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, maybe: has("AKIA", "ASIA") },
-  { what: "a GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/, maybe: has("ghp_", "gho_", "ghu_", "ghs_", "ghr_") },
-  { what: "a Slack token", re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/, maybe: has("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-") },
+  { what: "a GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/, maybe: both(has("gh"), has("ghp_", "gho_", "ghu_", "ghs_", "ghr_")) },
+  { what: "a Slack token", re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/, maybe: both(has("xox"), has("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-")) },
   { what: "a JSON web token", re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, maybe: has(".eyJ") },
-  { what: "a URL with a password", re: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, maybe: (v) => v.includes("://") && v.includes("@") },
+  { what: "a URL with a password", re: /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, maybe: both(has("://"), has("@")) },
 ];
 
 /** Why a name/value pair looks like a secret, or undefined. */
