@@ -36,6 +36,9 @@ export function meshWideObjects(rootNamespace: string, samplingPercent: number):
   ];
 }
 
+/** About one service's worth of policies per turn: a turn's registrations stay small. */
+const POLICIES_PER_TURN = 4;
+
 /**
  * STRICT mTLS mesh-wide, tracing and access logs, and least-privilege authorization derived from
  * the declared calls: default deny per application namespace, an ALLOW per declared caller (L7
@@ -59,6 +62,3 @@ export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number
     });
   }
 }
-
-/** About one service's worth of policies: a turn's registrations stay small. */
-const POLICIES_PER_TURN = 4;

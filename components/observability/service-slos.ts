@@ -34,26 +34,26 @@ export class ServiceSlos extends PacedComponent<{ ruleNames: string[] }> {
   }
 
   private service(name: string, args: ServiceSlosArgs, s: ServiceSlo): void {
-      const labels = { "app.kubernetes.io/part-of": "platform", "platform.io/slo-service": s.service };
-      const ruleName = `slo-${s.service}`;
-      new k8s.apiextensions.CustomResource(
-        `${name}-${s.service}-rules`,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "PrometheusRule",
-          metadata: { name: ruleName, namespace: args.namespace, labels },
-          spec: { groups: sloRuleGroups(s) },
-        },
-        // A PrometheusRule needs its CRD.
-        { parent: this, dependsOn: args.monitoringCrds },
-      );
-      new k8s.core.v1.ConfigMap(
-        `${name}-${s.service}-dashboard`,
-        {
-          metadata: { name: `slo-dashboard-${s.service}`, namespace: args.namespace, labels: { ...labels, ...args.dashboardLabel } },
-          data: { [`slo-${s.service}.json`]: JSON.stringify(sloDashboard(s), null, 2) },
-        },
-        { parent: this },
-      );
+    const labels = { "app.kubernetes.io/part-of": "platform", "platform.io/slo-service": s.service };
+    const ruleName = `slo-${s.service}`;
+    new k8s.apiextensions.CustomResource(
+      `${name}-${s.service}-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: ruleName, namespace: args.namespace, labels },
+        spec: { groups: sloRuleGroups(s) },
+      },
+      // A PrometheusRule needs its CRD.
+      { parent: this, dependsOn: args.monitoringCrds },
+    );
+    new k8s.core.v1.ConfigMap(
+      `${name}-${s.service}-dashboard`,
+      {
+        metadata: { name: `slo-dashboard-${s.service}`, namespace: args.namespace, labels: { ...labels, ...args.dashboardLabel } },
+        data: { [`slo-${s.service}.json`]: JSON.stringify(sloDashboard(s), null, 2) },
+      },
+      { parent: this },
+    );
   }
 }
