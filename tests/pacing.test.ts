@@ -12,10 +12,14 @@ class Pair extends PacedComponent<{ first: pulumi.Output<string> }> {
     super("test:index:Pair", name, opts);
     log.push(`construct ${name}`);
     this.first = this.built("first") as pulumi.Output<string>;
+    // b is an item of its own, built in the turn after the component's build.
+    void this.item(() => {
+      log.push(`item ${name}`);
+      return new k8s.core.v1.ConfigMap(`${name}-b`, { metadata: { name: `${name}-b` } }, { parent: this });
+    });
     this.later(() => {
       log.push(`build ${name}`);
       const a = new k8s.core.v1.ConfigMap(`${name}-a`, { metadata: { name: `${name}-a` } }, { parent: this });
-      new k8s.core.v1.ConfigMap(`${name}-b`, { metadata: { name: `${name}-b` } }, { parent: this });
       return { first: a.metadata.name };
     });
   }
@@ -69,7 +73,7 @@ describe("registration pacing (components/core/pacing.ts)", () => {
         dependent = new k8s.core.v1.ConfigMap("after", { metadata: { name: "after" }, data: { first: pair.first } }, { dependsOn: [pair] });
       },
     });
-    expect(log).toEqual(["construct pair", "constructed", "build pair"]);
+    expect(log).toEqual(["construct pair", "constructed", "build pair", "item pair"]);
     const urn = (name: string) => run.resources.find((r) => r.name === name)!.urn;
     const after = run.resources.find((r) => r.name === "after")!;
     expect(after.dependencies).toEqual(expect.arrayContaining([urn("pair-a"), urn("pair-b")]));

@@ -92,14 +92,26 @@ export async function settled(): Promise<void> {
  */
 export abstract class PacedComponent<T extends Record<string, unknown>> extends pulumi.ComponentResource<T | undefined> {
   private pending?: () => T | Promise<T>;
+  private readonly items: Promise<unknown>[] = [];
 
   protected constructor(type: string, name: string, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
   }
 
-  /** Builds the children in a later turn; call once, from the constructor. */
+  /** Builds the children in a later turn and returns the outputs; call once, from the constructor. */
   protected later(build: () => T | Promise<T>): void {
     this.pending = build;
+  }
+
+  /**
+   * Builds one item's children (a service's SLO objects, a client's credentials) in a turn of its
+   * own, after `later`'s build; the component is done, for its outputs and for `dependsOn`, once
+   * every item is. Call from the constructor.
+   */
+  protected item<R>(build: () => R): Promise<R> {
+    const built = paced(build);
+    this.items.push(built);
+    return built;
   }
 
   // Called by the SDK from within super(): it waits for its turn, by which time the subclass's
@@ -111,6 +123,7 @@ export abstract class PacedComponent<T extends Record<string, unknown>> extends 
         return this.pending();
       });
       this.pending = undefined;
+      await Promise.all(this.items);
       this.registerOutputs(outputs);
       return outputs;
     } catch (error) {

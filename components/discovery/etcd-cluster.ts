@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
-import { paced, PacedComponent } from "../core/pacing";
+import { PacedComponent } from "../core/pacing";
 import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
@@ -336,10 +336,9 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
     this.endpoints = etcdClientUrls(t).join(",");
     this.caCertPem = ca.certPem;
     this.clientEnv = {};
-    const built: Promise<unknown>[] = [];
     for (const c of args.clients) {
       // One client's certificate and Secret per turn (components/core/pacing.ts).
-      const credentials = paced(() => {
+      const credentials = this.item(() => {
         const cert = issueCert(`${name}-client-${c.service}`, ca, { commonName: c.service, usage: "client" }, child);
         const secret = new k8s.core.v1.Secret(
           `${name}-client-${c.service}`,
@@ -354,13 +353,9 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
         );
         return secret.metadata.name;
       });
-      built.push(credentials);
       this.clientEnv[c.service] = secretEnv(pulumi.output(credentials), ETCD_CLIENT_ENV);
     }
-    this.later(async () => {
-      await Promise.all(built);
-      return { endpoints: this.endpoints, caCertPem: this.caCertPem };
-    });
+    this.later(() => ({ endpoints: this.endpoints, caCertPem: this.caCertPem }));
   }
 }
 

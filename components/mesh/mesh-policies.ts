@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource, K8sObject } from "../core/objects";
-import { chunks, paced, PacedComponent } from "../core/pacing";
+import { chunks, PacedComponent } from "../core/pacing";
 import type { ServiceGraph } from "../service-graph";
 import { authorizationObjects } from "./authorization";
 import { TRACING_PROVIDER } from "./istio-ambient";
@@ -56,9 +56,9 @@ export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number
     ];
     this.authorizationPolicies = objs.filter((o) => o.kind === "AuthorizationPolicy").length;
     // A few policies per turn (components/core/pacing.ts).
-    this.later(async () => {
-      await Promise.all(chunks(objs, POLICIES_PER_TURN).map((batch) => paced(() => batch.forEach((o) => customResource(`${name}-${o.metadata.namespace}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts))))));
-      return { authorizationPolicies: this.authorizationPolicies };
-    });
+    for (const batch of chunks(objs, POLICIES_PER_TURN)) {
+      void this.item(() => batch.forEach((o) => customResource(`${name}-${o.metadata.namespace}-${o.kind.toLowerCase()}-${o.metadata.name}`, o, childOptions(this, opts))));
+    }
+    this.later(() => ({ authorizationPolicies: this.authorizationPolicies }));
   }
 }

@@ -14,7 +14,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { KafkaConfig } from "../../config/schema";
-import { paced, PacedComponent } from "../core/pacing";
+import { PacedComponent } from "../core/pacing";
 import type { TopicUse } from "../service-graph";
 import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { secretEnv } from "../shared/pod-security";
@@ -279,7 +279,6 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
     this.caCertPem = ca.certPem;
     this.clientEnv = {};
     const acls = kafkaAcls(args.usage);
-    const built: Promise<unknown>[] = [];
     for (const [service, rules] of Object.entries(acls)) {
       const client = args.clients.find((c) => c.service === service);
       if (!client) throw new pulumi.ResourceError(`platform:services.${service}: uses Kafka topics but no namespace was passed for it`, this);
@@ -287,7 +286,7 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
       const produces = uses.some((u) => u.role === "produce");
       const group = uses.find((u) => u.role === "consume")?.group;
       // One client's user and credentials per turn (components/core/pacing.ts).
-      const credentials = paced(() => {
+      const credentials = this.item(() => {
         const password = new random.RandomPassword(`${name}-user-${service}`, { length: 32, special: false }, child);
         const passwordSecret = new k8s.core.v1.Secret(`${name}-user-${service}-password`, { metadata: { name: `${service}-kafka-password`, namespace: ns, labels }, type: "Opaque", stringData: { password: password.result } }, child);
         new k8s.apiextensions.CustomResource(
@@ -323,12 +322,8 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
         );
         return creds.metadata.name;
       });
-      built.push(credentials);
       this.clientEnv[service] = secretEnv(pulumi.output(credentials), kafkaClientEnv({ produces, consumes: group !== undefined }));
     }
-    this.later(async () => {
-      await Promise.all(built);
-      return { bootstrap: this.bootstrap, caCertPem: this.caCertPem };
-    });
+    this.later(() => ({ bootstrap: this.bootstrap, caCertPem: this.caCertPem }));
   }
 }

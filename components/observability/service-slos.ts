@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { paced, PacedComponent } from "../core/pacing";
+import { PacedComponent } from "../core/pacing";
 import { ServiceSlo, sloDashboard, sloRuleGroups } from "./slo";
 
 /** Inputs of the SLO objects. */
@@ -27,10 +27,8 @@ export class ServiceSlos extends PacedComponent<{ ruleNames: string[] }> {
     super("platform:observability:ServiceSlos", name, opts);
     this.ruleNames = args.slos.map((s) => `slo-${s.service}`);
     // One service's rules and dashboard per turn (components/core/pacing.ts).
-    this.later(async () => {
-      await Promise.all(args.slos.map((s) => paced(() => this.service(name, args, s))));
-      return { ruleNames: this.ruleNames };
-    });
+    for (const s of args.slos) void this.item(() => this.service(name, args, s));
+    this.later(() => ({ ruleNames: this.ruleNames }));
   }
 
   private service(name: string, args: ServiceSlosArgs, s: ServiceSlo): void {
