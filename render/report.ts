@@ -8,31 +8,75 @@ import { groupLevels, RenderModel } from "./model";
 
 const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
 
+/**
+ * Components of one type in one stage drawn one box each up to this many; more are drawn as one
+ * box ("1000 × Microservice"). A picture of a thousand boxes is not read, Graphviz takes a second
+ * to lay it out, and Mermaid refuses a flowchart past 500 edges (its `maxEdges`, which a diagram
+ * cannot raise), so GitHub would show none. Every component's own edges stay in
+ * flux/kustomizations.yaml (`dependsOn`) and report.md's deploy waves.
+ */
+export const MAX_DRAWN_PER_TYPE = 24;
+
+/** A box of the picture: one component, or all components of one type in a stage past MAX_DRAWN_PER_TYPE. */
+interface Box {
+  readonly id: string;
+  readonly lines: readonly string[];
+}
+
+/** The picture both graph files draw: boxes per stage, and arrows from a box to what it waits for. */
+function picture(model: RenderModel): { stages: { stage: string; boxes: Box[] }[]; arrows: [string, string][] } {
+  const boxOf = new Map<string, string>();
+  const stages = INSTALL_ORDER.flatMap((stage) => {
+    const members = model.groups.filter((g) => g.stage === stage.name);
+    if (!members.length) return [];
+    const byType = new Map<string, typeof members>();
+    for (const g of members) byType.set(g.type, byType.get(g.type)?.concat(g) ?? [g]);
+    const boxes: Box[] = [];
+    for (const g of members) {
+      const same = byType.get(g.type)!;
+      if (same.length <= MAX_DRAWN_PER_TYPE) {
+        boxes.push({ id: id(g.name), lines: [g.name, g.type, `${g.objects.length} objects`] });
+        boxOf.set(g.name, id(g.name));
+      } else if (same[0] === g) {
+        const box = id(`${stage.name}__${g.type}`);
+        const objects = same.reduce((n, x) => n + x.objects.length, 0);
+        boxes.push({ id: box, lines: [`${same.length} × ${g.type.split(":").pop()}`, g.type, `${objects} objects`] });
+        for (const x of same) boxOf.set(x.name, box);
+      }
+    }
+    return [{ stage: stage.name, boxes }];
+  });
+  const arrows = new Map<string, [string, string]>();
+  for (const [from, to] of model.edges) {
+    const a: [string, string] = [boxOf.get(from)!, boxOf.get(to)!];
+    if (a[0] !== a[1]) arrows.set(a.join(" "), a);
+  }
+  return { stages, arrows: [...arrows.values()] };
+}
+
 /** Mermaid flowchart of the components; an arrow points from a component to what it waits for. */
 export function mermaidGraph(model: RenderModel): string {
+  const { stages, arrows } = picture(model);
   const lines = ["flowchart RL"];
-  for (const stage of INSTALL_ORDER) {
-    const members = model.groups.filter((g) => g.stage === stage.name);
-    if (!members.length) continue;
-    lines.push(`  subgraph ${id("stage_" + stage.name)}["stage: ${stage.name}"]`);
-    for (const g of members) lines.push(`    ${id(g.name)}["${g.name}<br/>${g.type}<br/>${g.objects.length} objects"]`);
+  for (const { stage, boxes } of stages) {
+    lines.push(`  subgraph ${id("stage_" + stage)}["stage: ${stage}"]`);
+    for (const b of boxes) lines.push(`    ${b.id}["${b.lines.join("<br/>")}"]`);
     lines.push("  end");
   }
-  for (const [from, to] of model.edges) lines.push(`  ${id(from)} --> ${id(to)}`);
+  for (const [from, to] of arrows) lines.push(`  ${from} --> ${to}`);
   return lines.join("\n") + "\n";
 }
 
 /** The same graph in Graphviz dot, for the SVG. */
 export function dotGraph(model: RenderModel): string {
+  const { stages, arrows } = picture(model);
   const lines = ["digraph platform {", "  rankdir=RL;", '  node [shape=box, style="rounded", fontname="Helvetica"];'];
-  for (const stage of INSTALL_ORDER) {
-    const members = model.groups.filter((g) => g.stage === stage.name);
-    if (!members.length) continue;
-    lines.push(`  subgraph cluster_${id(stage.name)} {`, `    label="stage: ${stage.name}";`);
-    for (const g of members) lines.push(`    ${id(g.name)} [label="${g.name}\\n${g.type}\\n${g.objects.length} objects"];`);
+  for (const { stage, boxes } of stages) {
+    lines.push(`  subgraph cluster_${id(stage)} {`, `    label="stage: ${stage}";`);
+    for (const b of boxes) lines.push(`    ${b.id} [label="${b.lines.join("\\n")}"];`);
     lines.push("  }");
   }
-  for (const [from, to] of model.edges) lines.push(`  ${id(from)} -> ${id(to)};`);
+  for (const [from, to] of arrows) lines.push(`  ${from} -> ${to};`);
   lines.push("}");
   return lines.join("\n") + "\n";
 }

@@ -229,6 +229,7 @@ describe("bad config registers nothing", () => {
     expect(lines.join("\n")).toMatch(/platform:gateway\.implementation: /);
     expect(lines.join("\n")).toMatch(/platform:services\.user-service\.replicas\.maxx: unknown key/);
     expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(["Pulumi.broken.yaml"]); // no staging folder either
   });
 
   it("renders a stack through the CLI, with an SVG graph when Graphviz is installed", () => {

@@ -1,0 +1,171 @@
+/**
+ * The render writer (render/write.ts): objects written while the program runs give exactly the
+ * files the model alone gives; the output folder is replaced only by a finished render; and the
+ * pictures stay drawable at scale (render/report.ts).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { RenderModel } from "../render/model";
+import { renderConfig } from "../render/render";
+import { dotGraph, MAX_DRAWN_PER_TYPE, mermaidGraph } from "../render/report";
+import { readStackConfig } from "../render/stack";
+import { RenderWriter, writeRender } from "../render/write";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "writer-"));
+
+/** Every file below `dir`, relative path → content. */
+function tree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), fs.readFileSync(p, "utf8"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe("writing while the program runs", () => {
+  let streamed: Map<string, string>;
+  let fromModel: Map<string, string>;
+  let objects = 0;
+  let fluxObjects = 0;
+  let streamedFiles = 0;
+  let base: string;
+
+  beforeAll(async () => {
+    base = tmp();
+    const writer = new RenderWriter(path.join(base, "streamed"));
+    const r = await renderConfig("prod", readStackConfig("prod"), { onRegister: writer.onRegister });
+    streamedFiles = writer.streamedFiles;
+    await writer.finish(r.model, r.report);
+    await writeRender(r.model, r.report, path.join(base, "model"));
+    objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
+    fluxObjects = r.model.groups.flatMap((g) => g.objects).filter((o) => o.apiVersion.includes(".toolkit.fluxcd.io/")).length;
+    streamed = tree(path.join(base, "streamed"));
+    fromModel = tree(path.join(base, "model"));
+  });
+
+  it("hands the plain objects to the writer as they register, and only Helm releases' Flux objects wait for the model", () => {
+    expect(fluxObjects).toBeGreaterThan(0);
+    expect(streamedFiles).toBe(objects - fluxObjects);
+  });
+
+  it("writes exactly the files, byte for byte, that the model alone writes", () => {
+    expect([...streamed.keys()].sort()).toEqual([...fromModel.keys()].sort());
+    for (const [rel, text] of fromModel) expect({ rel, text: streamed.get(rel) }).toEqual({ rel, text });
+  });
+
+  it("leaves no staging folder behind", () => {
+    expect(fs.readdirSync(base).sort()).toEqual(["model", "streamed"]);
+    expect(fs.readdirSync(path.join(base, "streamed")).sort()).toEqual(["flux", "graph.dot", "graph.mmd", "graph.svg", "manifests", "report.md"].filter((f) => f !== "graph.svg" || fromModel.has("graph.svg")));
+  });
+});
+
+describe("the output folder", () => {
+  const model = (): RenderModel => ({ groups: [], edges: [], secrets: [], kustomizations: [], resources: [] });
+
+  it("is replaced by a finished render: files of components no longer rendered do not linger", async () => {
+    const out = path.join(tmp(), "out");
+    await writeRender(model(), "first", out);
+    fs.mkdirSync(path.join(out, "manifests", "workloads-removed-service"), { recursive: true });
+    fs.writeFileSync(path.join(out, "manifests", "workloads-removed-service", "deployment.yaml"), "kind: Deployment\n");
+    await writeRender(model(), "second", out);
+    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe("second");
+    expect(fs.existsSync(path.join(out, "manifests", "workloads-removed-service"))).toBe(false);
+    expect(fs.readdirSync(path.dirname(out))).toEqual(["out"]);
+  });
+
+  it("is left as it was when the program fails after objects were written, and the staging folder is removed", async () => {
+    const out = path.join(tmp(), "out");
+    await writeRender(model(), "good", out);
+    const before = tree(out);
+    const writer = new RenderWriter(out);
+    await renderConfig("dev", readStackConfig("dev"), { onRegister: writer.onRegister });
+    expect(writer.streamedFiles).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(out, `.rendering-${process.pid}`, "manifests"))).toBe(true);
+    await writer.abort(); // what the CLI does when the render throws
+    expect(tree(out)).toEqual(before);
+    expect(fs.readdirSync(out)).not.toContain(`.rendering-${process.pid}`);
+  });
+
+  it("fails the render when a file cannot be written, and leaves the earlier render", async () => {
+    const out = path.join(tmp(), "out");
+    await writeRender(model(), "good", out);
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } };
+    const group = (dir: string) => ({ name: dir, type: "t", stage: "s", dir, resources: [], objects: [configMap], dependsOn: [] });
+    // The second group's folder is the first group's file: one of the two cannot be made.
+    await expect(writeRender({ ...model(), groups: [group("x"), group("x/configmap-a.yaml")] }, "bad", out)).rejects.toThrow(/render writer: .*(EISDIR|EEXIST|ENOTDIR)/);
+    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe("good");
+    expect(fs.readdirSync(out)).not.toContain(`.rendering-${process.pid}`);
+  });
+
+  it("is not created by a render that fails before writing anything", async () => {
+    const out = path.join(tmp(), "out");
+    const writer = new RenderWriter(out);
+    await writer.abort();
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("keeps what else it holds, such as a Git repository's files", async () => {
+    const out = tmp();
+    fs.mkdirSync(path.join(out, ".git"));
+    fs.writeFileSync(path.join(out, ".git", "HEAD"), "ref: refs/heads/main\n");
+    fs.writeFileSync(path.join(out, "README.md"), "our GitOps repository\n");
+    fs.writeFileSync(path.join(out, "graph.svg"), "<svg>stale</svg>");
+    await writeRender(model(), "first", out);
+    await writeRender(model(), "second", out);
+    expect(fs.readFileSync(path.join(out, ".git", "HEAD"), "utf8")).toBe("ref: refs/heads/main\n");
+    expect(fs.readFileSync(path.join(out, "README.md"), "utf8")).toBe("our GitOps repository\n");
+    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe("second");
+    // graph.svg is the render's own: replaced by the new one, or removed where Graphviz is missing.
+    expect(fs.existsSync(path.join(out, "graph.svg")) && fs.readFileSync(path.join(out, "graph.svg"), "utf8")).not.toBe("<svg>stale</svg>");
+    expect(fs.readdirSync(out).sort()).toEqual(expect.arrayContaining([".git", "README.md", "flux", "report.md"]));
+    expect(fs.readdirSync(out).filter((f) => f.startsWith(".rendering"))).toEqual([]);
+  });
+});
+
+describe("the graph pictures at scale", () => {
+  const group = (name: string, type: string, stage: string, objects = 1) => ({
+    name,
+    type,
+    stage,
+    dir: `${stage}-${name}`,
+    resources: [],
+    objects: Array.from({ length: objects }, (_, i) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${name}-${i}` } })),
+    dependsOn: [],
+  });
+  const services = Array.from({ length: MAX_DRAWN_PER_TYPE + 1 }, (_, i) => group(`svc-${i}`, "platform:workloads:Microservice", "workloads", 2));
+  const model: RenderModel = {
+    groups: [group("namespaces", "platform:core:Namespaces", "namespaces"), group("kafka", "platform:messaging:StrimziKafka", "messaging"), ...services],
+    edges: [...services.flatMap((s) => [[s.name, "namespaces"], [s.name, "kafka"]] as [string, string][]), ["svc-1", "svc-0"], ["kafka", "namespaces"]],
+    secrets: [],
+    kustomizations: [],
+    resources: [],
+  };
+
+  it(`draws more than ${MAX_DRAWN_PER_TYPE} components of one type in a stage as one box, with one arrow per target and none to itself`, () => {
+    const mmd = mermaidGraph(model);
+    expect(mmd).toContain(`workloads__platform_workloads_Microservice["${MAX_DRAWN_PER_TYPE + 1} × Microservice<br/>platform:workloads:Microservice<br/>${2 * (MAX_DRAWN_PER_TYPE + 1)} objects"]`);
+    expect(mmd).not.toContain("svc_0");
+    expect(mmd.split("\n").filter((l) => l.includes("-->")).sort()).toEqual([
+      "  kafka --> namespaces",
+      "  workloads__platform_workloads_Microservice --> kafka",
+      "  workloads__platform_workloads_Microservice --> namespaces",
+    ]);
+    const dot = dotGraph(model);
+    expect(dot).toContain(`workloads__platform_workloads_Microservice [label="${MAX_DRAWN_PER_TYPE + 1} × Microservice\\nplatform:workloads:Microservice\\n${2 * (MAX_DRAWN_PER_TYPE + 1)} objects"];`);
+    expect(dot.split("\n").filter((l) => l.includes("->"))).toHaveLength(3);
+  });
+
+  it(`draws up to ${MAX_DRAWN_PER_TYPE} components of a type one box each`, () => {
+    const few: RenderModel = { ...model, groups: model.groups.slice(0, -1), edges: model.edges.filter(([f, t]) => f !== `svc-${MAX_DRAWN_PER_TYPE}` && t !== `svc-${MAX_DRAWN_PER_TYPE}`) };
+    const mmd = mermaidGraph(few);
+    expect(mmd).toContain('svc_0["svc-0<br/>platform:workloads:Microservice<br/>2 objects"]');
+    expect(mmd).toContain("  svc_1 --> svc_0");
+    expect(mmd).not.toContain("×");
+  });
+});
