@@ -34,25 +34,22 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 async function render(input: MeasureInput, dump?: string): Promise<Measurement> {
   const { renderConfig } = await import("../render/render");
-  const { RenderWriter } = await import("../render/write");
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-render-")), "out");
+  const { writeRender } = await import("../render/write");
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bench-render-"));
   const phases: Record<string, number> = {};
   const t0 = now();
   let last = t0;
-  // As `npm run render` does: objects are written while the program runs (render/write.ts).
-  const writer = new RenderWriter(out);
   const r = await renderConfig(input.stack, input.config!, {
-    onRegister: writer.onRegister,
     onPhase: (p) => {
       const t = now();
       phases[p] = t - last;
       last = t;
     },
   });
-  await writer.finish(r.model, r.report);
+  await writeRender(r.model, r.report, out);
   const t1 = now();
   phases["write"] = t1 - last;
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
   const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0) + r.model.kustomizations.length;
   // Peak RSS is taken before the dump below, which only the bench needs.
   const m: Measurement = { kind: "render", wallMs: t1 - t0, phases, resources: r.run.resources.length, objects, maxRssBytes: process.resourceUsage().maxRSS * 1024 };

@@ -10,7 +10,7 @@ import type { PlatformConfig } from "../config/schema";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { renderConfig } from "./render";
 import { cliArg, stackFromArgs } from "./stack";
-import { RenderWriter } from "./write";
+import { writeRender } from "./write";
 
 async function main(argv: string[]): Promise<number> {
   const named = stackFromArgs(argv);
@@ -20,8 +20,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const { stack } = named;
   const out = path.resolve(cliArg("out", argv) ?? path.join("out", stack));
-  // Objects are written while the program runs; they replace the earlier render only on success.
-  let writer: RenderWriter | undefined = new RenderWriter(out);
   try {
     // The formal models run on the validated config; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
@@ -29,9 +27,8 @@ async function main(argv: string[]): Promise<number> {
       verdicts = await formalVerdicts(config);
       return [formalReportSection(verdicts)];
     };
-    const r = await renderConfig(stack, named.read(), { sections, onRegister: writer.onRegister });
-    const { files, svg } = await writer.finish(r.model, r.report);
-    writer = undefined;
+    const r = await renderConfig(stack, named.read(), { sections });
+    const { files, svg } = await writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");
@@ -43,7 +40,6 @@ async function main(argv: string[]): Promise<number> {
     for (const v of failed) process.stderr.write(`formal model ${v.model} (${v.subject}) fails: ${v.summary}\n`);
     return failed.length ? 1 : 0;
   } catch (e) {
-    await writer?.abort();
     if (e instanceof ConfigError) {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);
       return 1;

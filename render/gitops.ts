@@ -80,19 +80,6 @@ export function toManifest(r: RecordedResource): { object?: K8sObject; secret?: 
   return { object: { apiVersion, kind, ...(rest as { metadata: K8sObject["metadata"] }) } };
 }
 
-const manifests = new WeakMap<RecordedResource, ReturnType<typeof toManifest>>();
-
-/**
- * toManifest, once per registration: the render's writer turns each object into YAML as it
- * registers (render/write.ts) and the model takes the same object afterwards, so the file and the
- * model cannot differ. An error is not kept: the next call throws it again.
- */
-export function manifestOf(r: RecordedResource): ReturnType<typeof toManifest> {
-  let m = manifests.get(r);
-  if (!m) manifests.set(r, (m = toManifest(r)));
-  return m;
-}
-
 interface ReleaseInputs {
   name?: string;
   chart: string;

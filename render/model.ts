@@ -4,7 +4,7 @@
  */
 import { INSTALL_ORDER, stageOf } from "../components/install-order";
 import type { RecordedResource } from "./harness";
-import { fluxKustomization, helmReleaseToFlux, HELM_RELEASE_TYPE, isKubernetesObject, K8sObject, manifestOf, SecretReference } from "./gitops";
+import { fluxKustomization, helmReleaseToFlux, HELM_RELEASE_TYPE, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
 
 export const PLATFORM_TYPE = "platform:index:Platform";
 
@@ -35,13 +35,6 @@ export interface RenderModel {
   readonly resources: readonly RecordedResource[];
 }
 
-/** A top-level component's install stage and its folder below manifests/ (the stage, then the name unless the two are the same). */
-export function groupFolder(root: Pick<RecordedResource, "name" | "type">): { stage: string; dir: string } {
-  const stage = stageOf(root.type);
-  if (!stage) throw new Error(`component type ${root.type} (${root.name}) has no stage in INSTALL_ORDER`);
-  return { stage: stage.name, dir: root.name === stage.name ? stage.name : `${stage.name}-${root.name}` };
-}
-
 export function buildModel(resources: readonly RecordedResource[]): RenderModel {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const platform = resources.find((r) => r.type === PLATFORM_TYPE);
@@ -60,8 +53,10 @@ export function buildModel(resources: readonly RecordedResource[]): RenderModel 
     if (!root) continue;
     let g = groups.get(root.name);
     if (!g) {
-      const { stage, dir } = groupFolder(root);
-      g = { name: root.name, type: root.type, stage, dir, resources: [], objects: [], dependsOn: [] };
+      const stage = stageOf(root.type);
+      if (!stage) throw new Error(`component type ${root.type} (${root.name}) has no stage in INSTALL_ORDER`);
+      const dir = root.name === stage.name ? stage.name : `${stage.name}-${root.name}`;
+      g = { name: root.name, type: root.type, stage: stage.name, dir, resources: [], objects: [], dependsOn: [] };
       groups.set(root.name, g);
     }
     groupOf.set(r.urn, g.name);
@@ -93,7 +88,7 @@ export function buildModel(resources: readonly RecordedResource[]): RenderModel 
         g.objects.push(...objects);
         if (secret) secrets.push(secret);
       } else if (isKubernetesObject(r)) {
-        const { object, secret } = manifestOf(r);
+        const { object, secret } = toManifest(r);
         if (object) g.objects.push(object);
         if (secret) secrets.push(secret);
       }

@@ -4,7 +4,7 @@ import { auditRun } from "../audit/stack";
 import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
 import { definePlatform } from "../program";
 import type { PlatformConfig } from "../config/schema";
-import { RecordedResource, runProgram, RunResult } from "./harness";
+import { runProgram, RunResult } from "./harness";
 import { buildModel, RenderModel } from "./model";
 import { reportMarkdown, ReportSection } from "./report";
 import { platformConfigOf, PROJECT, readStackConfig, ROOT } from "./stack";
@@ -24,8 +24,6 @@ export interface RenderOptions {
   readonly sections?: (config: PlatformConfig) => Promise<readonly ReportSection[]>;
   /** Called as each step ends (the benchmarks time the steps apart: bench/measure.ts). */
   readonly onPhase?: (phase: RenderPhase) => void;
-  /** Called for each registration as it happens: the CLI's RenderWriter writes objects while the program runs. */
-  readonly onRegister?: (r: RecordedResource) => void;
 }
 
 /** The steps of a render, in order. */
@@ -39,7 +37,7 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const phase = options.onPhase ?? (() => undefined);
   const config = platformConfigOf(flat);
   phase("config");
-  const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform(), ...(options.onRegister ? { onRegister: options.onRegister } : {}) });
+  const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform() });
   phase("program");
   const model = buildModel(run.resources);
   phase("model");

@@ -1,16 +1,13 @@
 /**
- * The render writer (render/write.ts): objects written while the program runs give exactly the
- * files the model alone gives; the output folder is replaced only by a finished render; and the
- * pictures stay drawable at scale (render/report.ts).
+ * The render's output folder (render/write.ts): replaced only by a finished render, and only in
+ * what a render writes; and the graph pictures stay drawable at scale (render/report.ts).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { RenderModel } from "../render/model";
-import { renderConfig } from "../render/render";
 import { dotGraph, MAX_DRAWN_PER_TYPE, mermaidGraph } from "../render/report";
-import { readStackConfig } from "../render/stack";
-import { RenderWriter, writeRender } from "../render/write";
+import { writeRender } from "../render/write";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "writer-"));
 
@@ -28,45 +25,12 @@ function tree(dir: string): Map<string, string> {
   return out;
 }
 
-describe("writing while the program runs", () => {
-  let streamed: Map<string, string>;
-  let fromModel: Map<string, string>;
-  let objects = 0;
-  let fluxObjects = 0;
-  let streamedFiles = 0;
-  let base: string;
-
-  beforeAll(async () => {
-    base = tmp();
-    const writer = new RenderWriter(path.join(base, "streamed"));
-    const r = await renderConfig("prod", readStackConfig("prod"), { onRegister: writer.onRegister });
-    streamedFiles = writer.streamedFiles;
-    await writer.finish(r.model, r.report);
-    await writeRender(r.model, r.report, path.join(base, "model"));
-    objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
-    fluxObjects = r.model.groups.flatMap((g) => g.objects).filter((o) => o.apiVersion.includes(".toolkit.fluxcd.io/")).length;
-    streamed = tree(path.join(base, "streamed"));
-    fromModel = tree(path.join(base, "model"));
-  });
-
-  it("hands the plain objects to the writer as they register, and only Helm releases' Flux objects wait for the model", () => {
-    expect(fluxObjects).toBeGreaterThan(0);
-    expect(streamedFiles).toBe(objects - fluxObjects);
-  });
-
-  it("writes exactly the files, byte for byte, that the model alone writes", () => {
-    expect([...streamed.keys()].sort()).toEqual([...fromModel.keys()].sort());
-    for (const [rel, text] of fromModel) expect({ rel, text: streamed.get(rel) }).toEqual({ rel, text });
-  });
-
-  it("leaves no staging folder behind", () => {
-    expect(fs.readdirSync(base).sort()).toEqual(["model", "streamed"]);
-    expect(fs.readdirSync(path.join(base, "streamed")).sort()).toEqual(["flux", "graph.dot", "graph.mmd", "graph.svg", "manifests", "report.md"].filter((f) => f !== "graph.svg" || fromModel.has("graph.svg")));
-  });
-});
-
 describe("the output folder", () => {
   const model = (): RenderModel => ({ groups: [], edges: [], secrets: [], kustomizations: [], resources: [] });
+  const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } };
+  const group = (dir: string) => ({ name: dir, type: "t", stage: "s", dir, resources: [], objects: [configMap], dependsOn: [] });
+  // The second group's folder is the first group's file: one of the two cannot be made.
+  const unwritable = (): RenderModel => ({ ...model(), groups: [group("x"), group("x/configmap-a.yaml")] });
 
   it("is replaced by a finished render: files of components no longer rendered do not linger", async () => {
     const out = path.join(tmp(), "out");
@@ -79,34 +43,19 @@ describe("the output folder", () => {
     expect(fs.readdirSync(path.dirname(out))).toEqual(["out"]);
   });
 
-  it("is left as it was when the program fails after objects were written, and the staging folder is removed", async () => {
+  it("fails the render when a file cannot be written, and leaves the earlier render", async () => {
     const out = path.join(tmp(), "out");
-    await writeRender(model(), "good", out);
+    await writeRender({ ...model(), groups: [group("y")] }, "good", out);
     const before = tree(out);
-    const writer = new RenderWriter(out);
-    await renderConfig("dev", readStackConfig("dev"), { onRegister: writer.onRegister });
-    expect(writer.streamedFiles).toBeGreaterThan(0);
-    expect(fs.existsSync(path.join(out, `.rendering-${process.pid}`, "manifests"))).toBe(true);
-    await writer.abort(); // what the CLI does when the render throws
+    expect(before.get("report.md")).toBe("good");
+    await expect(writeRender(unwritable(), "bad", out)).rejects.toThrow(/EISDIR|EEXIST|ENOTDIR/);
     expect(tree(out)).toEqual(before);
     expect(fs.readdirSync(out)).not.toContain(`.rendering-${process.pid}`);
   });
 
-  it("fails the render when a file cannot be written, and leaves the earlier render", async () => {
+  it("is not left behind, empty, by a failed first render", async () => {
     const out = path.join(tmp(), "out");
-    await writeRender(model(), "good", out);
-    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } };
-    const group = (dir: string) => ({ name: dir, type: "t", stage: "s", dir, resources: [], objects: [configMap], dependsOn: [] });
-    // The second group's folder is the first group's file: one of the two cannot be made.
-    await expect(writeRender({ ...model(), groups: [group("x"), group("x/configmap-a.yaml")] }, "bad", out)).rejects.toThrow(/render writer: .*(EISDIR|EEXIST|ENOTDIR)/);
-    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe("good");
-    expect(fs.readdirSync(out)).not.toContain(`.rendering-${process.pid}`);
-  });
-
-  it("is not created by a render that fails before writing anything", async () => {
-    const out = path.join(tmp(), "out");
-    const writer = new RenderWriter(out);
-    await writer.abort();
+    await expect(writeRender(unwritable(), "bad", out)).rejects.toThrow(/EISDIR|EEXIST|ENOTDIR/);
     expect(fs.existsSync(out)).toBe(false);
   });
 
