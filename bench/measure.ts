@@ -28,6 +28,8 @@ export interface MeasureInput {
   /** floor: the registrations to replay; peer: how many services to synthesize. */
   readonly replay?: string;
   readonly services?: number;
+  /** render: the folder the output goes below (default the system's temporary folder). */
+  readonly outBase?: string;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -35,7 +37,7 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 async function render(input: MeasureInput, dump?: string): Promise<Measurement> {
   const { renderConfig } = await import("../render/render");
   const { writeRender } = await import("../render/write");
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bench-render-"));
+  const out = fs.mkdtempSync(path.join(input.outBase ?? os.tmpdir(), "bench-render-"));
   const phases: Record<string, number> = {};
   const t0 = now();
   let last = t0;
