@@ -26,6 +26,9 @@ export function fileNameOf(o: K8sObject): string {
 /** What a render writes at the top of its output folder: replaced as a whole by the next render. */
 export const RENDER_ENTRIES = ["manifests", "flux", "report.md", "graph.mmd", "graph.dot", "graph.svg"] as const;
 
+/** The staging folder's name inside the output folder. */
+export const STAGING = ".rendering";
+
 /** Files written this many at a time: creating files, not the CPU, bounds this step. */
 const CONCURRENT_WRITES = 16;
 
@@ -48,8 +51,9 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
   out.push(["report.md", () => report], ["graph.mmd", () => mermaidGraph(model)], ["graph.dot", () => dot]);
 
   const existed = fs.existsSync(outDir);
-  // Inside the output folder: the same file system, so the final renames are cheap.
-  const staging = path.join(outDir, `.rendering-${process.pid}`);
+  // Inside the output folder: the same file system, so the final renames are cheap. One fixed
+  // name, cleared first, so a render killed half-way leaves nothing the next one does not remove.
+  const staging = path.join(outDir, STAGING);
   try {
     fs.rmSync(staging, { recursive: true, force: true });
     await writeFiles(staging, out);

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import type { RenderModel } from "../render/model";
 import { dotGraph, MAX_DRAWN_PER_TYPE, mermaidGraph } from "../render/report";
-import { writeRender } from "../render/write";
+import { STAGING, writeRender } from "../render/write";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "writer-"));
 
@@ -50,7 +50,16 @@ describe("the output folder", () => {
     expect(before.get("report.md")).toBe("good");
     await expect(writeRender(unwritable(), "bad", out)).rejects.toThrow(/EISDIR|EEXIST|ENOTDIR/);
     expect(tree(out)).toEqual(before);
-    expect(fs.readdirSync(out)).not.toContain(`.rendering-${process.pid}`);
+    expect(fs.readdirSync(out)).not.toContain(STAGING);
+  });
+
+  it("has a half-written staging folder of a killed render cleared by the next render", async () => {
+    const out = tmp();
+    fs.mkdirSync(path.join(out, STAGING, "manifests", "workloads-half"), { recursive: true });
+    fs.writeFileSync(path.join(out, STAGING, "manifests", "workloads-half", "deployment.yaml"), "kind: Deployment\n");
+    await writeRender(model(), "next", out);
+    expect(fs.readdirSync(out)).not.toContain(STAGING);
+    expect(fs.existsSync(path.join(out, "manifests", "workloads-half"))).toBe(false);
   });
 
   it("is not left behind, empty, by a failed first render", async () => {
@@ -73,7 +82,7 @@ describe("the output folder", () => {
     // graph.svg is the render's own: replaced by the new one, or removed where Graphviz is missing.
     expect(fs.existsSync(path.join(out, "graph.svg")) && fs.readFileSync(path.join(out, "graph.svg"), "utf8")).not.toBe("<svg>stale</svg>");
     expect(fs.readdirSync(out).sort()).toEqual(expect.arrayContaining([".git", "README.md", "flux", "report.md"]));
-    expect(fs.readdirSync(out).filter((f) => f.startsWith(".rendering"))).toEqual([]);
+    expect(fs.readdirSync(out)).not.toContain(STAGING);
   });
 });
 
