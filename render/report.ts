@@ -30,7 +30,11 @@ function picture(model: RenderModel): { stages: { stage: string; boxes: Box[] }[
     const members = model.groups.filter((g) => g.stage === stage.name);
     if (!members.length) return [];
     const byType = new Map<string, typeof members>();
-    for (const g of members) byType.set(g.type, byType.get(g.type)?.concat(g) ?? [g]);
+    for (const g of members) {
+      const same = byType.get(g.type);
+      if (same) same.push(g);
+      else byType.set(g.type, [g]);
+    }
     const boxes: Box[] = [];
     for (const g of members) {
       const same = byType.get(g.type)!;
