@@ -184,13 +184,26 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
     const { floor: fl, grouped: gr, peer: pe, rss } = summary(r);
     L.push(`| ${r.workload.name} | ${r.floor[0]!.resources} → ${r.grouped[0]!.resources} | ${triple(fl, sec)} | ${triple(gr, sec)} | ${f2(gr.median / fl.median)} | ${f1(gr.median / pe.median)} | ${rss.floor} / ${rss.grouped} |`);
   }
-  L.push(...section("Policy pack", "The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render.", "workload", "registrations:", "policy ms (in the render)", "µs per resource", "µs per resource, second pass (warm)"));
+  L.push(
+    ...section(
+      "Policy pack",
+      "The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render. First pass = the render's own, in a fresh process: V8 compiles each of the pack's functions on its first call and runs it interpreted until it tiers up, which `pulumi preview` pays once per run too. Steady = the median of seven more passes in the same process (after a second one): what each resource costs once the code is compiled. First-use cost = first pass − steady pass, a cost per process that does not grow with the stack.",
+      "workload",
+      "registrations:",
+      "first pass ms",
+      "µs per resource, first pass",
+      "µs per resource, second pass",
+      "µs per resource, steady",
+      "first-use cost ms:",
+    ),
+  );
   for (const r of results) {
     const n = r.render[0]!.resources;
     const p = col(r.render, (m) => m.phases?.["policy"] ?? 0);
     const w = col(r.render, (m) => m.phases?.["policyWarm"] ?? 0);
+    const st = col(r.render, (m) => m.phases?.["policySteady"] ?? 0);
     const per = (x: Stats): Stats => ({ min: (x.min * 1000) / n, median: (x.median * 1000) / n, max: (x.max * 1000) / n });
-    L.push(`| ${r.workload.name} | ${n} | ${triple(p, f1)} | ${triple(per(p), f1)} | ${triple(per(w), f1)} |`);
+    L.push(`| ${r.workload.name} | ${n} | ${triple(p, f1)} | ${triple(per(p), f1)} | ${triple(per(w), f1)} | ${triple(per(st), f1)} | ${f1(p.median - st.median)} |`);
   }
 
   // Targets.
@@ -215,7 +228,8 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
   const peerRatio = big ? renderWall(big).median / col(big.peer, (m) => m.wallMs).median : NaN;
   const policyUs = (r: Result, k: string) => (col(r.render, (m) => m.phases?.[k] ?? 0).median * 1000) / r.render[0]!.resources;
   const policyWorst = Math.max(...results.map((r) => policyUs(r, "policy")));
-  const policyWarmWorst = Math.max(...results.map((r) => policyUs(r, "policyWarm")));
+  const policySteadyWorst = Math.max(...results.map((r) => policyUs(r, "policySteady")));
+  const firstUse = Math.max(...results.map((r) => col(r.render, (m) => (m.phases?.["policy"] ?? 0) - (m.phases?.["policySteady"] ?? 0)).median));
   const flat = perSvc(`N=${LARGE}`) / perSvc("N=100");
   const verdict = (ok: boolean, ...values: number[]) => (values.some(Number.isNaN) ? "not measured" : ok ? "met" : "**missed**");
   L.push(
@@ -229,7 +243,7 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
     `| time per service flat (±20%) from N = 100 to ${LARGE} | ${f1(perSvc("N=100"))} → ${f1(perSvc(`N=${LARGE}`))} ms (${f2(flat)}×); one more service costs ${f1(increment("N=10", "N=100"))} ms between N = 10 and 100, ${f1(increment("N=100", `N=${LARGE}`))} ms between 100 and ${LARGE} | ${verdict(Math.abs(flat - 1) <= 0.2, flat)}${flat < 0.8 ? " (falls: the platform's fixed cost spreads over more services)" : ""} |`,
     `| peak RSS ≤ 1 GiB at N = ${LARGE} | ${f2(rss)} GiB | ${verdict(rss <= 1, rss)} |`,
     `| ≤ 2× cdk8s at N = ${LARGE} | ${f1(peerRatio)}× | ${verdict(peerRatio <= 2, peerRatio)} |`,
-    `| policy ≤ 20 µs per resource | worst ${f1(policyWorst)} µs in the render (first pass), ${f1(policyWarmWorst)} µs warm | ${verdict(policyWorst <= 20)} (warm: ${verdict(policyWarmWorst <= 20)}) |`,
+    `| policy ≤ 20 µs per resource | per resource once compiled: worst ${f1(policySteadyWorst)} µs (steady); the render's first pass: worst ${f1(policyWorst)} µs, which includes up to ${f1(firstUse)} ms of first use per process | steady: ${verdict(policySteadyWorst <= 20, policySteadyWorst)}; first pass: ${verdict(policyWorst <= 20, policyWorst)} |`,
   );
 
   const prod = results.find((r) => r.graph);
