@@ -187,14 +187,14 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
   L.push(
     ...section(
       "Policy pack",
-      "The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render. First pass = the render's own, in a fresh process: V8 compiles each of the pack's functions on its first call and runs it interpreted until it tiers up, which `pulumi preview` pays once per run too. Steady = the median of seven more passes in the same process (after a second one): what each resource costs once the code is compiled. First-use cost = first pass − steady pass, a cost per process that does not grow with the stack.",
+      "The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render. First pass = the render's own, in a fresh process: V8 compiles each of the pack's functions on its first call and runs it interpreted until it tiers up, which `pulumi preview` pays once per run too. Steady = the median of seven more passes in the same process (after a second one): what each resource costs once the code is compiled. First use = first pass − steady pass: compiling, code run interpreted before V8 tiers it up, caches filled for the first time.",
       "workload",
       "registrations:",
       "first pass ms",
       "µs per resource, first pass",
       "µs per resource, second pass",
       "µs per resource, steady",
-      "first-use cost ms:",
+      "first use ms:",
     ),
   );
   for (const r of results) {
@@ -229,7 +229,8 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
   const policyUs = (r: Result, k: string) => (col(r.render, (m) => m.phases?.[k] ?? 0).median * 1000) / r.render[0]!.resources;
   const policyWorst = Math.max(...results.map((r) => policyUs(r, "policy")));
   const policySteadyWorst = Math.max(...results.map((r) => policyUs(r, "policySteady")));
-  const firstUse = Math.max(...results.map((r) => col(r.render, (m) => (m.phases?.["policy"] ?? 0) - (m.phases?.["policySteady"] ?? 0)).median));
+  const firstWorst = results.reduce((a, r) => (policyUs(r, "policy") > policyUs(a, "policy") ? r : a), results[0]!);
+  const firstMs = (k: string) => col(firstWorst.render, (m) => m.phases?.[k] ?? 0).median;
   const flat = perSvc(`N=${LARGE}`) / perSvc("N=100");
   const verdict = (ok: boolean, ...values: number[]) => (values.some(Number.isNaN) ? "not measured" : ok ? "met" : "**missed**");
   L.push(
@@ -243,7 +244,7 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
     `| time per service flat (±20%) from N = 100 to ${LARGE} | ${f1(perSvc("N=100"))} → ${f1(perSvc(`N=${LARGE}`))} ms (${f2(flat)}×); one more service costs ${f1(increment("N=10", "N=100"))} ms between N = 10 and 100, ${f1(increment("N=100", `N=${LARGE}`))} ms between 100 and ${LARGE} | ${verdict(Math.abs(flat - 1) <= 0.2, flat)}${flat < 0.8 ? " (falls: the platform's fixed cost spreads over more services)" : ""} |`,
     `| peak RSS ≤ 1 GiB at N = ${LARGE} | ${f2(rss)} GiB | ${verdict(rss <= 1, rss)} |`,
     `| ≤ 2× cdk8s at N = ${LARGE} | ${f1(peerRatio)}× | ${verdict(peerRatio <= 2, peerRatio)} |`,
-    `| policy ≤ 20 µs per resource | per resource once compiled: worst ${f1(policySteadyWorst)} µs (steady); the render's first pass: worst ${f1(policyWorst)} µs, which includes up to ${f1(firstUse)} ms of first use per process | steady: ${verdict(policySteadyWorst <= 20, policySteadyWorst)}; first pass: ${verdict(policyWorst <= 20, policyWorst)} |`,
+    `| policy ≤ 20 µs per resource | once compiled (steady): worst ${f1(policySteadyWorst)} µs; the render's first pass: worst ${f1(policyWorst)} µs (${firstWorst.workload.name}: ${f1(firstMs("policy") - firstMs("policySteady"))} ms of its ${f1(firstMs("policy"))} ms are first use) | steady: ${verdict(policySteadyWorst <= 20, policySteadyWorst)}; first pass: ${verdict(policyWorst <= 20, policyWorst)} |`,
   );
 
   const prod = results.find((r) => r.graph);
