@@ -34,7 +34,7 @@ export interface MeasureInput {
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 /** Policy passes after the second, in one render process; their median is the steady cost. */
-const STEADY_PASSES = 7;
+export const STEADY_PASSES = 7;
 
 async function render(input: MeasureInput, dump?: string): Promise<Measurement> {
   const { renderConfig } = await import("../render/render");

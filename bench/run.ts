@@ -11,6 +11,7 @@ import * as path from "path";
 import { RENDER_NODE_FLAGS } from "../render/harness";
 import { readStackConfig, ROOT } from "../render/stack";
 import { componentOf, criticalPath, GraphResource } from "./critical-path";
+import { STEADY_PASSES } from "./measure";
 import type { Measurement, MeasureInput } from "./measure";
 import { PEER_OBJECTS_PER_SERVICE } from "./peer";
 import { Workload, workloads } from "./stacks";
@@ -187,7 +188,7 @@ function report(results: readonly Result[], started: Date, elapsedMs: number): s
   L.push(
     ...section(
       "Policy pack",
-      "The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render. First pass = the render's own, in a fresh process: V8 compiles each of the pack's functions on its first call and runs it interpreted until it tiers up, which `pulumi preview` pays once per run too. Steady = the median of seven more passes in the same process (after a second one): what each resource costs once the code is compiled. First use = first pass − steady pass: compiling, code run interpreted before V8 tiers it up, caches filled for the first time.",
+      `The CrossGuard pack (policy/, in-process analyzer audit/analyzer.ts) over every registration of the render. First pass = the render's own, in a fresh process: V8 compiles each of the pack's functions on its first call and runs it interpreted until it tiers up, which \`pulumi preview\` pays once per run too. Steady = the median of ${STEADY_PASSES} more passes in the same process (after a second one): what each resource costs once the code is compiled. First use = first pass − steady pass: compiling, code run interpreted before V8 tiers it up, caches filled for the first time.`,
       "workload",
       "registrations:",
       "first pass ms",
