@@ -61,7 +61,7 @@ export function stats(xs: readonly number[]): Stats {
   return { min: s[0]!, median: mid, max: s[s.length - 1]! };
 }
 
-interface Result {
+export interface Result {
   readonly workload: Workload;
   readonly runs: number;
   readonly render: Measurement[];
@@ -141,7 +141,8 @@ function summary(r: Result) {
   };
 }
 
-function report(results: readonly Result[], started: Date, elapsedMs: number): string {
+/** bench/results.md from the measurements (exported for tests/bench.test.ts). */
+export function report(results: readonly Result[], started: Date, elapsedMs: number): string {
   const cpu = os.cpus();
   const L: string[] = [];
   L.push(

@@ -1,10 +1,12 @@
 /**
  * The pure parts of the benchmarks (bench/, docs/benchmarks.md): the generated stacks are valid
- * configs that grow every area with N, and the critical-path analysis on small hand-made graphs.
- * No timings here: numbers go to bench/results.md only.
+ * configs that grow every area with N, the critical-path analysis on small hand-made graphs, and
+ * the verdicts results.md draws from measurements (made up here). No timings here: numbers go to bench/results.md only.
  */
 import { criticalPath, classify, GraphResource } from "../bench/critical-path";
 import { kubernetesClass } from "../bench/floor";
+import type { Measurement } from "../bench/measure";
+import { report, Result } from "../bench/run";
 import { generatedStack, workloads } from "../bench/stacks";
 import { serviceGraph } from "../components/service-graph";
 import * as k8s from "@pulumi/kubernetes";
@@ -119,5 +121,35 @@ describe("render processes", () => {
   it("npm run render and npm run audit start node with the flags the benchmarks measure (render/harness.ts RENDER_NODE_FLAGS)", () => {
     const scripts = require("../package.json").scripts as Record<string, string>;
     for (const s of ["render", "audit"]) expect(scripts[s]).toBe(`node ${RENDER_NODE_FLAGS.join(" ")} -r ts-node/register/transpile-only ${s}/cli.ts`);
+  });
+});
+
+describe("results.md", () => {
+  /** One workload's runs: every measurement kind with the given wall time; the render with its steps. */
+  const result = (name: string, services: number, resources: number, policy: { first: number[]; second: number; steady: number[] }): Result => {
+    const m = (kind: Measurement["kind"], wallMs: number, phases?: Record<string, number>): Measurement => ({ kind, wallMs, resources, objects: resources, maxRssBytes: 2 ** 28, ...(phases ? { phases } : {}) });
+    const render = policy.first.map((first, i) => m("render", 1000 + first, { program: 800, policy: first, policyWarm: policy.second, policySteady: policy.steady[i]!, write: 100 }));
+    return { workload: { name, services, config: {} }, runs: render.length, render, renderRam: render, floor: render.map(() => m("floor", 900)), floorAtOnce: render.map(() => m("floorAtOnce", 1000)), grouped: render.map(() => m("grouped", 900)), peer: render.map(() => m("peer", 2000)) };
+  };
+  const policyRow = (md: string) => md.split("\n").find((l) => l.startsWith("| policy ≤ 20 µs per resource"))!;
+
+  it("judges the policy target on the steady pass and on the first pass, naming the first pass's worst stack and its first-use cost", () => {
+    const md = report(
+      [
+        // prod: 200 resources, first pass 10 ms (50 µs each), steady 2 ms (10 µs): 8 ms of first use.
+        result("prod", 5, 200, { first: [9, 10, 12], second: 5, steady: [2, 2, 3] }),
+        result("N=1000", 1000, 10000, { first: [150, 160, 170], second: 140, steady: [120, 130, 140] }),
+      ],
+      new Date(0),
+      1000,
+    );
+    expect(md).toContain("| prod | 200 | 10.0 (9.0–12.0) | 50.0 (45.0–60.0) | 25.0 (25.0–25.0) | 10.0 (10.0–15.0) | 8.0 |");
+    expect(policyRow(md)).toBe("| policy ≤ 20 µs per resource | once compiled (steady): worst 13.0 µs; the render's first pass: worst 50.0 µs (prod: 8.0 ms of its 10.0 ms are first use) | steady: met; first pass: **missed** |");
+  });
+
+  it("misses the steady verdict when a stack costs more than 20 µs per resource once compiled", () => {
+    const md = report([result("prod", 5, 100, { first: [5], second: 4, steady: [2.5] })], new Date(0), 1000);
+    expect(policyRow(md)).toContain("once compiled (steady): worst 25.0 µs");
+    expect(policyRow(md)).toMatch(/\| steady: \*\*missed\*\*; first pass: \*\*missed\*\* \|$/);
   });
 });
