@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stats } from "./stats";
 
 /** What one child reports. Times in milliseconds. */
 export interface Measurement {
@@ -72,8 +73,7 @@ async function render(input: MeasureInput, dump?: string): Promise<Measurement> 
   phases["policyWarm"] = passes[0]!;
   // V8 tiers a function up only after it has run a while, so the second pass still runs partly
   // interpreted code: the median of the passes after it is the pack's steady cost.
-  const steady = passes.slice(1).sort((a, b) => a - b);
-  phases["policySteady"] = steady[steady.length >> 1]!;
+  phases["policySteady"] = stats(passes.slice(1)).median;
   if (dump) {
     // The floor replays exactly these registrations (bench/floor.ts); the critical path reads the graph.
     const { dumpRun } = await import("./floor");

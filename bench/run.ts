@@ -14,6 +14,7 @@ import { componentOf, criticalPath, GraphResource } from "./critical-path";
 import { STEADY_PASSES } from "./measure";
 import type { Measurement, MeasureInput } from "./measure";
 import { PEER_OBJECTS_PER_SERVICE } from "./peer";
+import { Stats, stats } from "./stats";
 import { Workload, workloads } from "./stacks";
 
 const arg = (name: string, dflt: string): string => {
@@ -48,17 +49,6 @@ function child(kind: Measurement["kind"], input: string, dump?: string): Measure
   const p = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } });
   if (p.status !== 0) throw new Error(`${kind} ${input} failed (${p.status}):\n${p.stderr}`);
   return JSON.parse(p.stdout.trim().split("\n").pop()!) as Measurement;
-}
-
-interface Stats {
-  readonly min: number;
-  readonly median: number;
-  readonly max: number;
-}
-export function stats(xs: readonly number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { min: s[0]!, median: mid, max: s[s.length - 1]! };
 }
 
 export interface Result {

@@ -1,7 +1,8 @@
 /**
  * The pure parts of the benchmarks (bench/, docs/benchmarks.md): the generated stacks are valid
  * configs that grow every area with N, the critical-path analysis on small hand-made graphs, and
- * the verdicts results.md draws from measurements (made up here). No timings here: numbers go to bench/results.md only.
+ * the verdicts results.md draws from measurements (made up here). No timings here: numbers go to
+ * bench/results.md only.
  */
 import { criticalPath, classify, GraphResource } from "../bench/critical-path";
 import { kubernetesClass } from "../bench/floor";
