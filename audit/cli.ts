@@ -14,8 +14,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/load";
+import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
 import { renderStack } from "../render/render";
-import { cliArg as arg, listStacks } from "../render/stack";
+import { chartOptionsFromArgs, cliArg as arg, listStacks } from "../render/stack";
 import { policies } from "../policy/policies";
 import { configWarnings, PolicyConfigError } from "./analyzer";
 import { auditFormal } from "./formal";
@@ -53,7 +54,17 @@ export async function main(argv: string[], out = (s: string) => void process.std
         err(`unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}\n`);
         return 2;
       }
-      const r = await renderStack(stack);
+      const charts = chartOptionsFromArgs(argv);
+      if ("error" in charts) {
+        err(`${charts.error}\n`);
+        return 2;
+      }
+      const r = await renderStack(stack, { charts });
+      for (const c of r.run.charts) {
+        const e = c.expansion;
+        if (e.missingSubcharts.length) err(`not covered: chart ${e.chart} ${e.version}: subcharts ${e.missingSubcharts.join(", ")} are missing from the chart cache (${e.source}); their objects were not audited\n`);
+      }
+      if (charts.skip) err("not covered: charts were not expanded (--skip-charts); no chart object was audited\n");
       // The render already ran the pack with the stack's own config file.
       v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
       v = await auditFormal(v, r.config);
@@ -67,6 +78,10 @@ export async function main(argv: string[], out = (s: string) => void process.std
     print(v, json, out);
     return v.mandatory > 0 ? 1 : 0;
   } catch (e) {
+    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+      err(`${e.message}\n`);
+      return 2;
+    }
     if (e instanceof PolicyConfigError || e instanceof ConfigError || e instanceof SyntaxError) {
       err(`${e.message}\n`);
       return 2;

@@ -4,6 +4,7 @@ import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import { crdBundles } from "../versions";
 import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
+import { useChartSource } from "./core/objects";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Consul } from "./discovery/consul";
 import { EtcdCluster } from "./discovery/etcd-cluster";
@@ -88,6 +89,8 @@ export class Platform extends pulumi.ComponentResource {
     super("platform:index:Platform", name, {}, opts);
     const cfg = args.config;
     this.graph = serviceGraph(cfg);
+    // Every chart below comes from the stack's chart source (a local cache or a mirror), when set.
+    useChartSource(cfg.charts.path || cfg.charts.repository ? cfg.charts : undefined);
 
     // Stage "crds": the Gateway API is read by both the gateway and the mesh.
     let gatewayApiCrds: GatewayApiCrds | undefined;

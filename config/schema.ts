@@ -202,6 +202,25 @@ const clusterSchema = z.strictObject({
   zones: z.array(z.string().min(1)).default([]),
   /** StorageClass for persistent volumes; absent means the cluster default. */
   storageClass: dnsLabel.optional(),
+  /**
+   * Kubernetes version of the target cluster (`major.minor.patch`). `pulumi up` templates charts
+   * against the live API server; the offline render and the audit give charts this version as
+   * `.Capabilities.KubeVersion`. 1.30 is the oldest the Gateway API CRDs' ValidatingAdmissionPolicy needs.
+   */
+  kubernetesVersion: z
+    .string()
+    .regex(/^1\.(3[0-9]|[4-9][0-9])\.\d+$/, "a Kubernetes version 1.30.0 or later, as major.minor.patch")
+    .default("1.34.0"),
+});
+
+const chartsSchema = z.strictObject({
+  /**
+   * A local chart cache laid out `<chart>/<version>/` (chart sources as `helm template <dir>` takes
+   * them): every chart is installed from there, for clusters without access to the chart repositories.
+   */
+  path: z.string().min(1).optional(),
+  /** One Helm repository (https://) or OCI registry (oci://) that mirrors every pinned chart under its upstream name. */
+  repository: z.string().regex(/^(https:\/\/|oci:\/\/)\S+$/, "an https:// or oci:// URL").optional(),
 });
 
 const gatewaySchema = z.strictObject({
@@ -438,6 +457,8 @@ export const structuralSchema = z.strictObject({
   /** dev or prod: prod turns on the invariants in crossFieldRules. */
   environment: z.enum(["dev", "prod"]),
   cluster: clusterSchema.prefault({}),
+  /** Where the platform's charts come from; absent: each chart's upstream repository (versions/index.ts). */
+  charts: chartsSchema.prefault({}),
   gateway: gatewaySchema,
   mesh: meshSchema.prefault({}),
   discovery: discoverySchema,

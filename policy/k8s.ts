@@ -24,7 +24,8 @@ export interface K8sType {
   readonly kind: string;
 }
 
-export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** A chart as the program registers it: a Chart v4 component (its objects are its children). */
+export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v4:Chart";
 
 // Every policy parses the type of every resource it looks at; a stack has few distinct types.
 const parsedTypes = new Map<string, K8sType | undefined>();

@@ -3,13 +3,20 @@
  * npm run render -- --stack-file <path/to/Pulumi.<name>.yaml> [--out <dir>]
  * Runs the program offline under Pulumi's mock runtime and writes manifests, Flux objects,
  * report.md and the dependency graph. Bad config: the problems on stderr, exit 1, nothing written.
+ * Charts: expanded with Helm from the chart cache (render/charts.ts):
+ *   --chart-cache <dir>   a chart cache `<chart>/<version>/` searched before the defaults
+ *   --pull-charts         let `helm pull` fetch charts the caches lack (needs network)
+ *   --allow-missing-subcharts   template charts whose cache copy lacks enabled subcharts without them (listed as not covered)
+ *   --skip-charts         no chart expansion (each chart stays one HelmRelease; the report says so)
+ *   --charts rendered|helmrelease   GitOps output: every chart object (default) or one HelmRelease per chart
  */
 import * as path from "path";
 import { ConfigError } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
+import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
-import { cliArg, stackFromArgs } from "./stack";
+import { chartOptionsFromArgs, cliArg, stackFromArgs } from "./stack";
 import { writeRender } from "./write";
 
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +27,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const { stack } = named;
   const out = path.resolve(cliArg("out", argv) ?? path.join("out", stack));
+  const charts = chartOptionsFromArgs(argv);
+  if ("error" in charts) {
+    process.stderr.write(`${charts.error}\n`);
+    return 2;
+  }
+
   try {
     // The formal models run on the validated config; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
@@ -27,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
       verdicts = await formalVerdicts(config);
       return [formalReportSection(verdicts)];
     };
-    const r = await renderConfig(stack, named.read(), { sections });
+    const r = await renderConfig(stack, named.read(), { sections, charts });
     const { files, svg } = await writeRender(r.model, r.report, out);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
@@ -42,6 +55,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+      process.stderr.write(`stack ${stack}: ${e.message}\nnothing written.\n`);
       return 1;
     }
     throw e;

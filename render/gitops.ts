@@ -11,7 +11,8 @@ import { flux } from "../versions";
 import { isSecretMarker, RecordedResource } from "./harness";
 
 export const FLUX_NAMESPACE = "flux-system";
-export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** A chart as the program registers it: a Chart v4 component (its objects are its children). */
+export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v4:Chart";
 
 /** A Kubernetes object ready to be written as YAML. */
 export interface K8sObject {

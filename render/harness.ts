@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { settled } from "../components/core/pacing";
+import { CHART_TYPE, ChartExpander, ChartExpansion, ChartInputs } from "./charts";
 
 /** The marker Pulumi puts around a secret value on the wire (see @pulumi/pulumi runtime/rpc). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -29,6 +30,8 @@ export interface RecordedResource {
 export interface RunResult {
   readonly resources: readonly RecordedResource[];
   readonly outputs: Record<string, unknown>;
+  /** Each Chart registration (by URN) and what it expanded to; empty when charts were not expanded. */
+  readonly charts: readonly { readonly urn: string; readonly expansion: ChartExpansion }[];
 }
 
 export interface RunOptions {
@@ -47,6 +50,12 @@ export interface RunOptions {
    * and memory (docs/benchmarks.md). Bounded only while the program runs here, never under `pulumi up`.
    */
   readonly stackTraces?: boolean;
+  /**
+   * Expands every `kubernetes:helm.sh/v4:Chart` into its objects as the Kubernetes provider does
+   * (render/charts.ts), recorded as the Chart's children with their real types. Without it a Chart
+   * stays one opaque registration (tests of single components).
+   */
+  readonly charts?: ChartExpander;
 }
 
 /**
@@ -122,6 +131,7 @@ export function isSecretMarker(v: unknown): v is { value: unknown } {
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const recorded: RecordedResource[] = [];
+  const expansions: Promise<{ urn: string; expansion: ChartExpansion }>[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args: pulumi.runtime.MockResourceArgs) => ({
@@ -159,6 +169,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         };
         recorded.push(rec);
         opts.onRegister?.(rec);
+        if (opts.charts && rec.type === CHART_TYPE) {
+          const expansion = expandChart(opts.charts, rec, recorded, opts.onRegister);
+          expansion.catch(() => undefined); // reported once the program has run (allSettled below)
+          expansions.push(expansion);
+        }
       }
       cb(err, resp);
     });
@@ -183,9 +198,54 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         }
       })) ?? {};
     await settings.waitForRPCs();
+    // Chart expansions run beside the program; a chart that cannot be templated fails the run.
+    const charts = await Promise.allSettled(expansions);
     if (failure) throw failure.error;
-    return { resources: recorded, outputs: outputs as Record<string, unknown> };
+    const failed = charts.find((c): c is PromiseRejectedResult => c.status === "rejected");
+    if (failed) throw failed.reason;
+    return {
+      resources: recorded,
+      outputs: outputs as Record<string, unknown>,
+      charts: charts.map((c) => (c as PromiseFulfilledResult<{ urn: string; expansion: ChartExpansion }>).value),
+    };
   } finally {
     restore();
   }
+}
+
+/**
+ * Records a Chart's objects as its children, as the provider's Construct registers them: type from
+ * the object, name `<chart>:<namespace>/<name>`, parent the Chart, Secret data marked secret. Each
+ * child also carries the Chart's own dependencies: Chart v4 hands the component's dependsOn to the
+ * objects it registers (pulumi/pulumi-kubernetes#1773: fixed in the v2 ConfigGroup and Chart v4).
+ */
+async function expandChart(
+  expander: ChartExpander,
+  chart: RecordedResource,
+  recorded: RecordedResource[],
+  onRegister: RunOptions["onRegister"],
+): Promise<{ urn: string; expansion: ChartExpansion }> {
+  const expansion = await expander.expand(chart.name, chart.inputs as unknown as ChartInputs);
+  const [, , qualified] = chart.urn.split("::") as [string, string, string];
+  const prefix = chart.urn.slice(0, chart.urn.indexOf("::", chart.urn.indexOf("::") + 2) + 2);
+  const parentType = qualified.split("$").pop()!;
+  const urns = expansion.children.map((c) => `${prefix}${parentType}$${c.type}::${c.name}`);
+  expansion.children.forEach((c, i) => {
+    const inputs: Record<string, unknown> = { ...c.object };
+    if (c.type === "kubernetes:core/v1:Secret") {
+      for (const k of ["data", "stringData"]) if (inputs[k] !== undefined) inputs[k] = { [SECRET_SIG_KEY]: SECRET_SIG, value: inputs[k] };
+    }
+    const rec: RecordedResource = {
+      urn: urns[i]!,
+      type: c.type,
+      name: c.name,
+      custom: true,
+      parent: chart.urn,
+      dependencies: [...new Set([...chart.dependencies, ...c.dependsOn.map((d) => urns[d]!)])].sort(),
+      inputs,
+    };
+    recorded.push(rec);
+    onRegister?.(rec);
+  });
+  return { urn: chart.urn, expansion };
 }

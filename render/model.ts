@@ -35,7 +35,15 @@ export interface RenderModel {
   readonly resources: readonly RecordedResource[];
 }
 
-export function buildModel(resources: readonly RecordedResource[]): RenderModel {
+/**
+ * How charts are written for GitOps. `rendered` (default): every object a chart expanded to, as
+ * plain manifests, exactly what `pulumi up` applies (a chart the render did not expand still
+ * becomes a HelmRelease). `helmrelease`: one Flux HelmRelease per chart, with the same chart,
+ * version and values, and none of its objects.
+ */
+export type ChartMode = "rendered" | "helmrelease";
+
+export function buildModel(resources: readonly RecordedResource[], chartMode: ChartMode = "rendered"): RenderModel {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const platform = resources.find((r) => r.type === PLATFORM_TYPE);
   if (!platform) throw new Error("no platform:index:Platform component was registered");
@@ -80,9 +88,13 @@ export function buildModel(resources: readonly RecordedResource[]): RenderModel 
 
   const secrets: SecretReference[] = [];
   const releaseOf = (urn: string) => byUrn.get(urn)?.type === HELM_RELEASE_TYPE;
+  const expanded = new Set<string>();
+  for (const r of resources) if (r.parent && releaseOf(r.parent)) expanded.add(r.parent);
   for (const g of groups.values()) {
     for (const r of g.resources) {
-      if (r.type === HELM_RELEASE_TYPE) {
+      const ofChart = r.parent !== undefined && releaseOf(r.parent);
+      if (ofChart && chartMode === "helmrelease") continue;
+      if (r.type === HELM_RELEASE_TYPE && (chartMode === "helmrelease" || !expanded.has(r.urn))) {
         const deps = r.dependencies.filter(releaseOf).map((u) => ((byUrn.get(u)!.inputs as { name?: string }).name ?? byUrn.get(u)!.name));
         const { objects, secret } = helmReleaseToFlux(r, deps);
         g.objects.push(...objects);

@@ -4,8 +4,9 @@ import { auditRun } from "../audit/stack";
 import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
 import { definePlatform } from "../program";
 import type { PlatformConfig } from "../config/schema";
+import { ChartExpander, clusterApiVersions, defaultChartCaches, defaultCrdSources, defaultSubchartDefaults } from "./charts";
 import { runProgram, RunResult } from "./harness";
-import { buildModel, RenderModel } from "./model";
+import { buildModel, ChartMode, RenderModel } from "./model";
 import { reportMarkdown, ReportSection } from "./report";
 import { platformConfigOf, PROJECT, readStackConfig, ROOT } from "./stack";
 
@@ -24,6 +25,12 @@ export interface RenderOptions {
   readonly sections?: (config: PlatformConfig) => Promise<readonly ReportSection[]>;
   /** Called as each step ends (the benchmarks time the steps apart: bench/measure.ts). */
   readonly onPhase?: (phase: RenderPhase) => void;
+  /**
+   * How Chart registrations become objects. Default: expanded with Helm from the default chart
+   * caches (render/charts.ts). `skip: true` leaves each Chart one opaque registration, and the
+   * report says the render holds no chart object; only on the user's explicit request.
+   */
+  readonly charts?: { readonly cacheDirs?: readonly string[]; readonly pull?: boolean; readonly skip?: boolean; readonly templateCacheDir?: string | null; readonly mode?: ChartMode; readonly allowMissingSubcharts?: boolean };
 }
 
 /** The steps of a render, in order. */
@@ -37,9 +44,20 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const phase = options.onPhase ?? (() => undefined);
   const config = platformConfigOf(flat);
   phase("config");
-  const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform() });
+  const charts = options.charts?.skip
+    ? undefined
+    : new ChartExpander({
+        cacheDirs: [...(config.charts.path ? [config.charts.path] : []), ...(options.charts?.cacheDirs ?? defaultChartCaches())],
+        kubeVersion: config.cluster.kubernetesVersion,
+        apiVersions: clusterApiVersions(config),
+        crdSources: defaultCrdSources(),
+        ...(options.charts?.pull ? { pull: true } : {}),
+        ...(options.charts?.allowMissingSubcharts ? { allowMissingSubcharts: true, subchartDefaults: defaultSubchartDefaults() } : {}),
+        ...(options.charts?.templateCacheDir !== undefined ? { templateCacheDir: options.charts.templateCacheDir } : {}),
+      });
+  const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform(), ...(charts ? { charts } : {}) });
   phase("program");
-  const model = buildModel(run.resources);
+  const model = buildModel(run.resources, options.charts?.mode ?? "rendered");
   phase("model");
   const policyConfig = stackPolicyConfigFile(stack);
   const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : {});
@@ -53,6 +71,6 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   return { stack, config, run, model, verdicts, report };
 }
 
-export function renderStack(stack: string): Promise<Rendered> {
-  return renderConfig(stack, readStackConfig(stack));
+export function renderStack(stack: string, options: RenderOptions = {}): Promise<Rendered> {
+  return renderConfig(stack, readStackConfig(stack), { charts: { allowMissingSubcharts: process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1" }, ...options });
 }

@@ -4,6 +4,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
+import { defaultChartCaches } from "./charts";
+import type { ChartMode } from "./model";
 
 export const PROJECT = "platform";
 export const ROOT = path.resolve(__dirname, "..");
@@ -53,4 +55,31 @@ export function stackFromArgs(argv: readonly string[]): CliStack | { readonly er
   const stack = cliArg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
   if (!stackFile && !listStacks().includes(stack)) return { error: `unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}` };
   return { stack, read: () => (stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack)) };
+}
+
+/** The chart options of the render and audit command lines (see render/cli.ts). */
+export interface ChartCliOptions {
+  readonly cacheDirs: readonly string[];
+  readonly pull: boolean;
+  readonly skip: boolean;
+  readonly allowMissingSubcharts: boolean;
+  readonly mode: ChartMode;
+}
+
+/**
+ * `--chart-cache <dir>`, `--pull-charts`, `--skip-charts`, `--allow-missing-subcharts`,
+ * `--charts rendered|helmrelease`. PLATFORM_ALLOW_MISSING_SUBCHARTS=1 stands for the flag (the test
+ * suite sets it: ../shared/charts-src lacks kube-prometheus-stack's subcharts, see docs/render.md).
+ */
+export function chartOptionsFromArgs(argv: readonly string[]): ChartCliOptions | { readonly error: string } {
+  const mode = (cliArg("charts", argv) ?? "rendered") as ChartMode;
+  if (mode !== "rendered" && mode !== "helmrelease") return { error: `--charts ${JSON.stringify(mode)}: expected rendered or helmrelease` };
+  const cache = cliArg("chart-cache", argv);
+  return {
+    cacheDirs: [...(cache ? [path.resolve(cache)] : []), ...defaultChartCaches()],
+    pull: argv.includes("--pull-charts"),
+    skip: argv.includes("--skip-charts"),
+    allowMissingSubcharts: argv.includes("--allow-missing-subcharts") || process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1",
+    mode,
+  };
 }

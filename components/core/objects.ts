@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import type { ChartPin } from "../../versions";
 
 /** A Kubernetes object as plain data, as the areas' pure functions build them. */
@@ -30,27 +31,57 @@ export function childOptions(parent: pulumi.Resource, opts: pulumi.ComponentReso
   return { parent, ...(dependsOn.length ? { dependsOn } : {}) };
 }
 
-/** What differs between the platform's Helm releases; the chart, version and repository come from the pin. */
+/** Where the platform's charts come from, per stack (`platform:charts`). */
+export interface ChartSource {
+  /** A local chart cache laid out `<chart>/<version>/`: every chart is templated from there (air-gapped installs). */
+  readonly path?: string;
+  /** A Helm repository or OCI registry (`oci://...`) that mirrors every pinned chart under its own name. */
+  readonly repository?: string;
+}
+
+let stackChartSource: ChartSource | undefined;
+
+/**
+ * Sets the stack's chart source (`platform:charts`) for every chart the program registers. The
+ * Platform calls it once, before any area: a setting of the whole stack, like the provider's own
+ * configuration, rather than an argument threaded through every area.
+ */
+export function useChartSource(source: ChartSource | undefined): void {
+  stackChartSource = source;
+}
+
+/** What differs between the platform's charts; the chart, version and repository come from the pin. */
 export interface ChartReleaseArgs {
-  /** The Helm release name (what `helm list` shows). */
+  /** The Helm release name (what the chart's templates see as `.Release.Name`). */
   readonly releaseName: pulumi.Input<string>;
   /** The chart as pinned in versions/index.ts. */
   readonly pin: Pick<ChartPin, "chart" | "version" | "repo">;
   readonly namespace: pulumi.Input<string>;
-  readonly values: k8s.helm.v3.ReleaseArgs["values"];
-  /** Leave the chart's crds/ directory out (its CRDs come from another release). */
+  readonly values: k8s.helm.v4.ChartArgs["values"];
+  /** Leave the chart's crds/ directory out (its CRDs come from another chart). */
   readonly skipCrds?: boolean;
+  /** Where charts come from for this stack; absent: the pin's upstream repository. */
+  readonly source?: ChartSource;
 }
 
-/** A Helm release of a pinned chart: one place spells out chart, exact version and repository. */
-export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
-  return new k8s.helm.v3.Release(
+/**
+ * A pinned chart as a Chart v4: the provider runs `helm template` and registers every object as a
+ * resource of its own, so `pulumi preview` lists and diffs each one and the policy pack sees each
+ * one. Hooks are not applied (docs/render.md lists the hooks each chart has and why dropping them
+ * is safe here). One place spells out chart, exact version and repository.
+ */
+export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
+  const { pin } = args;
+  const source = args.source ?? stackChartSource;
+  const from = source?.path
+    ? { chart: path.join(source.path, pin.chart, pin.version) }
+    : { chart: pin.chart, repositoryOpts: { repo: source?.repository ?? pin.repo } };
+  return new k8s.helm.v4.Chart(
     name,
     {
       name: args.releaseName,
-      chart: args.pin.chart,
-      version: args.pin.version,
-      repositoryOpts: { repo: args.pin.repo },
+      ...from,
+      version: pin.version,
       namespace: args.namespace,
       ...(args.skipCrds ? { skipCrds: true } : {}),
       values: args.values,

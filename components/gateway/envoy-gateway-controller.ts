@@ -51,7 +51,7 @@ export function envoyGatewayValues(args: Pick<EnvoyGatewayControllerArgs, "repli
  */
 export class EnvoyGatewayController extends pulumi.ComponentResource {
   /** The controller release; later stages wait on it. */
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: k8s.helm.v4.Chart;
 
   constructor(name: string, args: EnvoyGatewayControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:EnvoyGatewayController", name, {}, opts);
@@ -63,6 +63,6 @@ export class EnvoyGatewayController extends pulumi.ComponentResource {
       // The controller watches EnvoyProxy and the policy CRDs, which the first release installs.
       childOptions(this, opts, [crds]),
     );
-    this.registerOutputs({ release: this.release.status });
+    this.registerOutputs({ release: this.release.urn });
   }
 }

@@ -73,7 +73,7 @@ export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "l
  */
 export class TraefikController extends pulumi.ComponentResource {
   /** The Helm release; later stages wait on it. */
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: k8s.helm.v4.Chart;
 
   constructor(name: string, args: TraefikControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:TraefikController", name, {}, opts);
@@ -85,6 +85,6 @@ export class TraefikController extends pulumi.ComponentResource {
       childOptions(this, opts),
     );
     this.release = chartRelease(name, { releaseName: TRAEFIK_RELEASE, pin, namespace: args.namespace, values: traefikValues(args) }, childOptions(this, opts, [sa]));
-    this.registerOutputs({ release: this.release.status });
+    this.registerOutputs({ release: this.release.urn });
   }
 }

@@ -80,7 +80,7 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
  */
 export class IstioAmbient extends pulumi.ComponentResource {
   /** istiod's release; mesh policies wait on it (CRDs, the istio-waypoint class). */
-  public readonly istiod: k8s.helm.v3.Release;
+  public readonly istiod: k8s.helm.v4.Chart;
 
   constructor(name: string, args: IstioAmbientArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:mesh:IstioAmbient", name, {}, opts);
@@ -93,6 +93,6 @@ export class IstioAmbient extends pulumi.ComponentResource {
     // cni and ztunnel take their configuration and certificates from istiod.
     release("cni", charts.istioCni, values.cni, [this.istiod]);
     release("ztunnel", charts.ztunnel, values.ztunnel, [this.istiod]);
-    this.registerOutputs({ istiod: this.istiod.status });
+    this.registerOutputs({ istiod: this.istiod.urn });
   }
 }

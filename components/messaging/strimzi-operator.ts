@@ -38,7 +38,7 @@ export class StrimziOperator extends pulumi.ComponentResource {
   /** The namespace (an Output: custom resources placed in it wait for it). */
   public readonly namespace: pulumi.Output<string>;
   /** The release: custom resources depend on it (CRDs and a running operator). */
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: k8s.helm.v4.Chart;
 
   constructor(name: string, args: StrimziOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:messaging:StrimziOperator", name, {}, opts);

@@ -18,7 +18,7 @@ export interface PrometheusOperatorCrdsArgs {
  */
 export class PrometheusOperatorCrds extends pulumi.ComponentResource {
   /** The release; components that render monitoring.coreos.com objects depend on it. */
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: k8s.helm.v4.Chart;
 
   constructor(name: string, args: PrometheusOperatorCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:observability:PrometheusOperatorCrds", name, {}, opts);

@@ -31,11 +31,11 @@ export function kyvernoValues(production: boolean): Record<string, unknown> {
  */
 export class Kyverno extends pulumi.ComponentResource {
   /** The release; the policies wait on it (its CRDs and webhooks). */
-  public readonly release: k8s.helm.v3.Release;
+  public readonly release: k8s.helm.v4.Chart;
 
   constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:security:Kyverno", name, {}, opts);
     this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production) }, childOptions(this, opts));
-    this.registerOutputs({ release: this.release.status });
+    this.registerOutputs({ release: this.release.urn });
   }
 }
