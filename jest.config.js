@@ -8,5 +8,6 @@ module.exports = {
   // registry, and files run one at a time so two mock runtimes never interleave.
   maxWorkers: 1,
   testTimeout: 120000,
+  setupFiles: ["<rootDir>/tests/support/env.js"],
   reporters: ["default", "<rootDir>/tests/support/summary-reporter.js"],
 };

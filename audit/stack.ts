@@ -2,7 +2,7 @@
 import * as path from "path";
 import { fileNameOf } from "../render/write";
 import type { K8sObject } from "../render/gitops";
-import { FLUX_NAMESPACE, HELM_RELEASE_TYPE } from "../render/gitops";
+import { FLUX_NAMESPACE, isHelmChart } from "../render/gitops";
 import type { RenderModel } from "../render/model";
 import type { RunResult } from "../render/harness";
 import type { PackConfig } from "./analyzer";
@@ -15,7 +15,7 @@ export function renderedFiles(model: RenderModel): (urn: string) => string | nul
     for (const r of g.resources) {
       const i = r.inputs as { kind?: string; metadata?: { name?: string; namespace?: string }; name?: string };
       let obj: Pick<K8sObject, "kind" | "metadata"> | undefined;
-      if (r.type === HELM_RELEASE_TYPE) obj = { kind: "HelmRelease", metadata: { name: i.name ?? r.name, namespace: FLUX_NAMESPACE } };
+      if (isHelmChart(r.type)) obj = { kind: "HelmRelease", metadata: { name: i.name ?? r.name, namespace: FLUX_NAMESPACE } };
       else if (i.kind && i.kind !== "Secret" && i.metadata?.name) obj = { kind: i.kind, metadata: { name: i.metadata.name, ...(i.metadata.namespace ? { namespace: i.metadata.namespace } : {}) } };
       if (obj) files.set(r.urn, path.join("manifests", g.dir, fileNameOf(obj as K8sObject)));
     }

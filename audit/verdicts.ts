@@ -8,7 +8,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import type { Policies } from "@pulumi/policy";
 import { policies as packPolicies } from "../policy/policies";
-import { HELM_RELEASE_TYPE, typeToken } from "../policy/k8s";
+import { HELM_RELEASE_TYPE, isHelmChart, typeToken } from "../policy/k8s";
 import { analyzeAll, AnalyzedResource, PackConfig } from "./analyzer";
 
 export interface Violation {
@@ -122,7 +122,7 @@ export function fluxReleaseAsHelm(release: Obj, sources: readonly Obj[]): Obj | 
 
 function describe(r: Located): { kind: string; namespace: string | null; name: string } {
   const p = r.props as Record<string, any>;
-  if (r.type === HELM_RELEASE_TYPE) return { kind: "HelmRelease", namespace: p["namespace"] ?? null, name: p["name"] ?? r.name };
+  if (isHelmChart(r.type)) return { kind: "HelmRelease", namespace: p["namespace"] ?? null, name: p["name"] ?? r.name };
   return { kind: p["kind"] ?? r.type, namespace: p["metadata"]?.["namespace"] ?? null, name: p["metadata"]?.["name"] ?? r.name };
 }
 

@@ -6,10 +6,10 @@
  * what stays invisible.
  */
 import { configOf, Exemption, exemptionFor, exemptionsOnly, reportOrExempt } from "./config";
-import { HELM_RELEASE_TYPE } from "./k8s";
+import { isHelmChart } from "./k8s";
 import type { TypeScopedPolicy } from "./type-scope";
 
-const onlyReleases = (type: string): string | undefined => (type === HELM_RELEASE_TYPE ? undefined : "only Helm releases");
+const onlyReleases = (type: string): string | undefined => (isHelmChart(type) ? undefined : "only Helm releases");
 
 /** An exact version: no range (^, ~, x, *, >, <, ||, spaces) and not empty. */
 export function exactVersion(v: unknown): boolean {

@@ -26,6 +26,10 @@ export interface K8sType {
 
 /** A chart as the program registers it: a Chart v4 component (its objects are its children). */
 export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v4:Chart";
+/** A chart kept a Helm release because it needs its hooks (docs/render.md says which and why). */
+export const HELM_V3_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** Whether a type is one of the platform's charts (Chart v4, or a Helm v3 Release). */
+export const isHelmChart = (type: string): boolean => type === HELM_RELEASE_TYPE || type === HELM_V3_RELEASE_TYPE;
 
 // Every policy parses the type of every resource it looks at; a stack has few distinct types.
 const parsedTypes = new Map<string, K8sType | undefined>();

@@ -8,7 +8,7 @@
  */
 import type { PolicyConfigSchema, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsProperty, reportOrExempt } from "./config";
-import { HELM_RELEASE_TYPE, metadataOf, Obj, parseType } from "./k8s";
+import { isHelmChart, metadataOf, Obj, parseType } from "./k8s";
 import { parseImage } from "./images";
 import { workloadsOf } from "./stack-helpers";
 
@@ -39,10 +39,10 @@ export function quorumsOf(resources: readonly PolicyResource[]): Quorum[] {
   for (const r of resources) {
     const t = parseType(r.type);
     // Only the kinds below are read: reading props deserializes them (audit/analyzer.ts).
-    if (r.type !== HELM_RELEASE_TYPE && !(t?.kind === "KafkaNodePool" || t?.kind === "EtcdCluster")) continue;
+    if (!isHelmChart(r.type) && !(t?.kind === "KafkaNodePool" || t?.kind === "EtcdCluster")) continue;
     const m = metadataOf(r.props);
     const ns = m.namespace ?? "default";
-    if (r.type === HELM_RELEASE_TYPE) {
+    if (isHelmChart(r.type)) {
       const chart = String(r.props["chart"] ?? "");
       const count = HELM_QUORUM[chart];
       if (count) out.push({ what: `Helm release of ${chart}`, namespace: String(r.props["namespace"] ?? "default"), name: String(r.props["name"] ?? r.name), members: count((r.props["values"] ?? {}) as Obj), urn: r.urn });

@@ -6,7 +6,7 @@
  */
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import { configOf, Exemption, exemptionFor, exemptionsProperty, reportOrExempt } from "./config";
-import { HELM_RELEASE_TYPE, Obj, parseType } from "./k8s";
+import { isHelmChart, Obj, parseType } from "./k8s";
 import type { TypeScopedPolicy } from "./type-scope";
 import { objectLabel } from "./workload-policy";
 
@@ -40,7 +40,7 @@ const schema: PolicyConfigSchema = {
 
 const onlyServicesAndReleases = (type: string): string | undefined => {
   const t = parseType(type);
-  return type === HELM_RELEASE_TYPE || (t && t.group === "core" && t.kind === "Service") ? undefined : "only Services and Helm releases";
+  return isHelmChart(type) || (t && t.group === "core" && t.kind === "Service") ? undefined : "only Services and Helm releases";
 };
 
 export const noExternalService: TypeScopedPolicy = {
@@ -52,7 +52,7 @@ export const noExternalService: TypeScopedPolicy = {
   notApplicableToType: onlyServicesAndReleases,
   validateResource: (args, report) => {
     const cfg = configOf<ServiceConfig>(schema, args.getConfig());
-    if (args.type === HELM_RELEASE_TYPE) {
+    if (isHelmChart(args.type)) {
       const chart = String(args.props["chart"] ?? "");
       const type = (args.props["values"] as Obj | undefined)?.["service"]?.["type"];
       if (!EXTERNAL.includes(type) || cfg.gatewayCharts.includes(chart)) return;

@@ -28,6 +28,8 @@ import { promisify } from "util";
 const run = promisify(execFile);
 
 export const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
+/** A chart kept a Helm v3 Release because its install needs its hooks (docs/render.md). */
+export const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
 
 /** Oldest Helm whose `helm template` output these charts were checked with (docs/render.md). */
 export const MIN_HELM_VERSION = "3.14.0";
@@ -541,7 +543,7 @@ export class ChartExpander {
   }
 
   /** Expands one Chart registration (`resourceName` is the Chart's Pulumi name). */
-  async expand(resourceName: string, inp: ChartInputs): Promise<ChartExpansion> {
+  async expand(resourceName: string, inp: ChartInputs, how: { readonly hooks?: boolean } = {}): Promise<ChartExpansion> {
     const releaseName = inp.name || resourceName;
     const { text, cached, dir, omitted, missing } = await this.template(inp, releaseName);
     const all = parseManifests(text);
@@ -549,6 +551,7 @@ export class ChartExpander {
     const objects = all.filter((o) => {
       const events = hookEvents(o);
       if (!events) return true;
+      if (how.hooks) return true; // Helm applies them (a Release)
       droppedHooks.push(`${o.kind}/${o.metadata.name} (${events.join(",")})`);
       return false;
     });

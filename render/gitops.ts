@@ -13,6 +13,10 @@ import { isSecretMarker, RecordedResource } from "./harness";
 export const FLUX_NAMESPACE = "flux-system";
 /** A chart as the program registers it: a Chart v4 component (its objects are its children). */
 export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v4:Chart";
+/** A chart kept a Helm release because it needs its hooks (docs/render.md says which and why). */
+export const HELM_V3_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** Whether a type is one of the platform's charts (Chart v4, or a Helm v3 Release). */
+export const isHelmChart = (type: string): boolean => type === HELM_RELEASE_TYPE || type === HELM_V3_RELEASE_TYPE;
 
 /** A Kubernetes object ready to be written as YAML. */
 export interface K8sObject {
@@ -35,7 +39,7 @@ export interface SecretReference {
 
 /** Whether a registration is a plain Kubernetes object the render writes as YAML. */
 export function isKubernetesObject(r: RecordedResource): boolean {
-  return r.custom && r.type.startsWith("kubernetes:") && r.type !== HELM_RELEASE_TYPE && !r.type.startsWith("kubernetes:yaml/");
+  return r.custom && r.type.startsWith("kubernetes:") && !isHelmChart(r.type) && !r.type.startsWith("kubernetes:yaml/");
 }
 
 /** Paths below `value` that hold Pulumi secrets ("" is the value itself). */

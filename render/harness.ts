@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { settled } from "../components/core/pacing";
-import { CHART_TYPE, ChartExpander, ChartExpansion, ChartInputs } from "./charts";
+import { CHART_TYPE, RELEASE_TYPE, ChartExpander, ChartExpansion, ChartInputs } from "./charts";
 
 /** The marker Pulumi puts around a secret value on the wire (see @pulumi/pulumi runtime/rpc). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -169,7 +169,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         };
         recorded.push(rec);
         opts.onRegister?.(rec);
-        if (opts.charts && rec.type === CHART_TYPE) {
+        if (opts.charts && (rec.type === CHART_TYPE || rec.type === RELEASE_TYPE)) {
           const expansion = expandChart(opts.charts, rec, recorded, opts.onRegister);
           expansion.catch(() => undefined); // reported once the program has run (allSettled below)
           expansions.push(expansion);
@@ -225,7 +225,8 @@ async function expandChart(
   recorded: RecordedResource[],
   onRegister: RunOptions["onRegister"],
 ): Promise<{ urn: string; expansion: ChartExpansion }> {
-  const expansion = await expander.expand(chart.name, chart.inputs as unknown as ChartInputs);
+  // A Helm v3 Release applies its hooks (Helm runs them); a Chart v4 does not.
+  const expansion = await expander.expand(chart.name, chart.inputs as unknown as ChartInputs, { hooks: chart.type === RELEASE_TYPE });
   const [, , qualified] = chart.urn.split("::") as [string, string, string];
   const prefix = chart.urn.slice(0, chart.urn.indexOf("::", chart.urn.indexOf("::") + 2) + 2);
   const parentType = qualified.split("$").pop()!;

@@ -4,7 +4,7 @@
  */
 import { INSTALL_ORDER, stageOf } from "../components/install-order";
 import type { RecordedResource } from "./harness";
-import { fluxKustomization, helmReleaseToFlux, HELM_RELEASE_TYPE, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
+import { fluxKustomization, helmReleaseToFlux, isHelmChart, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
 
 export const PLATFORM_TYPE = "platform:index:Platform";
 
@@ -87,14 +87,14 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
   for (const [from, to] of edges) groups.get(from)!.dependsOn.push(to);
 
   const secrets: SecretReference[] = [];
-  const releaseOf = (urn: string) => byUrn.get(urn)?.type === HELM_RELEASE_TYPE;
+  const releaseOf = (urn: string) => isHelmChart(byUrn.get(urn)?.type ?? "");
   const expanded = new Set<string>();
   for (const r of resources) if (r.parent && releaseOf(r.parent)) expanded.add(r.parent);
   for (const g of groups.values()) {
     for (const r of g.resources) {
       const ofChart = r.parent !== undefined && releaseOf(r.parent);
       if (ofChart && chartMode === "helmrelease") continue;
-      if (r.type === HELM_RELEASE_TYPE && (chartMode === "helmrelease" || !expanded.has(r.urn))) {
+      if (isHelmChart(r.type) && (chartMode === "helmrelease" || !expanded.has(r.urn))) {
         const deps = r.dependencies.filter(releaseOf).map((u) => ((byUrn.get(u)!.inputs as { name?: string }).name ?? byUrn.get(u)!.name));
         const { objects, secret } = helmReleaseToFlux(r, deps);
         g.objects.push(...objects);

@@ -52,7 +52,7 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
         apiVersions: clusterApiVersions(config),
         crdSources: defaultCrdSources(),
         ...(options.charts?.pull ? { pull: true } : {}),
-        ...(options.charts?.allowMissingSubcharts ? { allowMissingSubcharts: true, subchartDefaults: defaultSubchartDefaults() } : {}),
+        ...((options.charts?.allowMissingSubcharts ?? process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1") ? { allowMissingSubcharts: true, subchartDefaults: defaultSubchartDefaults() } : {}),
         ...(options.charts?.templateCacheDir !== undefined ? { templateCacheDir: options.charts.templateCacheDir } : {}),
       });
   const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform(), ...(charts ? { charts } : {}) });
@@ -66,11 +66,11 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
     { title: "Policy verdicts", body: verdictsMarkdown(verdicts, policyConfig && path.relative(ROOT, policyConfig)) },
     ...(options.sections ? await options.sections(config) : []),
   ];
-  const report = reportMarkdown({ stack, config, model, sections });
+  const report = reportMarkdown({ stack, config, model, sections, ...(charts ? { charts: run.charts } : {}) });
   phase("report");
   return { stack, config, run, model, verdicts, report };
 }
 
 export function renderStack(stack: string, options: RenderOptions = {}): Promise<Rendered> {
-  return renderConfig(stack, readStackConfig(stack), { charts: { allowMissingSubcharts: process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1" }, ...options });
+  return renderConfig(stack, readStackConfig(stack), options);
 }

@@ -1,4 +1,5 @@
 /** report.md and the dependency-graph picture, from the render model. Pure text functions. */
+import type { ChartExpansion } from "./charts";
 import { gatewayPrincipal as gatewayPrincipalOf } from "../components/gateway/routing";
 import { AREAS_NOT_BUILT, INSTALL_ORDER } from "../components/install-order";
 import { allowRules } from "../components/mesh/authorization";
@@ -97,6 +98,36 @@ export interface ReportInput {
   readonly model: RenderModel;
   /** Extra sections appended by later stages (policy verdicts, formal checks). */
   readonly sections?: readonly ReportSection[];
+  /** What each chart expanded to; undefined when chart expansion was skipped (--skip-charts). */
+  readonly charts?: readonly { readonly urn: string; readonly expansion: ChartExpansion }[];
+}
+
+/** The "Charts" section: objects per chart, hooks the provider does not apply, what is not covered. */
+export function chartsSection(charts: ReportInput["charts"]): string[] {
+  const out = ["## Charts", ""];
+  if (!charts) {
+    out.push("**Chart expansion was skipped (`--skip-charts`)**: no chart object is in this render, its checks or its policy verdicts; each chart is one HelmRelease.", "");
+    return out;
+  }
+  out.push(
+    "Each chart is a Chart v4: `helm template` (hooks off, as the provider runs it), one resource per object. Counts are the objects each chart adds to this render.",
+    "",
+    "| chart | version | objects | kinds | hooks not applied | not covered |",
+    "| --- | --- | --- | --- | --- | --- |",
+  );
+  for (const { urn, expansion: e } of [...charts].sort((a, b) => a.urn.localeCompare(b.urn))) {
+    const kinds = new Map<string, number>();
+    for (const c of e.children) kinds.set(c.object.kind, (kinds.get(c.object.kind) ?? 0) + 1);
+    const name = urn.slice(urn.lastIndexOf("::") + 2);
+    const notCovered = [...e.missingSubcharts.map((m) => `subchart ${m} missing from the chart cache`), ...e.unresolvedScope.map((k) => `namespace scope of ${k} unknown`)];
+    out.push(
+      `| ${name} (${e.chart}) | ${e.version} | ${e.children.length} | ${[...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ")} | ${e.droppedHooks.join(", ") || "-"} | ${notCovered.join("; ") || "-"} |`,
+    );
+  }
+  const missing = charts.flatMap((c) => c.expansion.missingSubcharts.map((m) => `${c.expansion.chart} → ${m}`));
+  if (missing.length) out.push("", `**Not covered by this render** (their objects are neither written nor checked): ${missing.join(", ")}.`);
+  out.push("");
+  return out;
 }
 
 export function reportMarkdown(input: ReportInput): string {
@@ -119,6 +150,8 @@ export function reportMarkdown(input: ReportInput): string {
     for (const [k, n] of [...kinds].sort()) out.push(`| ${g.name} | ${g.stage} | ${k} | ${n} |`);
   }
   out.push("");
+
+  out.push(...chartsSection(input.charts));
 
   out.push("## Secrets (references only)", "");
   if (!model.secrets.length) out.push("None.");

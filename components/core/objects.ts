@@ -62,6 +62,11 @@ export interface ChartReleaseArgs {
   readonly skipCrds?: boolean;
   /** Where charts come from for this stack; absent: the pin's upstream repository. */
   readonly source?: ChartSource;
+  /**
+   * The chart's install needs its Helm hooks, which a Chart v4 never runs: keep it a Helm v3
+   * Release (Helm runs the hooks). The reason goes at the call site and in docs/render.md.
+   */
+  readonly needsHooks?: boolean;
 }
 
 /**
@@ -70,12 +75,21 @@ export interface ChartReleaseArgs {
  * one. Hooks are not applied (docs/render.md lists the hooks each chart has and why dropping them
  * is safe here). One place spells out chart, exact version and repository.
  */
-export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart {
+export function chartRelease(name: string, args: ChartReleaseArgs & { needsHooks: true }, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release;
+export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart;
+export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.ComponentResourceOptions): k8s.helm.v4.Chart | k8s.helm.v3.Release {
   const { pin } = args;
   const source = args.source ?? stackChartSource;
   const from = source?.path
     ? { chart: path.join(source.path, pin.chart, pin.version) }
     : { chart: pin.chart, repositoryOpts: { repo: source?.repository ?? pin.repo } };
+  if (args.needsHooks) {
+    return new k8s.helm.v3.Release(
+      name,
+      { name: args.releaseName, ...from, version: pin.version, namespace: args.namespace, ...(args.skipCrds ? { skipCrds: true } : {}), values: args.values },
+      opts as pulumi.CustomResourceOptions,
+    );
+  }
   return new k8s.helm.v4.Chart(
     name,
     {

@@ -34,6 +34,8 @@ export function envoyGatewayValues(args: Pick<EnvoyGatewayControllerArgs, "repli
       pod: { topologySpreadConstraints: topologySpread({ "control-plane": "envoy-gateway" }, args.spreadAcrossZones) },
     },
     podDisruptionBudget: ha ? { minAvailable: 1 } : {},
+    // The pre-install certgen Job (why this chart stays a Release) gets requests and a limit too.
+    certgen: { job: { resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } } },
     config: {
       envoyGateway: {
         gateway: { controllerName: "gateway.envoyproxy.io/gatewayclass-controller" },
@@ -51,7 +53,7 @@ export function envoyGatewayValues(args: Pick<EnvoyGatewayControllerArgs, "repli
  */
 export class EnvoyGatewayController extends pulumi.ComponentResource {
   /** The controller release; later stages wait on it. */
-  public readonly release: k8s.helm.v4.Chart;
+  public readonly release: k8s.helm.v3.Release;
 
   constructor(name: string, args: EnvoyGatewayControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:gateway:EnvoyGatewayController", name, {}, opts);
@@ -59,7 +61,10 @@ export class EnvoyGatewayController extends pulumi.ComponentResource {
     this.release = chartRelease(
       name,
       // The chart's CRDs are off, so Helm must not install the copies under crds/ either.
-      { releaseName: "envoy-gateway", pin: charts.envoyGateway, namespace: args.namespace, skipCrds: true, values: envoyGatewayValues(args) },
+      // A Helm v3 Release, not a Chart v4: its pre-install certgen Job creates the TLS Secrets
+      // (envoy-gateway, envoy, envoy-rate-limit) the controller mounts, and a Chart v4 never runs
+      // hooks, so the controller would never start (docs/render.md).
+      { releaseName: "envoy-gateway", pin: charts.envoyGateway, namespace: args.namespace, skipCrds: true, values: envoyGatewayValues(args), needsHooks: true },
       // The controller watches EnvoyProxy and the policy CRDs, which the first release installs.
       childOptions(this, opts, [crds]),
     );

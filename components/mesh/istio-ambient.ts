@@ -46,6 +46,36 @@ const common = (a: Pick<IstioAmbientArgs, "distribution">) => {
   return { profile: "ambient", ...(platform ? { platform } : {}) };
 };
 
+/**
+ * The runtime's default seccomp filter, through the key each chart has for it (istiod
+ * `seccompProfile`, cni `seccompProfile`; both documented "Set to `type: RuntimeDefault` to use the
+ * default profile"). The ztunnel chart (1.30.3) has no such key: docs/mesh.md.
+ */
+const RUNTIME_DEFAULT_SECCOMP = { seccompProfile: { type: "RuntimeDefault" } };
+
+/**
+ * Requests and a memory limit per container (policy `container-resources`). No CPU limit on
+ * purpose (throttling; istiod, install-cni and ztunnel size their thread pools from limits.cpu and
+ * fall back to the node's CPUs without one). install-cni sets GOMEMLIMIT from limits.memory.
+ */
+export const ISTIO_RESOURCES = {
+  /** istiod (container discovery): memory grows with the cluster's services and endpoints; upstream requests 2Gi. */
+  istiod: {
+    production: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+    dev: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  },
+  /** istio-cni (container install-cni), one per node; upstream requests 100m / 100Mi. */
+  cni: {
+    production: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+    dev: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  },
+  /** ztunnel (container istio-proxy), one per node; upstream requests 200m / 512Mi ("enough for ~200k pod cluster"). */
+  ztunnel: {
+    production: { requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+    dev: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+  },
+} as const;
+
 /** Values of the four charts. Pure, so tests check them against the pinned charts. */
 export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter">): { base: object; istiod: object; cni: object; ztunnel: object } {
   const ha = a.replicas >= 2;
@@ -54,11 +84,13 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
     base: { ...common(a) },
     istiod: {
       ...common(a),
-      autoscaleEnabled: true,
-      autoscaleMin: a.replicas,
-      autoscaleMax: Math.max(a.replicas * 2, 2),
+      // Autoscaling only when HA: a single istiod cannot have a PodDisruptionBudget (the chart
+      // renders one only for autoscaleMin > 1, kubernetes/kubernetes#93476), so it must not scale
+      // to replicas that no PDB protects (policy pdb-for-multi-replica-workloads).
+      ...(ha ? { autoscaleEnabled: true, autoscaleMin: a.replicas, autoscaleMax: a.replicas * 2 } : { autoscaleEnabled: false }),
       replicaCount: a.replicas,
-      resources: a.production ? { requests: { cpu: "500m", memory: "2Gi" } } : { requests: { cpu: "100m", memory: "512Mi" } },
+      resources: a.production ? ISTIO_RESOURCES.istiod.production : ISTIO_RESOURCES.istiod.dev,
+      ...RUNTIME_DEFAULT_SECCOMP,
       ...(ha ? { topologySpreadConstraints: topologySpread({ app: "istiod" }, a.spreadAcrossZones) } : {}),
       global: { defaultPodDisruptionBudget: { enabled: ha } },
       meshConfig: {
@@ -68,8 +100,16 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
         extensionProviders: [{ name: TRACING_PROVIDER, opentelemetry: { service: otlp.host, port: otlp.port } }],
       },
     },
-    cni: { ...common(a) },
-    ztunnel: { ...common(a), resources: a.production ? { requests: { cpu: "200m", memory: "512Mi" } } : { requests: { cpu: "50m", memory: "128Mi" } } },
+    cni: {
+      ...common(a),
+      resources: a.production ? ISTIO_RESOURCES.cni.production : ISTIO_RESOURCES.cni.dev,
+      ...RUNTIME_DEFAULT_SECCOMP,
+      // Kubernetes >= 1.30 (cluster.kubernetesVersion): the securityContext field instead of the
+      // annotation deprecated since 1.30 (the chart keeps the annotation only for 1.29 and older).
+      // install-cni's AppArmor profile stays Unconfined either way (exempted: docs/mesh.md).
+      useAppArmorAnnotation: false,
+    },
+    ztunnel: { ...common(a), resources: a.production ? ISTIO_RESOURCES.ztunnel.production : ISTIO_RESOURCES.ztunnel.dev },
   };
 }
 

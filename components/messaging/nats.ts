@@ -74,9 +74,10 @@ export function natsValues(a: { readonly settings: NatsConfig; readonly zones: b
       monitor: { enabled: true },
     },
     container: { merge: container, resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } } },
-    reloader: { merge: container },
+    // The sidecars get their own small requests and a memory limit: the chart sets none.
+    reloader: { merge: { ...container, resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } } } },
     // Prometheus metrics from the monitoring endpoint.
-    promExporter: { enabled: true, merge: container },
+    promExporter: { enabled: true, merge: { ...container, resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } } } },
     podTemplate: { topologySpreadConstraints: spread, merge: { spec: { securityContext: restrictedPod(NATS_UID) } } },
     podDisruptionBudget: { enabled: true },
     // The Job below carries the CLI; no standing nats-box Deployment.

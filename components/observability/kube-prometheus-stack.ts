@@ -33,9 +33,10 @@ export interface KubePrometheusStackArgs {
   /** The prometheus-operator CRDs: the operator watches them and the chart renders ServiceMonitors/PrometheusRules. */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
   /**
-   * Enroll the Prometheus pods (only they) in the ambient mesh: targets in STRICT namespaces (the
-   * gateway, the data stores) accept only mesh peers. The namespace stays out: node agents there
-   * mount host paths.
+   * Enroll the Prometheus and Grafana pods (only they) in the ambient mesh: targets in STRICT
+   * namespaces (the gateway, the data stores) accept only mesh peers, and an enrolled Prometheus is
+   * itself STRICT (mesh-wide PeerAuthentication), so Grafana, which queries it, must be a mesh
+   * peer too. The namespace stays out (policy/stacks/*.json, mesh-strict-mtls).
    */
   readonly meshEnrolled?: boolean;
 }
@@ -44,6 +45,26 @@ export interface KubePrometheusStackArgs {
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 /** Label the Grafana dashboard sidecar watches (the chart default). */
 export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
+
+/** Ambient enrollment of one pod (the namespace itself is not enrolled). */
+const AMBIENT_POD_LABELS = { "istio.io/dataplane-mode": "ambient" } as const;
+
+/**
+ * Requests and a memory limit for every container the chart and its subcharts run, except the
+ * Prometheus server, whose size follows retention and series count (set per stack when it is
+ * measured). Alertmanager, the operator, kube-state-metrics and node-exporter hold little state.
+ */
+export const MONITORING_RESOURCES = {
+  operator: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+  /** prometheus-config-reloader, the operator's sidecar in the Prometheus and Alertmanager pods (the operator's own default size). */
+  configReloader: { requests: { cpu: "10m", memory: "50Mi" }, limits: { memory: "50Mi" } },
+  alertmanager: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  grafana: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+  /** Grafana's dashboard and datasource sidecars (k8s-sidecar, one container each). */
+  grafanaSidecar: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  kubeStateMetrics: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  nodeExporter: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+} as const;
 
 /** The chart's values. No credential appears here: Grafana reads them from GRAFANA_ADMIN_SECRET. */
 export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "sizing" | "storageClass" | "clusterName" | "datasources" | "meshEnrolled">): Record<string, unknown> {
@@ -59,6 +80,17 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
     // Installed by PrometheusOperatorCrds, an earlier stage.
     crds: { enabled: false },
     fullnameOverride: "kps",
+    prometheusOperator: {
+      // The admission webhook's certificate Secret (kps-admission) is made by the chart's
+      // pre-install hook Jobs, which a Chart v4 never runs (hooks are not applied): the operator
+      // pod would wait forever for its tls-secret volume. Without the webhook the operator needs
+      // no certificate (tls off: plain HTTP on :8080 for its metrics and probes); rules are still
+      // validated by promtool in the tests and by the operator before it loads them.
+      admissionWebhooks: { enabled: false },
+      tls: { enabled: false },
+      resources: MONITORING_RESOURCES.operator,
+      prometheusConfigReloader: { resources: MONITORING_RESOURCES.configReloader },
+    },
     prometheus: {
       podDisruptionBudget: pdb(prometheus.replicas),
       prometheusSpec: {
@@ -66,7 +98,7 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
         retention: prometheus.retention,
         storageSpec: volume(prometheus.storage),
         externalLabels: { cluster: args.clusterName },
-        ...(args.meshEnrolled ? { podMetadata: { labels: { "istio.io/dataplane-mode": "ambient" } } } : {}),
+        ...(args.meshEnrolled ? { podMetadata: { labels: { ...AMBIENT_POD_LABELS } } } : {}),
         // Pick up every ServiceMonitor/PodMonitor/PrometheusRule in the cluster, not only this release's.
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
@@ -84,15 +116,22 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
         replicas: alertmanager.replicas,
         storage: volume("2Gi"),
         podAntiAffinity: alertmanager.replicas > 1 ? "hard" : "soft",
+        resources: MONITORING_RESOURCES.alertmanager,
       },
     },
+    "kube-state-metrics": { resources: MONITORING_RESOURCES.kubeStateMetrics },
+    "prometheus-node-exporter": { resources: MONITORING_RESOURCES.nodeExporter },
     grafana: {
       replicas: grafana.replicas,
+      resources: MONITORING_RESOURCES.grafana,
+      // Grafana queries Prometheus, which is a STRICT mesh member: plaintext from outside the mesh is refused.
+      ...(args.meshEnrolled ? { podLabels: { ...AMBIENT_POD_LABELS } } : {}),
       // Each replica keeps its own SQLite database, sessions included: pin a client to one replica
       // (a shared database is the real fix, docs/observability.md).
       ...(grafana.replicas > 1 ? { podDisruptionBudget: { minAvailable: 1 }, service: { sessionAffinity: "ClientIP" } } : {}),
       admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
       sidecar: {
+        resources: MONITORING_RESOURCES.grafanaSidecar,
         dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0], searchNamespace: "ALL" },
         datasources: {
           ...(jaeger ? { exemplarTraceIdDestinations: { datasourceUid: jaeger.uid, traceIdLabelName: "trace_id" } } : {}),

@@ -60,6 +60,11 @@ export function lokiValues(args: Pick<LokiArgs, "storage" | "storageClass" | "re
     test: { enabled: false },
     // Grafana and the collector talk to the single binary directly.
     gateway: { enabled: false },
+    // The rules sidecar (k8s-sidecar) loads ruler rules from ConfigMaps/Secrets labelled
+    // loki_rule; the platform alerts through PrometheusRules and ships no Loki rules. Off, it
+    // takes with it a container and the ClusterRole that let Loki's ServiceAccount read every
+    // Secret in the cluster (the chart renders that ClusterRole with no rules).
+    sidecar: { rules: { enabled: false } },
   };
 }
 

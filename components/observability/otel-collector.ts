@@ -234,7 +234,10 @@ export function gatewayConfig(backends: TelemetryBackends, p: CollectorPolicy): 
   };
 }
 
-/** Restricted container settings shared by both releases (the agent additionally runs as root to read pod logs). */
+/**
+ * Restricted container settings shared by both releases. The agent's container additionally runs
+ * as UID 0 (every capability still dropped) to read the pod log files: see agentValues.
+ */
 const containerSecurity = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
@@ -307,18 +310,26 @@ export function agentValues(gatewayHost: string, policy: CollectorPolicy): Confi
         { apiGroups: [""], resources: ["nodes/stats", "nodes/proxy"], verbs: ["get"] },
       ],
     },
+    // The only host access (exempted from Pod Security in policy/stacks/*.json, each with its
+    // reason): file_log reads /var/log/pods, hostmetrics reads the host's /proc, /sys and mounts
+    // through root_path /hostfs (the receiver's documented container setup). Both read-only;
+    // `type: Directory` refuses to create either path on a node where it is missing.
     extraVolumes: [
-      { name: "varlogpods", hostPath: { path: "/var/log/pods" } },
-      { name: "hostfs", hostPath: { path: "/" } },
+      { name: "varlogpods", hostPath: { path: "/var/log/pods", type: "Directory" } },
+      { name: "hostfs", hostPath: { path: "/", type: "Directory" } },
     ],
     extraVolumeMounts: [
       { name: "varlogpods", mountPath: "/var/log/pods", readOnly: true },
       { name: "hostfs", mountPath: "/hostfs", readOnly: true, mountPropagation: "HostToContainer" },
     ],
     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-    // Root (without any capability) only to read the root-owned pod log files.
-    podSecurityContext: { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } },
-    securityContext: containerSecurity,
+    // The pod itself sets no user: root is the collector container's alone (a container added
+    // later does not inherit it), and only that container is exempted.
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    // UID 0 without any capability: the pod log files are root-owned and not world-readable
+    // (containerd 0640, CRI-O 0600), and for a non-root UID added capabilities do not take
+    // effect; as the files' owner, root reads them without DAC_OVERRIDE/DAC_READ_SEARCH.
+    securityContext: { ...containerSecurity, runAsUser: 0, runAsGroup: 0 },
     tolerations: [{ operator: "Exists", effect: "NoSchedule" }],
   };
 }

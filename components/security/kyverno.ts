@@ -21,6 +21,14 @@ export function kyvernoValues(production: boolean): Record<string, unknown> {
     backgroundController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("background-controller") },
     cleanupController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("cleanup-controller") },
     reportsController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("reports-controller") },
+    // The chart's Helm hooks never run under Chart v4 (the provider templates with hooks off), so
+    // they are turned off here rather than left silently unapplied (docs/security.md):
+    // - pre-delete webhook cleanup and scale-to-zero: since Kyverno 1.13 the admission controller
+    //   removes its own webhook configurations when its Deployment is deleted (kyverno/kyverno#10782);
+    // - post-upgrade CR storage migration: an upgrade that changes a CRD's storage version runs
+    //   `kyverno migrate` by hand (docs/security.md, "Upgrading Kyverno").
+    webhooksCleanup: { enabled: false },
+    crds: { migration: { enabled: false } },
   };
 }
 

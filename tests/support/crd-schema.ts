@@ -56,7 +56,7 @@ export function goPatternToJs(p: string): string | undefined {
   }
 }
 
-interface CrdDoc {
+export interface CrdDoc {
   kind: string;
   spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Schema } }[] };
 }
@@ -75,21 +75,29 @@ export class CrdValidator {
   constructor(dir: string) {
     for (const file of walk(dir).filter((f) => /\.ya?ml$/.test(f))) {
       for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
-        const crd = doc.toJS() as CrdDoc | null;
-        if (!crd || crd.kind !== "CustomResourceDefinition") continue;
-        for (const v of crd.spec.versions) {
-          if (!v.served || !v.schema) continue;
-          const key = `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`;
-          const schema = toJsonSchema(v.schema.openAPIV3Schema);
-          // The API server checks these itself; the CRD schema leaves metadata open.
-          // apiVersion and kind are always accepted (some CRDs, Istio's, do not list them).
-          const props = schema["properties"] as Schema;
-          props["metadata"] = { type: "object" };
-          props["apiVersion"] = { type: "string" };
-          props["kind"] = { type: "string" };
-          this.schemas.set(key, schema);
-        }
+        this.learn(doc.toJS() as CrdDoc | null);
       }
+    }
+  }
+
+  /**
+   * Adds a CRD's served versions, e.g. the CustomResourceDefinitions a render installs through its
+   * charts, so the render's custom resources are checked against the CRDs it really installs.
+   */
+  learn(crd: CrdDoc | null): void {
+    if (!crd || crd.kind !== "CustomResourceDefinition") return;
+    for (const v of crd.spec.versions) {
+      if (!v.served || !v.schema) continue;
+      const key = `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`;
+      const schema = toJsonSchema(structuredClone(v.schema.openAPIV3Schema));
+      // The API server checks these itself; the CRD schema leaves metadata open.
+      // apiVersion and kind are always accepted (some CRDs, Istio's, do not list them).
+      const props = ((schema["properties"] as Schema | undefined) ?? (schema["properties"] = {})) as Schema;
+      props["metadata"] = { type: "object" };
+      props["apiVersion"] = { type: "string" };
+      props["kind"] = { type: "string" };
+      this.schemas.set(key, schema);
+      this.validators.delete(key);
     }
   }
 
