@@ -82,12 +82,11 @@ export function consulValues(a: {
       storage: a.settings.storage,
       ...(a.storageClass ? { storageClass: a.storageClass } : {}),
       resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-      // Containers: the chart's own defaults are Pod Security restricted. The pods get the
-      // RuntimeDefault seccomp profile at pod level too (the chart sets it per container only):
-      // the server pod's own securityContext, and the ACL-init Job's, which the chart takes from
-      // containerSecurityContext.aclInit and otherwise leaves empty.
+      // Containers: the chart's own defaults are Pod Security restricted. The server pod gets the
+      // RuntimeDefault seccomp profile at pod level too (the chart sets it per container only).
+      // Not containerSecurityContext.aclInit: the chart would use it as the ACL-init pod's context
+      // and then drop that container's restricted context altogether.
       securityContext: { runAsNonRoot: true, runAsGroup: 1000, runAsUser: 100, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      containerSecurityContext: { aclInit: { runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } } },
       // The chart's default anti-affinity keeps servers on distinct nodes; zones on top when known.
       ...(a.zones
         ? { topologySpreadConstraints: `- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  whenUnsatisfiable: DoNotSchedule\n  labelSelector:\n    matchLabels:\n      app: consul\n      component: server\n` }
