@@ -34,7 +34,8 @@ describe("prod render", () => {
     expect(resourceLevel).toEqual([]);
     // The exempted findings are the version set's upstream images in platform namespaces, nothing else.
     const exempted = prod.verdicts.records.filter((r) => r.violations.some((x) => x.message.startsWith("exempted (")));
-    expect([...new Set(exempted.map((r) => r.namespace))].sort()).toEqual(["discovery", "nats"]);
+    // Platform namespaces only (the charts' node agents and upstream images); never an application's.
+    expect([...new Set(exempted.map((r) => r.namespace))].sort()).toEqual(["discovery", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "observability"]);
     expect(prod.verdicts.records.filter((r) => r.kind === "Deployment").length).toBeGreaterThanOrEqual(5);
   });
   it("has no PDB, quorum or plain-secret violation", () => {
@@ -50,7 +51,11 @@ describe("prod render", () => {
 describe("dev render", () => {
   it("the tag-pinned user-service image is an advisory finding (dev relaxes image-pinned-by-digest), nothing else at resource level", () => {
     const resourceLevel = dev.verdicts.records.flatMap((r) => r.violations.filter((x) => !STACK_POLICIES.has(x.policy)).map((x) => [x.enforcementLevel, x.policy, `${r.kind} ${r.name}`, x.message]));
-    expect(resourceLevel.filter(([, , , msg]) => !String(msg).startsWith("exempted ("))).toEqual([["advisory", "image-pinned-by-digest", "Deployment user-service", expect.anything()]]);
+    const apps = dev.verdicts.records.filter((r) => r.namespace === "apps" || r.namespace === "notifications");
+    const appLevel = apps.flatMap((r) => r.violations.filter((x) => !STACK_POLICIES.has(x.policy)).map((x) => [x.enforcementLevel, x.policy, `${r.kind} ${r.name}`, x.message]));
+    expect(appLevel.filter(([, , , msg]) => !String(msg).startsWith("exempted ("))).toEqual([["advisory", "image-pinned-by-digest", "Deployment user-service", expect.anything()]]);
+    // Chart images in platform namespaces are tag-pinned too: advisory in dev, never mandatory.
+    expect(resourceLevel.filter(([level]) => level === "mandatory")).toEqual([]);
   });
   it("the quorum rule does not apply to dev's single-member systems", () => {
     expect(mandatory(dev.verdicts).filter((x) => x.policy === "quorum-members-in-prod")).toEqual([]);

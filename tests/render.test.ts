@@ -135,9 +135,11 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
     }
     // kube-prometheus-stack leaves the CRDs to that stage, and its HelmRelease waits for the CRDs' release.
-    const kps = r.model.groups.find((g) => g.name === "kube-prometheus-stack")!.objects.find((o) => o.kind === "HelmRelease") as any;
-    expect(kps.spec.values.crds).toEqual({ enabled: false });
-    expect(kps.spec.dependsOn).toEqual([{ name: "prometheus-operator-crds", namespace: "flux-system" }]);
+    const kps = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v4:Chart" && (x.inputs as any).chart === "kube-prometheus-stack")!;
+    const crdChart = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v4:Chart" && (x.inputs as any).chart === "prometheus-operator-crds")!;
+    expect((kps.inputs as any).values.crds).toEqual({ enabled: false });
+    expect(kps.dependencies).toContain(crdChart.urn);
+    expect(r.model.groups.find((g) => g.name === "kube-prometheus-stack")!.objects.filter((o) => o.kind === "CustomResourceDefinition")).toEqual([]);
   });
 
   it("carries the order into Flux: each service's Kustomization depends on the namespaces and on the components holding its credentials", () => {
