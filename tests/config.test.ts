@@ -72,7 +72,7 @@ describe("defaults live in the schema", () => {
 describe("structural errors", () => {
   it("reports an unknown top-level key with the allowed keys", () => {
     const raw = { ...base(), gatway: {} };
-    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:gatway: unknown key \(got "gatway"; expected one of environment, cluster, gateway, .*services\)$/)]);
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:gatway: unknown key \(got "gatway"; expected one of environment, cluster, charts, gateway, .*services\)$/)]);
   });
 
   it("reports an unknown nested key at its full path", () => {

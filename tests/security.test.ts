@@ -62,7 +62,7 @@ describe.each(["dev", "prod"])("Kyverno in %s", (stack) => {
     const ns = objectsOf(r).find((o) => o.kind === "Namespace" && o.metadata.name === "kyverno") as any;
     expect(ns.metadata.labels["istio.io/dataplane-mode"]).toBeUndefined();
     const policyUrns = r.run.resources.filter((x) => (x.inputs as any)?.kind === "ClusterPolicy").map((x) => x.urn);
-    const kyverno = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && (x.inputs as any).chart === "kyverno")!;
+    const kyverno = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v4:Chart" && (x.inputs as any).chart === "kyverno")!;
     for (const p of r.run.resources.filter((x) => (x.inputs as any)?.kind === "ClusterPolicy")) expect(p.dependencies).toContain(kyverno.urn);
     for (const d of r.run.resources.filter((x) => x.type === "kubernetes:apps/v1:Deployment" && ["apps", "notifications"].includes((x.inputs as any).metadata.namespace))) {
       expect(d.dependencies).toEqual(expect.arrayContaining(policyUrns));
