@@ -77,7 +77,7 @@ describe.each([
   });
 
   it("wait for the operator release and nothing else of the operator", () => {
-    const release = rs.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;
+    const release = rs.find((r) => r.type === "kubernetes:helm.sh/v4:Chart")!;
     for (const cr of customResources(rs)) expect(cr.dependencies).toContain(release.urn);
   });
 
