@@ -34,7 +34,11 @@ export const helmReleasePinned: TypeScopedPolicy = {
     const version = args.props["version"];
     const repo: unknown = args.props["repositoryOpts"]?.["repo"];
     if (!exactVersion(version)) reportOrExempt(report, `Helm release ${ns}/${name}: chart ${chart} version ${JSON.stringify(version ?? null)} is not an exact version`, ex);
-    if (typeof repo !== "string" || !/^(https|oci):\/\//.test(repo)) {
+    // A chart from a local chart cache (platform:charts.path) is pinned by its directory,
+    // `<cache>/<chart>/<version>`: it needs no repository, but its path must name that version.
+    if (typeof chart === "string" && chart.includes("/") && !chart.includes("://")) {
+      if (chart.split("/").filter(Boolean).pop() !== version) reportOrExempt(report, `Helm release ${ns}/${name}: local chart ${chart} is not the directory of version ${JSON.stringify(version ?? null)}`, ex);
+    } else if (typeof repo !== "string" || !/^(https|oci):\/\//.test(repo)) {
       reportOrExempt(report, `Helm release ${ns}/${name}: repository ${JSON.stringify(repo ?? null)} is not an https:// or oci:// repository`, ex);
     }
   },

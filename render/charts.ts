@@ -24,12 +24,13 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
+import { HELM_RELEASE_TYPE, HELM_V3_RELEASE_TYPE, typeToken } from "../policy/k8s";
 
 const run = promisify(execFile);
 
-export const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
+export const CHART_TYPE = HELM_RELEASE_TYPE;
 /** A chart kept a Helm v3 Release because its install needs its hooks (docs/render.md). */
-export const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+export const RELEASE_TYPE = HELM_V3_RELEASE_TYPE;
 
 /** Oldest Helm whose `helm template` output these charts were checked with (docs/render.md). */
 export const MIN_HELM_VERSION = "3.14.0";
@@ -123,6 +124,8 @@ interface ChartDependency {
   readonly condition?: string;
   readonly tags?: readonly string[];
 }
+
+const subchartLabel = (d: ChartDependency): string => `${d.alias ?? d.name} ${d.version ?? ""}`.trim();
 
 /** A dotted values path's value, or undefined. */
 function valueAt(values: unknown, dotted: string): unknown {
@@ -242,12 +245,6 @@ function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
 }
 
-/** The Pulumi type token of a Kubernetes object (`core` for the legacy group, as the provider names it). */
-export function kubernetesType(apiVersion: string, kind: string): string {
-  const gv = apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`;
-  return `kubernetes:${gv}:${kind}`;
-}
-
 type Obj = ChartChild["object"];
 
 /** Parses `helm template` output into objects, expanding `List` kinds as the provider does. */
@@ -335,7 +332,7 @@ export function toChildren(objects: readonly Obj[], prefix: string, namespace: s
     const c = crdIndex.get(`${groupOf(o.apiVersion)}/${o.kind}`);
     if (c !== undefined) deps.push(c);
     const id = o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-    return { name: `${prefix}:${id}`, type: kubernetesType(o.apiVersion, o.kind), object: o, dependsOn: deps };
+    return { name: `${prefix}:${id}`, type: typeToken(o.apiVersion, o.kind), object: o, dependsOn: deps };
   });
   const seen = new Set<string>();
   for (const c of children) {
@@ -370,11 +367,6 @@ export class ChartExpander {
 
   constructor(private readonly opts: ChartExpanderOptions) {
     for (const src of opts.crdSources ?? []) this.scopes.learnFrom(src);
-  }
-
-  /** The chart cache directories this expander searches. */
-  get cacheDirs(): readonly string[] {
-    return this.opts.cacheDirs;
   }
 
   private helm(): string {
@@ -470,14 +462,21 @@ export class ChartExpander {
    * temporary copy whose Chart.yaml leaves them out (Helm refuses a chart with a missing
    * dependency even when the values turn it off, and a disabled subchart renders nothing).
    */
-  private withoutMissing(dir: string, inp: ChartInputs): { dir: string; omitted: string[]; missing: string[] } {
+  private missingSubcharts(dir: string, inp: ChartInputs): { enabled: ChartDependency[]; disabled: ChartDependency[] } {
     const missing = missingDependencies(dir);
-    if (!missing.length) return { dir, omitted: [], missing: [] };
+    if (!missing.length) return { enabled: [], disabled: [] };
     const defaults = fs.existsSync(path.join(dir, "values.yaml")) ? yaml.load(fs.readFileSync(path.join(dir, "values.yaml"), "utf8")) : {};
-    const label = (d: ChartDependency) => `${d.alias ?? d.name} ${d.version ?? ""}`.trim();
     const enabled = missing.filter((d) => dependencyEnabled(d, inp.values ?? {}, defaults));
-    if (enabled.length && !this.opts.allowMissingSubcharts) throw new MissingSubchartError(inp.chart, inp.version ?? "", dir, enabled.map(label));
-    const key = `${dir}\u0000${missing.map((d) => d.name).join(",")}`;
+    if (enabled.length && !this.opts.allowMissingSubcharts) throw new MissingSubchartError(inp.chart, inp.version ?? "", dir, enabled.map(subchartLabel));
+    return { enabled, disabled: missing.filter((d) => !enabled.includes(d)) };
+  }
+
+  /** The copy of `dir` to template (built on a template-cache miss only), or `dir` itself when nothing is missing. */
+  private overlay(dir: string, inp: ChartInputs, { enabled, disabled }: { enabled: ChartDependency[]; disabled: ChartDependency[] }): string {
+    const missing = [...enabled, ...disabled];
+    if (!missing.length) return dir;
+    // The copy's content depends on which missing subcharts are stubs and which are dropped.
+    const key = `${dir}\u0000${enabled.map((d) => d.name).join(",")}\u0000${disabled.map((d) => d.name).join(",")}`;
     let copy = this.overlays.get(key);
     if (!copy) {
       copy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "chart-overlay-")), path.basename(path.dirname(dir)));
@@ -500,14 +499,15 @@ export class ChartExpander {
       this.overlays.set(key, copy);
       process.once("exit", () => fs.rmSync(path.dirname(copy!), { recursive: true, force: true }));
     }
-    return { dir: copy, omitted: missing.filter((d) => !enabled.includes(d)).map(label), missing: enabled.map(label) };
+    return copy;
   }
 
   /** Raw `helm template` text of a chart with these values (cached). */
   async template(inp: ChartInputs, releaseName: string): Promise<{ text: string; cached: boolean; dir: string; omitted: string[]; missing: string[] }> {
-    const source = await this.locate(inp);
-    const { dir: workDir, omitted, missing } = this.withoutMissing(source, inp);
-    const dir = source;
+    const dir = await this.locate(inp);
+    const subcharts = this.missingSubcharts(dir, inp);
+    const omitted = subcharts.disabled.map(subchartLabel);
+    const missing = subcharts.enabled.map(subchartLabel);
     const helmVersion = await this.helmVersion();
     const values = inp.values ?? {};
     const key = createHash("sha256")
@@ -523,7 +523,7 @@ export class ChartExpander {
         try {
           const valuesFile = path.join(tmp, "values.json");
           fs.writeFileSync(valuesFile, JSON.stringify(values), { mode: 0o600 });
-          const { stdout } = await run(this.helm(), this.templateArgs(inp, releaseName, workDir, valuesFile), { maxBuffer: 1 << 28 });
+          const { stdout } = await run(this.helm(), this.templateArgs(inp, releaseName, this.overlay(dir, inp, subcharts), valuesFile), { maxBuffer: 1 << 28 });
           if (file) {
             fs.mkdirSync(cacheDir!, { recursive: true });
             fs.writeFileSync(`${file}.tmp`, stdout);

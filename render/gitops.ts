@@ -11,12 +11,8 @@ import { flux } from "../versions";
 import { isSecretMarker, RecordedResource } from "./harness";
 
 export const FLUX_NAMESPACE = "flux-system";
-/** A chart as the program registers it: a Chart v4 component (its objects are its children). */
-export const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v4:Chart";
-/** A chart kept a Helm release because it needs its hooks (docs/render.md says which and why). */
-export const HELM_V3_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
-/** Whether a type is one of the platform's charts (Chart v4, or a Helm v3 Release). */
-export const isHelmChart = (type: string): boolean => type === HELM_RELEASE_TYPE || type === HELM_V3_RELEASE_TYPE;
+import { isHelmChart } from "../policy/k8s";
+export { HELM_RELEASE_TYPE, HELM_V3_RELEASE_TYPE, isHelmChart } from "../policy/k8s";
 
 /** A Kubernetes object ready to be written as YAML. */
 export interface K8sObject {

@@ -47,7 +47,8 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const charts = options.charts?.skip
     ? undefined
     : new ChartExpander({
-        cacheDirs: [...(config.charts.path ? [config.charts.path] : []), ...(options.charts?.cacheDirs ?? defaultChartCaches())],
+        // platform:charts.path needs no entry here: the program then names each chart by its path.
+        cacheDirs: options.charts?.cacheDirs ?? defaultChartCaches(),
         kubeVersion: config.cluster.kubernetesVersion,
         apiVersions: clusterApiVersions(config),
         crdSources: defaultCrdSources(),

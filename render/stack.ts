@@ -62,7 +62,7 @@ export interface ChartCliOptions {
   readonly cacheDirs: readonly string[];
   readonly pull: boolean;
   readonly skip: boolean;
-  readonly allowMissingSubcharts: boolean;
+  readonly allowMissingSubcharts?: boolean;
   readonly mode: ChartMode;
 }
 
@@ -79,7 +79,8 @@ export function chartOptionsFromArgs(argv: readonly string[]): ChartCliOptions |
     cacheDirs: [...(cache ? [path.resolve(cache)] : []), ...defaultChartCaches()],
     pull: argv.includes("--pull-charts"),
     skip: argv.includes("--skip-charts"),
-    allowMissingSubcharts: argv.includes("--allow-missing-subcharts") || process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1",
+    // Absent without the flag: renderConfig then reads PLATFORM_ALLOW_MISSING_SUBCHARTS, in one place.
+    ...(argv.includes("--allow-missing-subcharts") ? { allowMissingSubcharts: true } : {}),
     mode,
   };
 }

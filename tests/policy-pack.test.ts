@@ -180,6 +180,13 @@ describe("helm-release-pinned", () => {
     expect(await run(undefined, "https://kyverno.github.io/kyverno")).toHaveLength(1);
     expect(await run("3.9.0", "http://charts.example.com")).toEqual(['Helm release kyverno/kyverno: repository "http://charts.example.com" is not an https:// or oci:// repository']);
   });
+  it("a chart from a local chart cache (platform:charts.path) is pinned by its <chart>/<version> directory", async () => {
+    const local = async (chart: string, version: string) =>
+      (await analyzeResource(policies, { type: "kubernetes:helm.sh/v4:Chart", name: "r", urn: "urn:r", props: { chart, name: "kyverno", namespace: "kyverno", version } })).diagnostics.filter((d) => d.policyName === "helm-release-pinned").map((d) => d.detail);
+    expect(await local("/srv/charts/kyverno/3.9.0", "3.9.0")).toEqual([]);
+    expect(await local("/srv/charts/kyverno/latest", "3.9.0")).toEqual(['Helm release kyverno/kyverno: local chart /srv/charts/kyverno/latest is not the directory of version "3.9.0"']);
+    expect(await local("kyverno", "3.9.0")).toHaveLength(1);
+  });
 });
 
 describe("config: enforcement per policy, exemptions with a reason, no self-exemption", () => {
