@@ -9,7 +9,9 @@
  * `pulumi preview --policy-pack-config` takes); a stack defaults to policy/stacks/<stack>.json.
  * --json: one JSON record per line per resource (file, kind, namespace, name, violations).
  * With --stack, the SPIN models (formal/) also run on the stack's config: a model that fails, or
- * cannot run (spin/gcc missing), is a mandatory stack-level violation naming the config keys.
+ * cannot run (spin/gcc missing), is a mandatory stack-level violation naming the config keys; and
+ * the running-platform proofs (audit/running: flows, admission, placement, ownership) add one
+ * mandatory violation per failure, naming the flow, pod set or node and the key that controls it.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -20,6 +22,7 @@ import { chartOptionsFromArgs, cliArg as arg, listStacks } from "../render/stack
 import { policies } from "../policy/policies";
 import { configWarnings, PolicyConfigError } from "./analyzer";
 import { auditFormal } from "./formal";
+import { withRunning } from "./running";
 import { auditRun } from "./stack";
 import { audit, fromManifestDir, readPolicyConfig, stackPolicyConfigFile, Verdicts } from "./verdicts";
 
@@ -67,7 +70,8 @@ export async function main(argv: string[], out = (s: string) => void process.std
       if (charts.skip) err("not covered: charts were not expanded (--skip-charts); no chart object was audited\n");
       // The render already ran the pack with the stack's own config file.
       v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
-      v = await auditFormal(v, r.config);
+      v = await auditFormal(withRunning(v, r.running), r.config);
+      for (const n of r.running.notRun) err(`not covered: ${n}\n`);
     } else {
       if (!fs.existsSync(manifests!) || !fs.statSync(manifests!).isDirectory()) {
         err(`no directory ${manifests}\n`);

@@ -2,19 +2,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
-import { crdBundles } from "../versions";
+import { crdBundles, images } from "../versions";
 import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
 import { useChartSource } from "./core/objects";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Consul } from "./discovery/consul";
-import { EtcdCluster } from "./discovery/etcd-cluster";
+import { EtcdCluster, etcdPodMonitor } from "./discovery/etcd-cluster";
 import { Nats } from "./messaging/nats";
 import { StrimziKafka } from "./messaging/strimzi-kafka";
 import { StrimziOperator } from "./messaging/strimzi-operator";
 import { Namespaces } from "./core/namespaces";
 import { EntryGateway } from "./gateway/entry-gateway";
 import { waypointNamespaces, WAYPOINT_NAME } from "./mesh/authorization";
-import { IstioAmbient } from "./mesh/istio-ambient";
+import { IstioAmbient, istioPodMonitors } from "./mesh/istio-ambient";
 import { MeshCa } from "./mesh/mesh-ca";
 import { MeshPolicies } from "./mesh/mesh-policies";
 import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
@@ -173,13 +173,18 @@ export class Platform extends pulumi.ComponentResource {
           ],
           monitoringCrds,
           meshEnrolled: cfg.mesh.enabled,
+          // Components whose charts bring no monitor of their own.
+          podMonitors: [
+            ...(cfg.mesh.enabled ? istioPodMonitors(PLATFORM_NAMESPACES.mesh) : []),
+            ...(cfg.discovery.store === "etcd" ? [etcdPodMonitor(PLATFORM_NAMESPACES.discovery, "etcd")] : []),
+          ],
         },
         { parent: this },
       );
       // Stage "telemetry-backends".
       const storageClass = cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {};
       new Jaeger("jaeger", { namespace: obsNs, storage: obs.jaeger.storage, retentionHours: obs.jaeger.retentionHours, ...storageClass, monitoringCrds }, { parent: this });
-      new Loki("loki", { namespace: obsNs, storage: obs.loki.storage, retentionHours: obs.loki.retentionHours, ...storageClass }, { parent: this });
+      new Loki("loki", { namespace: obsNs, storage: obs.loki.storage, retentionHours: obs.loki.retentionHours, ...storageClass, monitoringCrds }, { parent: this });
       // Stage "telemetry-pipeline".
       const collector = new OtelCollector(
         "otel-collector",
@@ -286,7 +291,7 @@ export class Platform extends pulumi.ComponentResource {
       addEnv(kafka.clientEnv);
       kafkaBootstrap = kafka.bootstrap;
     }
-    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement }, { parent: this }) : undefined;
+    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds }, { parent: this }) : undefined;
     this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 
@@ -294,9 +299,9 @@ export class Platform extends pulumi.ComponentResource {
     // Kyverno's namespace stays out of ambient: the API server calls its webhooks without a mesh
     // certificate (istio/istio#52874).
     const securityNs = new Namespaces("security-namespace", { names: [PLATFORM_NAMESPACES.security], podSecurity: "restricted" }, { parent: this });
-    const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod" }, { parent: this });
+    const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod", monitoringCrds }, { parent: this });
     // The policies are Kyverno's CRDs, served by its webhook.
-    const admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces }, { parent: this, dependsOn: [kyverno] });
+    const admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces, ...(cfg.mesh.enabled ? { waypointImage: `${images.istioProxy.repository}:${images.istioProxy.tag}` } : {}) }, { parent: this, dependsOn: [kyverno] });
 
     // Stage "workloads": each service waits for its own namespace (through the name output), its
     // credentials Secrets and the admission policies.

@@ -200,6 +200,12 @@ const clusterSchema = z.strictObject({
   distribution: z.enum(["generic", "kind", "k3d", "gke", "eks", "aks", "openshift"]).default("generic"),
   /** Availability zones of the nodes; empty means unknown (no zone spreading or rack awareness). */
   zones: z.array(z.string().min(1)).default([]),
+  /**
+   * Schedulable nodes per zone (per cluster when zones is empty), for the placement proof: every pod
+   * set must fit under its affinity and spread rules, and draining any one node must keep every
+   * PDB and quorum. Default: 2 per zone in prod (3 nodes when no zones are given), 1 in dev.
+   */
+  nodesPerZone: z.number().int().min(1).max(1000).optional(),
   /** StorageClass for persistent volumes; absent means the cluster default. */
   storageClass: dnsLabel.optional(),
   /**
@@ -382,7 +388,13 @@ const observabilitySchema = z.strictObject({
   /** Loki's volume and how long log lines are kept. */
   loki: z.strictObject({ storage: byteQuantity.default("50Gi"), retentionHours: z.number().int().min(24).default(168) }).prefault({}),
   prometheus: z
-    .strictObject({ replicas: z.number().int().min(1).default(2), retention: z.string().regex(/^[0-9]+[dhw]$/).default("30d"), storage: byteQuantity.default("50Gi") })
+    .strictObject({
+      replicas: z.number().int().min(1).default(2),
+      retention: z.string().regex(/^[0-9]+[dhw]$/).default("30d"),
+      storage: byteQuantity.default("50Gi"),
+      /** Requests and memory limit of each Prometheus server; memory follows the active series (about 4 KiB each incl. head overhead). */
+      resources: platformPodResources({ cpu: "500m", memory: "2Gi", memoryLimit: "4Gi" }),
+    })
     .prefault({}),
   alertmanager: z.strictObject({ replicas: z.number().int().min(1).default(3) }).prefault({}),
   grafana: z.strictObject({ replicas: z.number().int().min(1).default(2) }).prefault({}),
@@ -486,6 +498,13 @@ export type SloConfig = PlatformConfig["slo"];
 
 /** Namespaces the platform's own components create; services may not use them. */
 export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno" } as const;
+
+/** The nodes the placement proof schedules on: zones (one unnamed zone when none) × nodes per zone. */
+export function clusterProfile(cfg: Pick<PlatformConfig, "cluster" | "environment">): { zones: string[]; nodesPerZone: number } {
+  const zones = cfg.cluster.zones.length ? [...cfg.cluster.zones] : ["zone-a"];
+  const nodesPerZone = cfg.cluster.nodesPerZone ?? (cfg.environment === "prod" ? (cfg.cluster.zones.length ? 2 : 3) : 1);
+  return { zones, nodesPerZone };
+}
 
 /** A problem found by a cross-field rule. */
 export interface ConfigProblem {

@@ -1,5 +1,7 @@
 /** Render one stack in-process: validate config, run the program under mocks, build the model. */
 import * as path from "path";
+import { proveRunning, RunningProofs } from "../audit/running";
+import { runningSections } from "../audit/running/report";
 import { auditRun } from "../audit/stack";
 import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
 import { definePlatform } from "../program";
@@ -17,6 +19,8 @@ export interface Rendered {
   readonly model: RenderModel;
   /** The CrossGuard pack's verdicts on this render (config policy/stacks/<stack>.json if present). */
   readonly verdicts: Verdicts;
+  /** Proofs over the running platform (flows, admission, placement, ownership): audit/running. */
+  readonly running: RunningProofs;
   readonly report: string;
 }
 
@@ -34,7 +38,7 @@ export interface RenderOptions {
 }
 
 /** The steps of a render, in order. */
-export type RenderPhase = "config" | "program" | "model" | "policy" | "report";
+export type RenderPhase = "config" | "program" | "model" | "policy" | "proofs" | "report";
 
 /**
  * Renders from a flat config map. Config is validated before the mock runtime starts, so invalid
@@ -63,13 +67,16 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const policyConfig = stackPolicyConfigFile(stack);
   const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : {});
   phase("policy");
+  const running = proveRunning(run, config);
+  phase("proofs");
   const sections = [
     { title: "Policy verdicts", body: verdictsMarkdown(verdicts, policyConfig && path.relative(ROOT, policyConfig)) },
+    ...runningSections(running),
     ...(options.sections ? await options.sections(config) : []),
   ];
   const report = reportMarkdown({ stack, config, model, sections, ...(charts ? { charts: run.charts } : {}) });
   phase("report");
-  return { stack, config, run, model, verdicts, report };
+  return { stack, config, run, model, verdicts, running, report };
 }
 
 export function renderStack(stack: string, options: RenderOptions = {}): Promise<Rendered> {

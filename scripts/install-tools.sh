@@ -2,6 +2,7 @@
 # Installs the tools the render and the tests need, pinned, built from the Go module proxy (never a
 # binary downloaded from elsewhere), cached between runs, and linked into .tools/bin:
 #   helm  helm.sh/helm/v4/cmd/helm  — templates the platform's charts offline (render/charts.ts)
+#   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (render/running/admission.ts)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
 set -euo pipefail
@@ -27,3 +28,16 @@ if [ ! -x "$helm_dir/helm" ]; then
 fi
 ln -sf "$helm_dir/helm" .tools/bin/helm
 echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm"
+
+# pod-security: Kubernetes' own Pod Security Admission library (k8s.io/pod-security-admission,
+# pinned in tools/pod-security/go.mod) over the pods the platform will run (render/running/admission.ts).
+# ~1 min and 10 MB once; rebuilt when its source changes.
+psa_key=$(cat tools/pod-security/go.mod tools/pod-security/go.sum tools/pod-security/main.go | sha256sum | cut -c1-12)
+psa_dir="$cache/pod-security-$psa_key"
+if [ ! -x "$psa_dir/pod-security" ]; then
+  echo "install-tools: building pod-security (k8s.io/pod-security-admission $(awk '/pod-security-admission/ {print $2}' tools/pod-security/go.mod)) into $psa_dir"
+  mkdir -p "$psa_dir"
+  (cd tools/pod-security && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$psa_dir/pod-security" .)
+fi
+ln -sf "$psa_dir/pod-security" .tools/bin/pod-security
+echo "install-tools: pod-security at .tools/bin/pod-security"

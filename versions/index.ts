@@ -199,6 +199,14 @@ export const images = {
       "@ v0.158.0 [218a54bfdf9f], distributions/otelcol-contrib/manifest.yaml) contains every component the platform " +
       "configures (OTEL_COLLECTOR_COMPONENTS). otelcol-k8s would be smaller but has no prometheus exporter.",
   },
+  istioProxy: {
+    repository: "docker.io/istio/proxyv2",
+    tag: "1.30.3-distroless",
+    note:
+      "Not set by the platform: the image istiod gives the waypoints it creates in application namespaces " +
+      "(istiod chart 1.30.3: global.hub/global.proxy.image:global.tag with the ambient profile's distroless variant). " +
+      "The admission policies admit it in waypoint pods only; it moves with charts.istiod.",
+  },
   busybox: {
     repository: "docker.io/library/busybox",
     tag: "1.37.0-musl",

@@ -11,6 +11,7 @@ import * as random from "@pulumi/random";
 import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
 import { PacedComponent } from "../core/pacing";
+import type { PlatformPodMonitor } from "../shared/monitoring";
 import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
@@ -93,6 +94,11 @@ export function etcdQuotaBytes(storage: string): number {
 }
 
 /** Key prefix a client service may read and write; `/config/` is readable by every client. */
+/** The members' metrics port (--listen-metrics-urls), scraped by a PodMonitor the observability area renders. */
+export function etcdPodMonitor(namespace: string, name: string): PlatformPodMonitor {
+  return { name: `${name}-etcd`, namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { "app.kubernetes.io/name": "etcd", "app.kubernetes.io/instance": name } }, podMetricsEndpoints: [{ port: "metrics" }] };
+}
+
 export const etcdClientPrefix = (service: string): string => `/services/${service}/`;
 
 /** Inputs of the etcd cluster (`settings`: members, storage, backup, resources). */
@@ -276,7 +282,10 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
         shell: "/tools/sh",
         script,
         uid: ETCD_UID,
-        labels: { ...labels, "app.kubernetes.io/component": "maintenance" },
+        // Not the members' name label: the members' selector (anti-affinity, spread, PDB, Services)
+        // must not pick these pods, or the members' hostname anti-affinity repels the Jobs that
+        // serve them (unschedulable on a cluster with as many nodes as members).
+        labels: { ...labels, "app.kubernetes.io/name": "etcd-maintenance", "app.kubernetes.io/component": "maintenance" },
         initContainers: [tools.container],
         env: [...etcdctlEnv, ...(extra.env ?? [])],
         volumes: [tools.volume, { name: "client-tls", secret: { secretName: rootClientTls.metadata.name, defaultMode: 0o440 } }, ...(extra.volumes ?? [])],

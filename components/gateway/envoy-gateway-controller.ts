@@ -31,7 +31,13 @@ export function envoyGatewayValues(args: Pick<EnvoyGatewayControllerArgs, "repli
     crds: { enabled: false },
     deployment: {
       replicas: args.replicas,
-      pod: { topologySpreadConstraints: topologySpread({ "control-plane": "envoy-gateway" }, args.spreadAcrossZones) },
+      pod: {
+        topologySpreadConstraints: topologySpread({ "control-plane": "envoy-gateway" }, args.spreadAcrossZones),
+        // The controller serves the API server's webhook (topology injector) and the proxies' xDS.
+        // The API server is outside the mesh and cannot pass ztunnel under STRICT mTLS
+        // (istio/istio#52874), so the controller stays out of the mesh, like Kyverno's namespace.
+        labels: { "istio.io/dataplane-mode": "none" },
+      },
     },
     podDisruptionBudget: ha ? { minAvailable: 1 } : {},
     // The pre-install certgen Job (why this chart stays a Release) gets requests and a limit too.

@@ -170,6 +170,15 @@ export function topologySpread(selector: Record<string, string>, spreadAcrossZon
 }
 
 /**
+ * Annotations of the gateway's data plane pods. The load balancer's traffic is plaintext from
+ * outside the mesh, and the gateway namespace is in ambient under STRICT mTLS, where ztunnel
+ * refuses plaintext inbound; this annotation (Istio 1.24+, "useful for workloads that only accept
+ * traffic from out-of-mesh clients, such as internet-facing pods") leaves inbound uncaptured while
+ * the pods' outbound calls still leave through ztunnel with the gateway's identity (istio/istio#51482).
+ */
+export const GATEWAY_POD_ANNOTATIONS = { "ambient.istio.io/bypass-inbound-capture": "true" } as const;
+
+/**
  * Envoy Gateway's data plane: replicas (HPA and PDB when HA), a fixed ServiceAccount, a
  * restricted pod security context, and OTLP tracing to the platform's collector.
  */
@@ -190,13 +199,19 @@ export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject 
             // With an HPA the replica count is the HPA's; a fixed count would fight it.
             ...(ha ? {} : { replicas: dp.replicas }),
             pod: {
+              annotations: { ...GATEWAY_POD_ANNOTATIONS },
               securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
               topologySpreadConstraints: topologySpread(selector, dp.spreadAcrossZones),
             },
             container: {
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+              // Replaces Envoy Gateway's default context for both containers (proxy/resource.go), so
+              // it restates the default's user and group (65532, the distroless nonroot user).
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
             },
+            // shutdown-manager's size is not configurable through the container fields (requests
+            // 10m/32Mi, no limit: proxy/resource.go); a strategic-merge patch gives it a memory limit.
+            patch: { type: "StrategicMerge", value: { spec: { template: { spec: { containers: [{ name: "shutdown-manager", resources: { limits: { memory: "64Mi" } } }] } } } } },
           },
           ...(ha
             ? {

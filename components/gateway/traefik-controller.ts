@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
 import { chartRelease, childOptions } from "../core/objects";
-import { DataPlaneSettings, GATEWAY_SERVICE_ACCOUNT, IMPLEMENTATIONS, otlpTarget, topologySpread } from "./routing";
+import { DataPlaneSettings, GATEWAY_POD_ANNOTATIONS, GATEWAY_SERVICE_ACCOUNT, IMPLEMENTATIONS, otlpTarget, topologySpread } from "./routing";
 
 /** Inputs of the Traefik controller. */
 export interface TraefikControllerArgs {
@@ -26,7 +26,8 @@ export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "l
   const ha = dp.replicas >= 2;
   const otlp = otlpTarget(dp.otlpEndpoint);
   return {
-    deployment: { replicas: dp.replicas },
+    // With the HPA on, the chart renders no replicas field (the HPA owns the scale).
+    deployment: { replicas: dp.replicas, podAnnotations: { ...GATEWAY_POD_ANNOTATIONS } },
     // The identity the mesh allows to reach exposed services (same name under Envoy Gateway);
     // the account itself is created beside the release.
     serviceAccount: { name: GATEWAY_SERVICE_ACCOUNT },

@@ -4,6 +4,7 @@ import type { PlatformConfig } from "../../config/schema";
 import { charts } from "../../versions";
 import { chartRelease, childOptions } from "../core/objects";
 import { otlpTarget, topologySpread } from "../gateway/routing";
+import type { PlatformPodMonitor } from "../shared/monitoring";
 
 type Distribution = PlatformConfig["cluster"]["distribution"];
 
@@ -76,6 +77,20 @@ export const ISTIO_RESOURCES = {
   },
 } as const;
 
+/**
+ * PodMonitors for Istio's components (the charts ship none; Istio's docs scrape the same ports):
+ * istiod's monitoring port (15014, declared by no container port), ztunnel's and istio-cni's
+ * metrics ports, and every waypoint istiod creates (merged Envoy and agent stats on 15020).
+ */
+export function istioPodMonitors(namespace: string): PlatformPodMonitor[] {
+  return [
+    { name: "istiod", namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { app: "istiod" } }, podMetricsEndpoints: [{ portNumber: 15014 }] },
+    { name: "ztunnel", namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { app: "ztunnel" } }, podMetricsEndpoints: [{ port: "ztunnel-stats", path: "/stats/prometheus" }] },
+    { name: "istio-cni", namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { "k8s-app": "istio-cni-node" } }, podMetricsEndpoints: [{ port: "metrics" }] },
+    { name: "istio-waypoints", namespaceSelector: { any: true }, selector: { matchLabels: { "gateway.istio.io/managed": "istio.io-mesh-controller" } }, podMetricsEndpoints: [{ port: "metrics", path: "/stats/prometheus" }] },
+  ];
+}
+
 /** Values of the four charts. Pure, so tests check them against the pinned charts. */
 export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter">): { base: object; istiod: object; cni: object; ztunnel: object } {
   const ha = a.replicas >= 2;
@@ -92,7 +107,17 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
       resources: a.production ? ISTIO_RESOURCES.istiod.production : ISTIO_RESOURCES.istiod.dev,
       ...RUNTIME_DEFAULT_SECCOMP,
       ...(ha ? { topologySpreadConstraints: topologySpread({ app: "istiod" }, a.spreadAcrossZones) } : {}),
-      global: { defaultPodDisruptionBudget: { enabled: ha } },
+      global: {
+        defaultPodDisruptionBudget: { enabled: ha },
+        // Waypoints istiod creates in application namespaces (files/waypoint.yaml): spread like istiod.
+        ...(ha ? { waypoint: { topologySpreadConstraints: topologySpread({ "gateway.networking.k8s.io/gateway-class-name": "istio-waypoint" }, a.spreadAcrossZones) } } : {}),
+      },
+      // The waypoint template sets a seccomp profile only from this key (istio/istio#56383); without
+      // it Pod Security "restricted" in the application namespaces refuses every waypoint pod.
+      gateways: { ...RUNTIME_DEFAULT_SECCOMP },
+      // HA waypoints: replicas and a PDB through the class defaults istiod applies as overlays
+      // (chart templates/gateway-class-configmap.yaml); without them a waypoint is one pod, no PDB.
+      ...(ha ? { gatewayClasses: { "istio-waypoint": { deployment: { spec: { replicas: a.replicas } }, podDisruptionBudget: { spec: { minAvailable: 1 } } } } } : {}),
       meshConfig: {
         trustDomain: a.trustDomain,
         accessLogFile: "/dev/stdout",

@@ -77,7 +77,8 @@ export function natsValues(a: { readonly settings: NatsConfig; readonly zones: b
     // The sidecars get their own small requests and a memory limit: the chart sets none.
     reloader: { merge: { ...container, resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } } } },
     // Prometheus metrics from the monitoring endpoint.
-    promExporter: { enabled: true, merge: { ...container, resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } } } },
+    // The exporter sidecar and the chart's PodMonitor for it (the stack's Prometheus selects every PodMonitor).
+    promExporter: { enabled: true, merge: { ...container, resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } } }, podMonitor: { enabled: true } },
     podTemplate: { topologySpreadConstraints: spread, merge: { spec: { securityContext: restrictedPod(NATS_UID) } } },
     podDisruptionBudget: { enabled: true },
     // The Job below carries the CLI; no standing nats-box Deployment.
@@ -99,6 +100,8 @@ export interface NatsArgs {
   readonly zones: boolean;
   /** StorageClass for JetStream volumes; absent: the cluster default. */
   readonly storageClass?: string;
+  /** The prometheus-operator CRDs: the exporter's PodMonitor needs them. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 }
 
 /** NATS JetStream and its declared streams and KV buckets. */
@@ -116,7 +119,7 @@ export class Nats extends pulumi.ComponentResource {
     const release = chartRelease(
       name,
       { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, domain: args.domain, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
-      child,
+      { parent: this, dependsOn: args.monitoringCrds },
     );
     this.url = `nats://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;
 

@@ -2,11 +2,18 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { charts } from "../../versions";
+import type { PlatformPodMonitor } from "../shared/monitoring";
 import { chartRelease } from "../core/objects";
 
 /** Sizes of the stack for this environment (from `platform:observability`). */
 export interface MonitoringSizing {
-  readonly prometheus: { readonly replicas: number; readonly retention: string; readonly storage: string };
+  readonly prometheus: {
+    readonly replicas: number;
+    readonly retention: string;
+    readonly storage: string;
+    /** Requests and memory limit of each server (`platform:observability.prometheus.resources`). */
+    readonly resources: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly memory: string } };
+  };
   readonly alertmanager: { readonly replicas: number };
   readonly grafana: { readonly replicas: number };
 }
@@ -24,6 +31,11 @@ export interface KubePrometheusStackArgs {
   /** Namespace (the observability namespace's output, so the stack waits for it). */
   readonly namespace: pulumi.Input<string>;
   readonly sizing: MonitoringSizing;
+  /**
+   * PodMonitors for platform components whose charts have no monitor of their own (Istio's,
+   * etcd's): the chart renders them (`prometheus.additionalPodMonitors`) beside its own.
+   */
+  readonly podMonitors?: readonly PlatformPodMonitor[];
   /** StorageClass of the Prometheus/Alertmanager volumes; absent means the cluster default. */
   readonly storageClass?: string;
   /** Stack name, added to every series and alert as `cluster`. */
@@ -51,8 +63,9 @@ const AMBIENT_POD_LABELS = { "istio.io/dataplane-mode": "ambient" } as const;
 
 /**
  * Requests and a memory limit for every container the chart and its subcharts run, except the
- * Prometheus server, whose size follows retention and series count (set per stack when it is
- * measured). Alertmanager, the operator, kube-state-metrics and node-exporter hold little state.
+ * Prometheus server, whose size follows retention and series count
+ * (`platform:observability.prometheus.resources`). Alertmanager, the operator, kube-state-metrics
+ * and node-exporter hold little state.
  */
 export const MONITORING_RESOURCES = {
   operator: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
@@ -67,7 +80,7 @@ export const MONITORING_RESOURCES = {
 } as const;
 
 /** The chart's values. No credential appears here: Grafana reads them from GRAFANA_ADMIN_SECRET. */
-export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "sizing" | "storageClass" | "clusterName" | "datasources" | "meshEnrolled">): Record<string, unknown> {
+export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "sizing" | "storageClass" | "clusterName" | "datasources" | "meshEnrolled" | "podMonitors">): Record<string, unknown> {
   const { prometheus, alertmanager, grafana } = args.sizing;
   const volume = (storage: string) => ({
     volumeClaimTemplate: {
@@ -93,9 +106,11 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
     },
     prometheus: {
       podDisruptionBudget: pdb(prometheus.replicas),
+      ...(args.podMonitors?.length ? { additionalPodMonitors: args.podMonitors.map((m) => ({ ...m, podMetricsEndpoints: [...m.podMetricsEndpoints] })) } : {}),
       prometheusSpec: {
         replicas: prometheus.replicas,
         retention: prometheus.retention,
+        resources: prometheus.resources,
         storageSpec: volume(prometheus.storage),
         externalLabels: { cluster: args.clusterName },
         ...(args.meshEnrolled ? { podMetadata: { labels: { ...AMBIENT_POD_LABELS } } } : {}),

@@ -12,6 +12,8 @@ export interface LokiArgs {
   readonly storageClass?: string;
   /** How long log lines are kept (compactor retention). */
   readonly retentionHours: number;
+  /** The prometheus-operator CRDs: the chart's ServiceMonitor needs them. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Release name = Service name (the chart's fullname when the release is named like the chart). */
@@ -65,6 +67,8 @@ export function lokiValues(args: Pick<LokiArgs, "storage" | "storageClass" | "re
     // takes with it a container and the ClusterRole that let Loki's ServiceAccount read every
     // Secret in the cluster (the chart renders that ClusterRole with no rules).
     sidecar: { rules: { enabled: false } },
+    // Loki's own metrics (ingestion, retention, compactor) through the chart's ServiceMonitor.
+    monitoring: { serviceMonitor: { enabled: true } },
   };
 }
 
@@ -77,7 +81,8 @@ export class Loki extends pulumi.ComponentResource {
   constructor(name: string, args: LokiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:observability:Loki", name, {}, opts);
     const pin = charts.loki;
-    chartRelease(name, { releaseName: LOKI_NAME, pin, namespace: args.namespace, values: lokiValues(args) }, { parent: this });
+    // The ServiceMonitor needs the prometheus-operator CRDs.
+    chartRelease(name, { releaseName: LOKI_NAME, pin, namespace: args.namespace, values: lokiValues(args) }, { parent: this, dependsOn: args.monitoringCrds });
     this.registerOutputs({});
   }
 }

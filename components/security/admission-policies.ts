@@ -28,6 +28,16 @@ export const registryPattern = (prefix: string): string => `${prefix.replace(/\/
 
 const podMatch = (namespaces: readonly string[]) => ({ any: [{ resources: { kinds: ["Pod"], namespaces: [...namespaces] } }] });
 
+/** The label istiod puts on the waypoint pods it creates (istiod chart files/waypoint.yaml). */
+export const WAYPOINT_POD_LABELS = { "gateway.istio.io/managed": "istio.io-mesh-controller" } as const;
+
+/**
+ * Waypoint pods run the mesh's own proxy image, from istiod's release, not an application
+ * registry: the application image rules skip them and one rule admits exactly that image there
+ * (a pod that claims the label can run nothing else).
+ */
+const notWaypoint = (waypointImage: string | undefined) => (waypointImage ? { exclude: { any: [{ resources: { selector: { matchLabels: { ...WAYPOINT_POD_LABELS } } } }] } } : {});
+
 /**
  * Namespaces left out of the Pod Security policy, by name, each with the reason. It covers every
  * namespace this platform creates (label `app.kubernetes.io/part-of: platform`: applications,
@@ -50,7 +60,7 @@ const imagePattern = (image: string) => ({
 });
 
 /** The admission policies for the application namespaces. */
-export function admissionPolicies(sec: Security, appNamespaces: readonly string[]): K8sObject[] {
+export function admissionPolicies(sec: Security, appNamespaces: readonly string[], waypointImage?: string): K8sObject[] {
   const action = sec.enforcement;
   const images = sec.allowedRegistries.map(registryPattern);
   const out: K8sObject[] = [
@@ -87,6 +97,7 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
           {
             name: "allowed-registries",
             match: podMatch(appNamespaces),
+            ...notWaypoint(waypointImage),
             validate: { failureAction: action, message: `Images must come from ${sec.allowedRegistries.join(", ")}.`, pattern: imagePattern(images.join(" | ")) },
           },
           ...(sec.requireDigest
@@ -94,7 +105,17 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
                 {
                   name: "pinned-by-digest",
                   match: podMatch(appNamespaces),
+                  ...notWaypoint(waypointImage),
                   validate: { failureAction: action, message: "Images must be pinned by digest (image@sha256:...).", pattern: imagePattern("*@sha256:*") },
+                },
+              ]
+            : []),
+          ...(waypointImage
+            ? [
+                {
+                  name: "mesh-waypoint-image",
+                  match: { any: [{ resources: { kinds: ["Pod"], namespaces: [...appNamespaces], selector: { matchLabels: { ...WAYPOINT_POD_LABELS } } } }] },
+                  validate: { failureAction: action, message: `Waypoint pods run the mesh's proxy image ${waypointImage} only.`, pattern: imagePattern(waypointImage) },
                 },
               ]
             : []),
@@ -120,6 +141,7 @@ export function admissionPolicies(sec: Security, appNamespaces: readonly string[
           {
             name: "signed-with-provenance-and-sbom",
             match: podMatch(appNamespaces),
+            ...notWaypoint(waypointImage),
             verifyImages: [
               {
                 imageReferences: images,
@@ -154,6 +176,8 @@ export interface AdmissionPoliciesArgs {
   readonly security: Security;
   /** Application namespaces the policies apply to. */
   readonly appNamespaces: readonly string[];
+  /** The mesh's proxy image, which istiod's waypoints run in application namespaces; absent without the mesh. */
+  readonly waypointImage?: string;
 }
 
 /** Kyverno ClusterPolicies for the application namespaces (Enforce in prod, Audit in dev). */
@@ -163,7 +187,7 @@ export class AdmissionPolicies extends pulumi.ComponentResource {
 
   constructor(name: string, args: AdmissionPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:security:AdmissionPolicies", name, {}, opts);
-    const objs = admissionPolicies(args.security, args.appNamespaces);
+    const objs = admissionPolicies(args.security, args.appNamespaces, args.waypointImage);
     for (const o of objs) customResource(`${name}-${o.metadata.name}`, o, childOptions(this, opts));
     this.policyNames = objs.map((o) => o.metadata.name);
     this.registerOutputs({ policyNames: this.policyNames });

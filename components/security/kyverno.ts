@@ -9,6 +9,8 @@ export interface KyvernoArgs {
   readonly namespace: pulumi.Input<string>;
   /** Production sizing: 3 admission replicas, 2 of each other controller, PDBs. */
   readonly production: boolean;
+  /** The prometheus-operator CRDs: the chart's ServiceMonitors need them. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Chart values. Pure, so tests check the keys against the pinned chart. */
@@ -17,10 +19,11 @@ export function kyvernoValues(production: boolean): Record<string, unknown> {
   const spread = (component: string) =>
     production ? [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/component": component } } }] : [];
   return {
-    admissionController: { replicas: production ? 3 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("admission-controller") },
-    backgroundController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("background-controller") },
-    cleanupController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("cleanup-controller") },
-    reportsController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("reports-controller") },
+    admissionController: { replicas: production ? 3 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("admission-controller"), serviceMonitor: { enabled: true } },
+    backgroundController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("background-controller"), serviceMonitor: { enabled: true } },
+    cleanupController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("cleanup-controller"), serviceMonitor: { enabled: true } },
+    // Every controller's metrics Service gets the chart's ServiceMonitor (the stack's Prometheus selects all).
+    reportsController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("reports-controller"), serviceMonitor: { enabled: true } },
     // The chart's Helm hooks never run under Chart v4 (the provider templates with hooks off), so
     // they are turned off here rather than left silently unapplied (docs/security.md):
     // - pre-delete webhook cleanup and scale-to-zero: since Kyverno 1.13 the admission controller
@@ -43,7 +46,7 @@ export class Kyverno extends pulumi.ComponentResource {
 
   constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:security:Kyverno", name, {}, opts);
-    this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production) }, childOptions(this, opts));
+    this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production) }, childOptions(this, opts, args.monitoringCrds));
     this.registerOutputs({ release: this.release.urn });
   }
 }

@@ -137,7 +137,9 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
         {
           metadata: { name: t.objName, namespace: ns, labels },
           spec: {
-            replicas,
+            // The stable track's HPA owns its scale: a replicas field here would reset it on every
+            // apply (Kubernetes HPA docs, "Migrating Deployments and StatefulSets to horizontal autoscaling").
+            ...(t.track === "stable" ? {} : { replicas }),
             revisionHistoryLimit: 5,
             selector: { matchLabels: selector },
             // Never drop below the desired count during a rollout.

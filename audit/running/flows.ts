@@ -1,0 +1,367 @@
+/**
+ * Flows: every connection the platform needs, derived from the declarations and the render, and
+ * each one evaluated against what the cluster will enforce: mesh enrollment (namespace and pod
+ * labels), PeerAuthentication, AuthorizationPolicy at ztunnel and at waypoints, and NetworkPolicy.
+ *
+ * Istio ambient semantics used (istio.io/latest/docs/ambient/, 1.30):
+ * - A pod is in the mesh when its namespace (or the pod) has istio.io/dataplane-mode=ambient and the
+ *   pod does not opt out with istio.io/dataplane-mode=none; host-network pods never are.
+ * - Between two mesh pods traffic is HBONE mTLS: the caller has its SPIFFE principal
+ *   <trustDomain>/ns/<ns>/sa/<serviceAccount>.
+ * - Plaintext from outside the mesh (a non-mesh pod, the API server, a load balancer) into a mesh
+ *   pod is captured by ztunnel and refused under STRICT PeerAuthentication, unless the pod carries
+ *   ambient.istio.io/bypass-inbound-capture: "true" (inbound is then not captured at all).
+ * - Kubelet probes are exempt: istio-cni rewrites them to come from 169.254.7.127, which ztunnel
+ *   lets through ("Ambient and Kubernetes health probes").
+ * - ztunnel enforces AuthorizationPolicies without targetRefs (root namespace ones mesh-wide); a
+ *   rule with L7 fields never matches in an ALLOW and always matches in a DENY there. A waypoint
+ *   enforces those whose targetRefs name the Service or the waypoint, for traffic sent to a
+ *   Service that uses it (istio.io/use-waypoint on the Service or its namespace); behind it,
+ *   ztunnel sees the waypoint's identity. Traffic sent to pod endpoints skips the waypoint.
+ * - DENY first; then with no ALLOW policy applicable, allowed; else some ALLOW rule must match.
+ */
+import type { PlatformConfig } from "../../config/schema";
+import { PLATFORM_NAMESPACES } from "../../config/schema";
+import { serviceGraph } from "../../components/service-graph";
+import { Obj, selects } from "../../policy/k8s";
+import { scrapedBy, metricsPort } from "./ownership";
+import { idOf, LiveObject, nsOf, PodSet } from "./pods";
+
+/** Where a flow starts: a pod set, or an actor outside every pod. */
+export type FlowSource = { readonly pods: PodSet } | { readonly external: "load-balancer" | "kube-apiserver" | "kubelet" };
+
+export interface Flow {
+  /** What it is, for people: "orders → payments (declared call)". */
+  readonly name: string;
+  /** Kind of flow, the report groups by it. */
+  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store";
+  readonly from: FlowSource;
+  readonly to: PodSet;
+  /** Destination pod port. */
+  readonly port: number;
+  /** Sent to the Service address (a waypoint applies), or to pod endpoints. */
+  readonly via: { readonly service: string } | "pod";
+  /** A flow the platform needs; a refused required flow is a finding. */
+  readonly required: boolean;
+  /** Config key that controls it. */
+  readonly key: string;
+  /** For L7 checks at a waypoint: one request the flow makes. */
+  readonly request?: { readonly method?: string; readonly path?: string };
+}
+
+export interface FlowVerdict {
+  readonly flow: Flow;
+  readonly allowed: boolean;
+  /** Why: the hops and the rule that decided. */
+  readonly reason: string;
+}
+
+const AMBIENT = "istio.io/dataplane-mode";
+
+/** The mesh as rendered: namespaces, policies and services, indexed once. */
+export interface MeshView {
+  readonly objects: readonly LiveObject[];
+  readonly nsLabels: (ns: string) => Record<string, string>;
+  readonly rootNamespace: string;
+  readonly trustDomain: string;
+}
+
+export function meshView(objects: readonly LiveObject[], trustDomain: string, rootNamespace: string = PLATFORM_NAMESPACES.mesh): MeshView {
+  const ns = new Map(objects.filter((o) => o.kind === "Namespace").map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  return { objects, nsLabels: (n) => ({ "kubernetes.io/metadata.name": n, ...(ns.get(n) ?? {}) }), rootNamespace, trustDomain };
+}
+
+/** Whether a pod set is in the ambient mesh. */
+export function enrolled(m: MeshView, p: PodSet): boolean {
+  if (p.spec["hostNetwork"] === true) return false;
+  const own = p.metadata.labels[AMBIENT];
+  if (own === "none") return false;
+  if (own === "ambient") return true;
+  return m.nsLabels(p.namespace)[AMBIENT] === "ambient";
+}
+
+export const principalOf = (m: MeshView, p: PodSet): string => `${m.trustDomain}/ns/${p.namespace}/sa/${p.spec["serviceAccountName"] ?? p.spec["serviceAccount"] ?? "default"}`;
+
+/** The effective PeerAuthentication mode for a pod and port: workload > namespace > root namespace; PERMISSIVE when none. */
+export function mtlsMode(m: MeshView, p: PodSet, port: number): string {
+  const pas = m.objects.filter((o) => o.kind === "PeerAuthentication");
+  const pick = (cands: LiveObject[]): string | undefined => {
+    for (const pa of cands) {
+      const s: Obj = pa["spec"] ?? {};
+      const portLevel = s["portLevelMtls"]?.[String(port)]?.mode;
+      if (portLevel && portLevel !== "UNSET") return portLevel;
+      const mode = s["mtls"]?.mode;
+      if (mode && mode !== "UNSET") return mode;
+    }
+    return undefined;
+  };
+  const workload = pas.filter((pa) => nsOf(pa) === p.namespace && pa["spec"]?.selector && selects(pa["spec"].selector, p.metadata.labels));
+  const namespace = pas.filter((pa) => nsOf(pa) === p.namespace && !pa["spec"]?.selector);
+  const root = pas.filter((pa) => nsOf(pa) === m.rootNamespace && !pa["spec"]?.selector);
+  return pick(workload) ?? pick(namespace) ?? pick(root) ?? "PERMISSIVE";
+}
+
+const globMatch = (pat: string, v: string): boolean =>
+  pat === "*" || (pat.endsWith("*") ? v.startsWith(pat.slice(0, -1)) : pat.startsWith("*") ? v.endsWith(pat.slice(1)) : pat === v);
+
+interface Caller {
+  readonly principal?: string;
+  readonly namespace?: string;
+}
+
+/** Whether one AuthorizationPolicy rule matches a request. `l4` = evaluated at ztunnel. */
+function ruleMatches(rule: Obj, caller: Caller, port: number, req: Flow["request"], l4: boolean, action: string): boolean {
+  const from: Obj[] = rule["from"] ?? [];
+  const fromOk =
+    from.length === 0 ||
+    from.some((f) => {
+      const s: Obj = f["source"] ?? {};
+      const checks: boolean[] = [];
+      if (s["principals"]) checks.push(!!caller.principal && (s["principals"] as string[]).some((p) => globMatch(p, caller.principal!)));
+      if (s["notPrincipals"]) checks.push(!caller.principal || !(s["notPrincipals"] as string[]).some((p) => globMatch(p, caller.principal!)));
+      if (s["namespaces"]) checks.push(!!caller.namespace && (s["namespaces"] as string[]).some((n) => globMatch(n, caller.namespace!)));
+      if (s["notNamespaces"]) checks.push(!caller.namespace || !(s["notNamespaces"] as string[]).some((n) => globMatch(n, caller.namespace!)));
+      if (s["ipBlocks"] || s["remoteIpBlocks"]) checks.push(false); // pod IPs are not modelled: never matches
+      return checks.every(Boolean);
+    });
+  if (!fromOk) return false;
+  const to: Obj[] = rule["to"] ?? [];
+  const toOk =
+    to.length === 0 ||
+    to.some((t) => {
+      const o: Obj = t["operation"] ?? {};
+      if (o["ports"] && !(o["ports"] as string[]).map(String).includes(String(port))) return false;
+      if (o["notPorts"] && (o["notPorts"] as string[]).map(String).includes(String(port))) return false;
+      const l7 = ["methods", "paths", "hosts", "notMethods", "notPaths", "notHosts"].filter((k) => o[k]);
+      if (l7.length && l4) return action === "DENY";
+      if (o["methods"] && !(req?.method && (o["methods"] as string[]).includes(req.method))) return false;
+      if (o["paths"] && !(req?.path && (o["paths"] as string[]).some((p) => globMatch(p, req.path!)))) return false;
+      return true;
+    });
+  if (!toOk) return false;
+  if ((rule["when"] ?? []).length) return action === "DENY"; // conditions are not modelled: the safe reading
+  return true;
+}
+
+/** ALLOW/DENY evaluation over the policies that apply at one enforcement point. */
+function authorize(policies: readonly LiveObject[], caller: Caller, port: number, req: Flow["request"], l4: boolean): { allowed: boolean; by: string } {
+  const action = (p: LiveObject) => String(p["spec"]?.action ?? "ALLOW");
+  for (const p of policies.filter((p) => action(p) === "DENY")) {
+    if ((p["spec"]?.rules ?? []).some((r: Obj) => ruleMatches(r, caller, port, req, l4, "DENY"))) return { allowed: false, by: `DENY ${idOf(p)}` };
+  }
+  const allows = policies.filter((p) => action(p) === "ALLOW");
+  if (!allows.length) return { allowed: true, by: "no ALLOW policy applies" };
+  const hit = allows.find((p) => (p["spec"]?.rules ?? []).some((r: Obj) => ruleMatches(r, caller, port, req, l4, "ALLOW")));
+  return hit ? { allowed: true, by: `ALLOW ${idOf(hit)}` } : { allowed: false, by: `no ALLOW rule matches (${allows.map(idOf).join(", ")})` };
+}
+
+/** Policies ztunnel enforces for a destination pod. */
+function ztunnelPolicies(m: MeshView, dst: PodSet): LiveObject[] {
+  return m.objects.filter((o) => {
+    if (o.kind !== "AuthorizationPolicy" || o["spec"]?.targetRefs || o["spec"]?.targetRef) return false;
+    const ns = nsOf(o);
+    if (ns === m.rootNamespace && !o["spec"]?.selector) return true;
+    if (ns !== dst.namespace) return false;
+    return !o["spec"]?.selector || selects(o["spec"].selector, dst.metadata.labels);
+  });
+}
+
+/** The waypoint a Service's traffic goes through, if any: its own label, else its namespace's. */
+function waypointOf(m: MeshView, service: LiveObject): string | undefined {
+  const own = service.metadata.labels?.["istio.io/use-waypoint"];
+  if (own) return own === "none" ? undefined : own;
+  return m.nsLabels(nsOf(service))["istio.io/use-waypoint"];
+}
+
+/** NetworkPolicy ingress at the destination: allowed unless some policy selects the pod and none admits the source. */
+function networkPolicyAllows(m: MeshView, flow: Flow): { allowed: boolean; by?: string } {
+  const dst = flow.to;
+  const nps = m.objects.filter((o) => o.kind === "NetworkPolicy" && nsOf(o) === dst.namespace && selects(o["spec"]?.podSelector ?? {}, dst.metadata.labels) || (o.kind === "NetworkPolicy" && nsOf(o) === dst.namespace && Object.keys(o["spec"]?.podSelector ?? {}).length === 0));
+  const ingress = nps.filter((np) => ((np["spec"]?.policyTypes as string[] | undefined) ?? ["Ingress"]).includes("Ingress"));
+  if (!ingress.length) return { allowed: true };
+  const src = "pods" in flow.from ? flow.from.pods : undefined;
+  for (const np of ingress) {
+    for (const rule of (np["spec"]?.ingress ?? []) as Obj[]) {
+      const ports: Obj[] = rule["ports"] ?? [];
+      if (ports.length && !ports.some((p) => String(p["port"]) === String(flow.port))) continue;
+      const peers: Obj[] = rule["from"] ?? [];
+      if (!peers.length) return { allowed: true, by: idOf(np) };
+      for (const peer of peers) {
+        if (peer["ipBlock"] && !src) return { allowed: true, by: idOf(np) };
+        if (!src || peer["ipBlock"]) continue;
+        const nsOk = peer["namespaceSelector"] ? selects(peer["namespaceSelector"], m.nsLabels(src.namespace)) || Object.keys(peer["namespaceSelector"]).length === 0 : src.namespace === dst.namespace;
+        const podOk = peer["podSelector"] ? Object.keys(peer["podSelector"]).length === 0 || selects(peer["podSelector"], src.metadata.labels) : true;
+        if (nsOk && podOk) return { allowed: true, by: idOf(np) };
+      }
+    }
+  }
+  return { allowed: false, by: ingress.map(idOf).join(", ") };
+}
+
+/** Evaluates one flow. */
+export function evaluateFlow(m: MeshView, flow: Flow): FlowVerdict {
+  const dst = flow.to;
+  const verdict = (allowed: boolean, reason: string): FlowVerdict => ({ flow, allowed, reason });
+  const np = networkPolicyAllows(m, flow);
+  if (!np.allowed) return verdict(false, `NetworkPolicy ${np.by} admits no such source on port ${flow.port}`);
+  if (!enrolled(m, dst)) return verdict(true, "destination outside the mesh: nothing intercepts it");
+  if ("external" in flow.from && flow.from.external === "kubelet") return verdict(true, "kubelet probe: ambient exempts it (SNAT to 169.254.7.127)");
+  const src = "pods" in flow.from ? flow.from.pods : undefined;
+  const srcInMesh = !!src && enrolled(m, src);
+  if (!srcInMesh) {
+    if (dst.metadata.annotations["ambient.istio.io/bypass-inbound-capture"] === "true") return verdict(true, "plaintext from outside the mesh: the destination bypasses inbound capture");
+    const mode = mtlsMode(m, dst, flow.port);
+    if (mode === "STRICT") return verdict(false, `plaintext from outside the mesh into a STRICT destination (PeerAuthentication): ztunnel refuses it`);
+    const z = authorize(ztunnelPolicies(m, dst), src ? { namespace: src.namespace } : {}, flow.port, flow.request, true);
+    return verdict(z.allowed, `plaintext (${mode}) at ztunnel: ${z.by}`);
+  }
+  const caller: Caller = { principal: principalOf(m, src!), namespace: src!.namespace };
+  if (flow.via !== "pod") {
+    const via = flow.via;
+    const svc = m.objects.find((o) => o.kind === "Service" && nsOf(o) === dst.namespace && o.metadata.name === via.service);
+    const wp = svc && waypointOf(m, svc);
+    if (wp) {
+      const gw = m.objects.find((o) => o.kind === "Gateway" && nsOf(o) === dst.namespace && o.metadata.name === wp);
+      if (!gw) return verdict(false, `Service uses waypoint ${wp}, which is not in the render`);
+      const atWaypoint = m.objects.filter(
+        (o) =>
+          o.kind === "AuthorizationPolicy" &&
+          nsOf(o) === dst.namespace &&
+          ((o["spec"]?.targetRefs ?? []) as Obj[]).some((t) => (t["kind"] === "Service" && t["name"] === via.service) || (t["kind"] === "Gateway" && t["name"] === wp)),
+      );
+      const w = authorize(atWaypoint, caller, flow.port, flow.request, false);
+      if (!w.allowed) return verdict(false, `at waypoint ${dst.namespace}/${wp}: ${w.by}`);
+      const wpSa = gw["metadata"]?.annotations?.["gateway.istio.io/service-account"] ?? wp;
+      const z = authorize(ztunnelPolicies(m, dst), { principal: `${m.trustDomain}/ns/${dst.namespace}/sa/${wpSa}`, namespace: dst.namespace }, flow.port, flow.request, true);
+      return verdict(z.allowed, `via waypoint ${dst.namespace}/${wp} (${w.by}); at ztunnel: ${z.by}`);
+    }
+  }
+  const z = authorize(ztunnelPolicies(m, dst), caller, flow.port, flow.request, true);
+  return verdict(z.allowed, `mTLS as ${caller.principal} at ztunnel: ${z.by}`);
+}
+
+/** The pods a Service selects, and the pod port its `port` maps to. */
+function behind(pods: readonly PodSet[], svc: LiveObject, port?: number): { pods: PodSet[]; port: number } {
+  const sel: Record<string, string> | undefined = svc["spec"]?.selector;
+  const matched = sel ? pods.filter((p) => p.namespace === nsOf(svc) && selects({ matchLabels: sel }, p.metadata.labels)) : [];
+  const sp: Obj | undefined = ((svc["spec"]?.ports ?? []) as Obj[]).find((p) => port === undefined || Number(p["port"]) === port) ?? svc["spec"]?.ports?.[0];
+  let target = sp?.["targetPort"] ?? sp?.["port"] ?? port ?? 0;
+  if (typeof target === "string" && !/^\d+$/.test(target)) {
+    const named = matched.flatMap((p) => (p.spec["containers"] ?? []).flatMap((c: Obj) => c["ports"] ?? [])).find((cp: Obj) => cp["name"] === target);
+    target = named?.containerPort ?? 0;
+  }
+  return { pods: matched, port: Number(target) };
+}
+
+/** The stable pods of a declared service (program's Microservice). */
+function servicePods(pods: readonly PodSet[], name: string, ns: string): PodSet | undefined {
+  return pods.find((p) => p.namespace === ns && p.kind === "Deployment" && p.name === name);
+}
+
+/** Every flow the stack needs, derived from the declarations and the render. */
+export function requiredFlows(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): Flow[] {
+  const graph = serviceGraph(config);
+  const flows: Flow[] = [];
+  const svcObj = (ns: string, name: string) => objects.find((o) => o.kind === "Service" && nsOf(o) === ns && o.metadata.name === name);
+
+  // Declared calls, to the Service address.
+  const node = new Map(graph.services.map((s) => [s.name, s]));
+  for (const c of graph.calls) {
+    const from = node.get(c.from)!;
+    const to = node.get(c.to)!;
+    const src = servicePods(pods, from.name, from.namespace);
+    const dst = servicePods(pods, to.name, to.namespace);
+    if (!src || !dst) continue;
+    flows.push({ name: `${c.from} → ${c.to}`, kind: "call", from: { pods: src }, to: dst, port: to.port, via: { service: to.name }, required: true, key: `platform:services.${c.from}.calls`, request: { ...(c.methods?.[0] ? { method: c.methods[0] } : {}), ...(c.paths?.[0] ? { path: c.paths[0] } : {}) } });
+  }
+
+  // The gateway: load balancer → proxies, proxies → exposed services' pods.
+  if (config.gateway.enabled) {
+    const proxies = pods.filter((p) => p.source.startsWith("envoy-gateway:") || (p.namespace === config.gateway.namespace && p.metadata.labels["app.kubernetes.io/name"] === "traefik"));
+    for (const p of proxies) {
+      const listener = p.source.startsWith("envoy-gateway:") ? 10443 : 8443;
+      flows.push({ name: `load balancer → ${p.id}`, kind: "ingress", from: { external: "load-balancer" }, to: p, port: listener, via: "pod", required: true, key: "platform:gateway" });
+      for (const e of graph.exposures) {
+        const dst = servicePods(pods, e.service, e.namespace);
+        if (dst) flows.push({ name: `gateway → ${e.service}`, kind: "gateway", from: { pods: p }, to: dst, port: e.port, via: "pod", required: true, key: `platform:services.${e.service}.expose` });
+      }
+    }
+  }
+
+  // The API server → every admission and conversion webhook.
+  const hooks: { owner: LiveObject; ref: Obj }[] = [];
+  for (const o of objects) {
+    if (o.kind === "ValidatingWebhookConfiguration" || o.kind === "MutatingWebhookConfiguration") for (const w of (o["webhooks"] ?? []) as Obj[]) if (w["clientConfig"]?.service) hooks.push({ owner: o, ref: w["clientConfig"].service });
+    if (o.kind === "CustomResourceDefinition" && o["spec"]?.conversion?.strategy === "Webhook" && o["spec"].conversion.webhook?.clientConfig?.service) hooks.push({ owner: o, ref: o["spec"].conversion.webhook.clientConfig.service });
+  }
+  const seenHook = new Set<string>();
+  for (const h of hooks) {
+    const svc = svcObj(h.ref["namespace"], h.ref["name"]);
+    if (!svc) continue;
+    const b = behind(pods, svc, Number(h.ref["port"] ?? 443));
+    for (const dst of b.pods) {
+      const k = `${dst.id}:${b.port}`;
+      if (seenHook.has(k)) continue;
+      seenHook.add(k);
+      flows.push({ name: `API server → ${idOf(svc)} (${idOf(h.owner)})`, kind: "webhook", from: { external: "kube-apiserver" }, to: dst, port: b.port, via: "pod", required: true, key: dst.chart ? `${dst.chart} chart` : "platform:security" });
+    }
+  }
+
+  // Prometheus → every pod it scrapes.
+  const prometheus = pods.filter((p) => p.source.startsWith("prometheus-operator") && p.metadata.labels["app.kubernetes.io/name"] === "prometheus");
+  if (prometheus.length) {
+    const covered = scrapedBy(objects, pods);
+    for (const p of pods) {
+      if (!covered.has(p.id) || prometheus.includes(p)) continue;
+      const mp = metricsPort(p);
+      const portNum = Number(mp) || Number((p.spec["containers"] ?? []).flatMap((c: Obj) => c["ports"] ?? []).find((cp: Obj) => cp["name"] === mp)?.containerPort ?? 0);
+      flows.push({ name: `Prometheus → ${p.id}`, kind: "scrape", from: { pods: prometheus[0]! }, to: p, port: portNum, via: "pod", required: true, key: "platform:observability" });
+    }
+  }
+
+  // Grafana → its data sources (the datasource ConfigMaps the chart renders).
+  const grafana = pods.find((p) => p.metadata.labels["app.kubernetes.io/name"] === "grafana");
+  if (grafana) {
+    for (const cm of objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.["grafana_datasource"] !== undefined)) {
+      for (const text of Object.values((cm["data"] ?? {}) as Record<string, string>)) {
+        for (const url of text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/g) ?? []) {
+          const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?$/.exec(url);
+          const svc = m && svcObj(m[2]!, m[1]!);
+          if (!svc) continue;
+          const b = behind(pods, svc, m![3] ? Number(m![3]) : undefined);
+          for (const dst of b.pods) flows.push({ name: `Grafana → ${idOf(svc)}`, kind: "datasource", from: { pods: grafana }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability" });
+        }
+      }
+    }
+  }
+
+  // Applications → the OpenTelemetry collector.
+  if (objects.some((o) => o.kind === "OpenTelemetryCollector" || o.metadata.name.startsWith("otel"))) {
+    const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)[^:]*:(\d+)/.exec(config.observability.otlpEndpoint);
+    const svc = m && svcObj(m[2]!, m[1]!);
+    if (svc) {
+      const b = behind(pods, svc, Number(m![3]));
+      for (const s of graph.services) {
+        const src = servicePods(pods, s.name, s.namespace);
+        for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(svc)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
+      }
+    }
+  }
+
+  // Kubelet → every probe.
+  for (const p of pods) {
+    const probed = (p.spec["containers"] ?? []).some((c: Obj) => c["readinessProbe"]?.httpGet || c["livenessProbe"]?.httpGet || c["readinessProbe"]?.tcpSocket || c["livenessProbe"]?.tcpSocket);
+    if (probed) flows.push({ name: `kubelet → ${p.id} (probes)`, kind: "probe", from: { external: "kubelet" }, to: p, port: 0, via: "pod", required: true, key: "—" });
+  }
+  return flows;
+}
+
+/** Every required flow, evaluated. */
+export function flowProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): FlowVerdict[] {
+  if (!config.mesh.enabled && !objects.some((o) => o.kind === "NetworkPolicy")) {
+    // Nothing intercepts or filters: every flow is allowed; still list them.
+    return requiredFlows(objects, pods, config).map((flow) => ({ flow, allowed: true, reason: "no mesh and no NetworkPolicy" }));
+  }
+  const m = meshView(objects, config.cluster.domain);
+  return requiredFlows(objects, pods, config).map((f) => evaluateFlow(m, f));
+}

@@ -1,0 +1,91 @@
+/**
+ * Proofs over the running platform: the whole render (chart objects included) plus the pods
+ * controllers create, checked for what a cluster would do with them. Each proof is a section of
+ * report.md and each failure a mandatory audit finding naming the subject and the config key that
+ * controls it (docs/render.md "The running platform").
+ */
+import type { PlatformConfig } from "../../config/schema";
+import { isKubernetesObject } from "../../render/gitops";
+import type { RecordedResource, RunResult } from "../../render/harness";
+import { plainProps } from "../analyzer";
+import type { Verdicts, Violation } from "../verdicts";
+import { admit, AdmissionResult } from "./admission";
+import { flowProofs, FlowVerdict } from "./flows";
+import { ownershipFindings } from "./ownership";
+import { placementProofs, PlacementResult } from "./placement";
+import { allPods, LiveObject, PodSet } from "./pods";
+
+/** One thing a proof found wrong. */
+export interface Finding {
+  readonly proof: "flows" | "admission" | "placement" | "ownership";
+  /** The flow, pod set or object it is about. */
+  readonly subject: string;
+  readonly message: string;
+  /** The config key (or chart values key) that controls it. */
+  readonly key: string;
+}
+
+export interface RunningProofs {
+  readonly objects: readonly LiveObject[];
+  readonly pods: readonly PodSet[];
+  readonly admission: AdmissionResult;
+  readonly flows: readonly FlowVerdict[];
+  readonly placement: PlacementResult;
+  readonly findings: readonly Finding[];
+  /** Checks that could not run (a missing tool), named. */
+  readonly notRun: readonly string[];
+}
+
+/** Every Kubernetes object the render applies, as the API server receives it; and the chart each came from. */
+export function liveObjects(resources: readonly RecordedResource[]): { objects: LiveObject[]; chartOf: (o: LiveObject) => string | undefined } {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const chart = new Map<LiveObject, string>();
+  const objects: LiveObject[] = [];
+  for (const r of resources) {
+    if (!isKubernetesObject(r)) continue;
+    const o = plainProps(r.inputs) as LiveObject;
+    if (!o?.metadata?.name) continue;
+    objects.push(o);
+    const parent = r.parent ? byUrn.get(r.parent) : undefined;
+    if (parent && (parent.type.startsWith("kubernetes:helm.sh/"))) chart.set(o, String((parent.inputs as { chart?: unknown }).chart ?? parent.name).split("/").slice(-2).join("/"));
+  }
+  return { objects, chartOf: (o) => chart.get(o) };
+}
+
+/** Runs the four proofs over a render. */
+export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null } = {}): RunningProofs {
+  const { objects, chartOf } = liveObjects(run.resources);
+  const pods = allPods(objects, chartOf);
+  const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
+  const flows = flowProofs(objects, pods, config);
+  const placement = placementProofs(objects, pods, config);
+  const findings: Finding[] = [];
+  if (admission.ran) {
+    for (const v of admission.verdicts) {
+      if (!v.allowed) findings.push({ proof: "admission", subject: v.pods.id, message: `Pod Security "${v.level}" refuses its pods: ${v.forbidden.join("; ")}`, key: admissionKey(v.pods) });
+    }
+  }
+  for (const f of flows) if (f.flow.required && !f.allowed) findings.push({ proof: "flows", subject: f.flow.name, message: `required flow is refused: ${f.reason}`, key: f.flow.key });
+  findings.push(...placement.findings, ...ownershipFindings(objects, pods));
+  return { objects, pods, admission, flows, placement, findings, notRun: admission.ran ? [] : [`admission: not installed: ${admission.missing}`] };
+}
+
+/** The config key that shapes a pod set's security context. */
+function admissionKey(p: PodSet): string {
+  if (p.source.startsWith("istiod")) return "istiod chart values gateways.seccompProfile (components/mesh/istio-ambient.ts)";
+  if (p.source.startsWith("envoy-gateway")) return "EnvoyProxy spec.provider.kubernetes.envoyDeployment (components/gateway/entry-gateway.ts)";
+  if (p.source.startsWith("strimzi")) return "platform:kafka (Kafka/KafkaNodePool template)";
+  if (p.chart) return `${p.chart} chart values`;
+  return "platform:security.podSecurity";
+}
+
+/** The findings as mandatory stack-level audit violations. A proof that could not run is not a violation: the CLI reports it as not covered. */
+export function runningViolations(p: RunningProofs): Violation[] {
+  return p.findings.map((f) => ({ policy: `running-${f.proof}`, enforcementLevel: "mandatory", message: `${f.subject}: ${f.message} [controlled by: ${f.key}]` }));
+}
+
+/** The pack's verdicts with the proofs' findings added as stack-level violations. */
+export function withRunning(v: Verdicts, p: RunningProofs): Verdicts {
+  const extra = runningViolations(p);
+  return { ...v, stack: [...v.stack, ...extra], mandatory: v.mandatory + extra.length };
+}

@@ -1,0 +1,281 @@
+/**
+ * Placement: schedules every pod set on the stack's cluster profile (platform:cluster.zones ×
+ * nodesPerZone) under the scheduler's hard rules, then drains each node in turn.
+ *
+ * Scheduling (kube-scheduler's filters, no scoring beyond spreading): nodeSelector, required node
+ * affinity, required pod affinity and anti-affinity (anti-affinity both ways: an existing pod's
+ * term also repels the newcomer), topology spread with DoNotSchedule. Nodes have no taints and no
+ * capacity limit (sizes are the cluster's, not the platform's). Long-running sets are placed first,
+ * then DaemonSets (one per eligible node), then Jobs and CronJobs, which must fit beside the
+ * workloads they serve.
+ *
+ * Draining node n (kubectl drain --ignore-daemonsets): every PDB that selects a pod on n must allow
+ * a disruption, every evicted pod must fit on another node, and every quorum (etcd, Consul, NATS,
+ * KRaft controllers) must keep a majority with the members PDBs let go at once.
+ */
+import type { PlatformConfig } from "../../config/schema";
+import { clusterProfile } from "../../config/schema";
+import { Obj, selects } from "../../policy/k8s";
+import type { Finding } from "./index";
+import { gatewayClassOverlay, idOf, LiveObject, nsOf, PodSet } from "./pods";
+
+export interface Node {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+}
+
+interface Placed {
+  readonly set: PodSet;
+  readonly node: Node;
+}
+
+/** A PodDisruptionBudget, rendered or made by a controller. */
+export interface Budget {
+  readonly id: string;
+  readonly namespace: string;
+  readonly selector: Obj;
+  readonly minAvailable?: number | string;
+  readonly maxUnavailable?: number | string;
+}
+
+/** A quorum system and the pod sets whose pods are its members. */
+export interface QuorumSet {
+  readonly id: string;
+  readonly members: readonly PodSet[];
+}
+
+export interface PlacementResult {
+  readonly nodes: readonly Node[];
+  /** Pod set id → node names of its replicas (DaemonSets: every eligible node). */
+  readonly placement: ReadonlyMap<string, readonly string[]>;
+  readonly budgets: readonly Budget[];
+  readonly quorums: readonly { id: string; members: number }[];
+  /** Per node: "ok" or why its drain fails. */
+  readonly drains: readonly { node: string; ok: boolean; problems: string[] }[];
+  readonly findings: readonly Finding[];
+  /** Why drains were not checked, when they were not. */
+  readonly drainNote?: string;
+}
+
+export function nodesOf(zones: readonly string[], perZone: number): Node[] {
+  return zones.flatMap((z, zi) =>
+    Array.from({ length: perZone }, (_, i) => {
+      const name = `node-${zi + 1}-${i + 1}`;
+      return { name, labels: { "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": z, "topology.kubernetes.io/region": "region", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" } };
+    }),
+  );
+}
+
+function exprMatches(e: Obj, labels: Record<string, string>): boolean {
+  const v = labels[e["key"]];
+  const vals: string[] = e["values"] ?? [];
+  switch (e["operator"]) {
+    case "In": return v !== undefined && vals.includes(v);
+    case "NotIn": return v === undefined || !vals.includes(v);
+    case "Exists": return v !== undefined;
+    case "DoesNotExist": return v === undefined;
+    case "Gt": return v !== undefined && Number(v) > Number(vals[0]);
+    case "Lt": return v !== undefined && Number(v) < Number(vals[0]);
+    default: return false;
+  }
+}
+
+/** nodeSelector and required node affinity. */
+function nodeFits(spec: Obj, node: Node): boolean {
+  for (const [k, v] of Object.entries((spec["nodeSelector"] ?? {}) as Record<string, string>)) if (node.labels[k] !== v) return false;
+  const terms: Obj[] | undefined = spec["affinity"]?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms?.length) return terms.some((t) => ((t["matchExpressions"] ?? []) as Obj[]).every((e) => exprMatches(e, node.labels)));
+  return true;
+}
+
+const termNamespaces = (term: Obj, own: string, nsLabels: (n: string) => Record<string, string>, ns: string): boolean =>
+  term["namespaceSelector"] ? Object.keys(term["namespaceSelector"]).length === 0 || selects(term["namespaceSelector"], nsLabels(ns)) : ((term["namespaces"] as string[] | undefined) ?? [own]).includes(ns);
+
+const required = (spec: Obj, kind: "podAffinity" | "podAntiAffinity"): Obj[] => spec["affinity"]?.[kind]?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+
+/** Why `set` cannot go on `node` given what is placed; undefined when it can. */
+function podFits(set: PodSet, node: Node, nodes: readonly Node[], placed: readonly Placed[], nsLabels: (n: string) => Record<string, string>): string | undefined {
+  if (!nodeFits(set.spec, node)) return "nodeSelector/node affinity";
+  const sameDomain = (p: Placed, key: string) => node.labels[key] !== undefined && p.node.labels[key] === node.labels[key];
+  for (const t of required(set.spec, "podAntiAffinity")) {
+    const hit = placed.find((p) => sameDomain(p, t["topologyKey"]) && termNamespaces(t, set.namespace, nsLabels, p.set.namespace) && selects(t["labelSelector"] ?? {}, p.set.metadata.labels));
+    if (hit) return `anti-affinity (${t["topologyKey"]}) with ${hit.set.id}`;
+  }
+  for (const p of placed) {
+    for (const t of required(p.set.spec, "podAntiAffinity")) {
+      if (sameDomain(p, t["topologyKey"]) && termNamespaces(t, p.set.namespace, nsLabels, set.namespace) && selects(t["labelSelector"] ?? {}, set.metadata.labels)) return `repelled by ${p.set.id}'s anti-affinity (${t["topologyKey"]})`;
+    }
+  }
+  for (const t of required(set.spec, "podAffinity")) {
+    const matching = placed.filter((p) => termNamespaces(t, set.namespace, nsLabels, p.set.namespace) && selects(t["labelSelector"] ?? {}, p.set.metadata.labels));
+    const self = selects(t["labelSelector"] ?? {}, set.metadata.labels);
+    if (matching.length === 0 && self) continue; // the first pod of a self-affine set may go anywhere
+    if (!matching.some((p) => sameDomain(p, t["topologyKey"]))) return `pod affinity (${t["topologyKey"]}) finds no match`;
+  }
+  for (const c of (set.spec["topologySpreadConstraints"] ?? []) as Obj[]) {
+    if ((c["whenUnsatisfiable"] ?? "DoNotSchedule") !== "DoNotSchedule") continue;
+    const key = c["topologyKey"];
+    if (node.labels[key] === undefined) return `topology spread: node has no ${key}`;
+    const eligible = nodes.filter((n) => n.labels[key] !== undefined && nodeFits(set.spec, n));
+    const domains = [...new Set(eligible.map((n) => n.labels[key]!))];
+    const count = (d: string) => placed.filter((p) => p.node.labels[key] === d && p.set.namespace === set.namespace && selects(c["labelSelector"] ?? {}, p.set.metadata.labels)).length;
+    const minDomains = Number(c["minDomains"] ?? 1);
+    const globalMin = domains.length < minDomains ? 0 : Math.min(...domains.map(count));
+    const self = selects(c["labelSelector"] ?? {}, set.metadata.labels) ? 1 : 0;
+    if (count(node.labels[key]!) + self - globalMin > Number(c["maxSkew"] ?? 1)) return `topology spread (${key}, maxSkew ${c["maxSkew"]})`;
+  }
+  return undefined;
+}
+
+/** Places `n` replicas of `set`; returns the nodes, or the reason the first unplaceable one fails. */
+function place(set: PodSet, n: number, nodes: readonly Node[], placed: Placed[], nsLabels: (ns: string) => Record<string, string>): { nodes: Node[]; failure?: string } {
+  const out: Node[] = [];
+  for (let i = 0; i < n; i++) {
+    const reasons = new Map<string, number>();
+    const fit = nodes
+      .filter((node) => {
+        const why = podFits(set, node, nodes, placed, nsLabels);
+        if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        return !why;
+      })
+      // Spread like the scheduler's default scoring: fewest pods of this set, then fewest pods.
+      .sort((a, b) => placed.filter((p) => p.node === a && p.set === set).length - placed.filter((p) => p.node === b && p.set === set).length || placed.filter((p) => p.node === a).length - placed.filter((p) => p.node === b).length)[0];
+    if (!fit) return { nodes: out, failure: `replica ${i + 1} of ${n} fits no node: ${[...reasons].map(([r, c]) => `${c} × ${r}`).join("; ")}` };
+    placed.push({ set, node: fit });
+    out.push(fit);
+  }
+  return { nodes: out };
+}
+
+/** Rendered PDBs plus those controllers create (Strimzi per Kafka cluster, Envoy Gateway per EnvoyProxy envoyPDB). */
+export function budgetsOf(objects: readonly LiveObject[], pods: readonly PodSet[]): Budget[] {
+  const out: Budget[] = objects
+    .filter((o) => o.kind === "PodDisruptionBudget")
+    .map((o) => ({ id: idOf(o), namespace: nsOf(o), selector: o["spec"]?.selector ?? {}, minAvailable: o["spec"]?.minAvailable, maxUnavailable: o["spec"]?.maxUnavailable }));
+  for (const k of objects.filter((o) => o.kind === "Kafka")) {
+    const c = k.metadata.name;
+    const members = pods.filter((p) => p.kind === "StrimziPodSet" && p.namespace === nsOf(k) && p.metadata.labels["strimzi.io/cluster"] === c);
+    const total = members.reduce((n, p) => n + (p.replicas as number), 0);
+    const maxU = Number(k["spec"]?.kafka?.template?.podDisruptionBudget?.maxUnavailable ?? 1);
+    out.push({ id: `PodDisruptionBudget ${nsOf(k)}/${c}-kafka (Strimzi)`, namespace: nsOf(k), selector: { matchLabels: { "strimzi.io/cluster": c, "strimzi.io/name": `${c}-kafka` } }, minAvailable: Math.max(0, total - maxU) });
+    if (k["spec"]?.entityOperator) out.push({ id: `PodDisruptionBudget ${nsOf(k)}/${c}-entity-operator (Strimzi)`, namespace: nsOf(k), selector: { matchLabels: { "strimzi.io/cluster": c, "strimzi.io/name": `${c}-entity-operator` } }, maxUnavailable: 1 });
+  }
+  const waypointPdb = gatewayClassOverlay(objects, "istio-waypoint", "podDisruptionBudget");
+  if (waypointPdb?.["spec"]) {
+    for (const p of pods.filter((p) => p.source.startsWith("istiod:"))) {
+      out.push({ id: `PodDisruptionBudget ${p.namespace}/${p.name} (istiod)`, namespace: p.namespace, selector: { matchLabels: { "gateway.networking.k8s.io/gateway-name": p.name } }, minAvailable: waypointPdb["spec"].minAvailable, maxUnavailable: waypointPdb["spec"].maxUnavailable });
+    }
+  }
+  for (const p of pods.filter((p) => p.source.startsWith("envoy-gateway:"))) {
+    const ep = objects.find((o) => o.kind === "EnvoyProxy" && p.source.includes(idOf(o)));
+    const pdb: Obj | undefined = ep?.["spec"]?.provider?.kubernetes?.envoyPDB;
+    if (pdb && (pdb["minAvailable"] !== undefined || pdb["maxUnavailable"] !== undefined)) {
+      out.push({ id: `PodDisruptionBudget ${p.namespace}/${p.name} (Envoy Gateway)`, namespace: p.namespace, selector: { matchLabels: { "app.kubernetes.io/name": "envoy", "gateway.envoyproxy.io/owning-gateway-name": p.metadata.labels["gateway.envoyproxy.io/owning-gateway-name"]! } }, minAvailable: pdb["minAvailable"], maxUnavailable: pdb["maxUnavailable"] });
+    }
+  }
+  return out;
+}
+
+const scaled = (v: number | string, total: number, roundUp: boolean): number => {
+  if (typeof v === "number" || /^\d+$/.test(v)) return Number(v);
+  const pct = Number(v.replace("%", "")) / 100;
+  return roundUp ? Math.ceil(pct * total) : Math.floor(pct * total);
+};
+
+/** Disruptions a budget allows with every selected pod healthy. */
+export function allowedDisruptions(b: Budget, selected: number): number {
+  if (b.maxUnavailable !== undefined) return scaled(b.maxUnavailable, selected, true);
+  if (b.minAvailable !== undefined) return selected - scaled(b.minAvailable, selected, true);
+  return selected; // neither set: the API server refuses such a PDB; treat as no limit
+}
+
+/** The quorum systems among the pod sets. */
+export function quorumSets(pods: readonly PodSet[]): QuorumSet[] {
+  const out: QuorumSet[] = [];
+  const imageName = (i: string) => i.split("@")[0]!.split(":")[0]!.split("/").pop()!;
+  for (const p of pods) {
+    if (p.kind !== "StatefulSet") continue;
+    const images = ((p.spec["containers"] ?? []) as Obj[]).map((c) => imageName(String(c["image"] ?? "")));
+    const system = ["etcd", "nats", "consul"].find((s) => images.includes(s));
+    if (!system) continue;
+    // Consul clients are not voters: only the server StatefulSet is a quorum.
+    if (system === "consul" && p.metadata.labels["component"] !== "server") continue;
+    out.push({ id: `${system} ${p.id}`, members: [p] });
+  }
+  const kraft = new Map<string, PodSet[]>();
+  for (const p of pods.filter((p) => p.kind === "StrimziPodSet" && p.metadata.labels["strimzi.io/controller-role"] === "true")) {
+    const k = `${p.namespace}/${p.metadata.labels["strimzi.io/cluster"]}`;
+    kraft.set(k, [...(kraft.get(k) ?? []), p]);
+  }
+  for (const [k, members] of kraft) out.push({ id: `KRaft controllers of Kafka ${k}`, members });
+  return out;
+}
+
+export function placementProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): PlacementResult {
+  const profile = clusterProfile(config);
+  const nodes = nodesOf(profile.zones, profile.nodesPerZone);
+  const nsLabelMap = new Map(objects.filter((o) => o.kind === "Namespace").map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  const nsLabels = (n: string) => ({ "kubernetes.io/metadata.name": n, ...(nsLabelMap.get(n) ?? {}) });
+  const findings: Finding[] = [];
+  const key = (p: PodSet) => (p.chart ? `${p.chart} chart values (affinity / topologySpreadConstraints) or platform:cluster.nodesPerZone` : "platform:cluster.zones / platform:cluster.nodesPerZone");
+
+  const order = (p: PodSet) => (p.kind === "DaemonSet" ? 1 : p.kind === "Job" || p.kind === "CronJob" ? 2 : 0);
+  const sets = [...pods].sort((a, b) => order(a) - order(b));
+  const placed: Placed[] = [];
+  const placement = new Map<string, string[]>();
+  for (const set of sets) {
+    if (set.replicas === "node") {
+      const on = nodes.filter((n) => nodeFits(set.spec, n));
+      for (const n of on) placed.push({ set, node: n });
+      placement.set(set.id, on.map((n) => n.name));
+      continue;
+    }
+    const r = place(set, set.replicas, nodes, placed, nsLabels);
+    placement.set(set.id, r.nodes.map((n) => n.name));
+    if (r.failure) findings.push({ proof: "placement", subject: set.id, message: `cannot be scheduled on ${nodes.length} node(s) in ${profile.zones.length} zone(s): ${r.failure}`, key: key(set) });
+  }
+
+  const budgets = budgetsOf(objects, pods);
+  const quorums = quorumSets(pods);
+  const drains: { node: string; ok: boolean; problems: string[] }[] = [];
+  let drainNote: string | undefined;
+  if (nodes.length < 2) {
+    drainNote = `the cluster profile has ${nodes.length} node: draining it stops everything (set platform:cluster.nodesPerZone to check drains)`;
+  } else {
+    const selectedBy = (b: Budget) => placed.filter((p) => p.set.replicas !== "node" && p.set.namespace === b.namespace && selects(b.selector, p.set.metadata.labels));
+    for (const node of nodes) {
+      const problems: string[] = [];
+      const evicted = placed.filter((p) => p.node === node && p.set.replicas !== "node");
+      const allowedBy = new Map<Budget, number>();
+      for (const b of budgets) {
+        const sel = selectedBy(b);
+        if (!sel.some((p) => p.node === node)) continue;
+        const allowed = allowedDisruptions(b, sel.length);
+        allowedBy.set(b, allowed);
+        if (allowed < 1) problems.push(`${b.id} allows no disruption (${sel.length} pods selected, ${b.minAvailable !== undefined ? `minAvailable ${b.minAvailable}` : `maxUnavailable ${b.maxUnavailable}`})`);
+      }
+      // Evicted pods must fit elsewhere, with the node cordoned.
+      const rest = placed.filter((p) => p.node !== node);
+      const others = nodes.filter((n) => n !== node);
+      for (const e of evicted) {
+        if (e.set.kind === "Job" || e.set.kind === "CronJob") continue; // run to completion; rerun elsewhere
+        const r = place(e.set, 1, others, rest, nsLabels);
+        if (r.failure) problems.push(`${e.set.id} cannot be rescheduled: ${r.failure.replace(/^replica 1 of 1 /, "")}`);
+      }
+      for (const q of quorums) {
+        const members = placed.filter((p) => q.members.includes(p.set));
+        const total = members.length;
+        const onNode = members.filter((p) => p.node === node).length;
+        if (!onNode) continue;
+        // With a PDB over the members, evictions go one budget at a time; without one, all at once.
+        const budget = [...allowedBy].filter(([b]) => members.every((m) => m.set.namespace === b.namespace && selects(b.selector, m.set.metadata.labels))).map(([, a]) => a);
+        const down = budget.length ? Math.min(onNode, ...budget.map((a) => Math.max(a, 0))) : onNode;
+        const majority = Math.floor(total / 2) + 1;
+        if (total - down < majority) problems.push(`${q.id} loses its majority: ${down} of ${total} members go down at once (majority ${majority})`);
+      }
+      drains.push({ node: node.name, ok: problems.length === 0, problems });
+      for (const p of problems) findings.push({ proof: "placement", subject: `drain of ${node.name} (${node.labels["topology.kubernetes.io/zone"]})`, message: p, key: "PodDisruptionBudgets / platform:cluster.nodesPerZone" });
+    }
+  }
+  return { nodes, placement, budgets, quorums: quorums.map((q) => ({ id: q.id, members: q.members.reduce((n, m) => n + (m.replicas === "node" ? 0 : m.replicas), 0) })), drains, findings, ...(drainNote ? { drainNote } : {}) };
+}

@@ -1,0 +1,71 @@
+/** report.md sections of the running-platform proofs: flows, admission, placement, ownership. Pure text. */
+import type { RunningProofs } from "./index";
+
+/** Past this many rows a table lists its failures and counts the rest (a 1000-service stack has thousands of flows). */
+const MAX_ROWS = 200;
+
+const cell = (s: string) => s.replace(/\|/g, "\\|");
+
+export function runningSections(p: RunningProofs): { title: string; body: string }[] {
+  const failing = (proof: string) => p.findings.filter((f) => f.proof === proof);
+  const verdictLine = (proof: string, what: string) => {
+    const n = failing(proof).length;
+    return n ? `**${n} failure(s)**: each is a mandatory violation of \`npm run audit\`.` : `Every ${what} holds.`;
+  };
+
+  // Flows.
+  const flows: string[] = [verdictLine("flows", "required flow is allowed"), ""];
+  flows.push("Every flow the platform needs, evaluated against mesh enrollment, PeerAuthentication, AuthorizationPolicy (ztunnel and waypoints) and NetworkPolicy with Istio ambient's documented semantics (docs/render.md).", "");
+  const byKind = new Map<string, { allowed: number; refused: number }>();
+  for (const v of p.flows) {
+    const k = byKind.get(v.flow.kind) ?? { allowed: 0, refused: 0 };
+    if (v.allowed) k.allowed++;
+    else k.refused++;
+    byKind.set(v.flow.kind, k);
+  }
+  flows.push("| kind | allowed | refused |", "| --- | --- | --- |", ...[...byKind].map(([k, n]) => `| ${k} | ${n.allowed} | ${n.refused} |`), "");
+  const shown = p.flows.length <= MAX_ROWS ? p.flows.filter((v) => v.flow.kind !== "probe") : p.flows.filter((v) => !v.allowed);
+  if (shown.length) {
+    flows.push("| flow | to | port | verdict | why | config key |", "| --- | --- | --- | --- | --- | --- |");
+    for (const v of shown) flows.push(`| ${cell(v.flow.name)} | ${cell(v.flow.to.id)} | ${v.flow.port} | ${v.allowed ? "allowed" : "**refused**"} | ${cell(v.reason)} | ${cell(v.flow.key)} |`);
+    if (shown.length < p.flows.length) flows.push("", `${p.flows.length - shown.length} more flow(s) allowed${p.flows.length > MAX_ROWS ? "" : " (kubelet probes)"}; counts above.`);
+  }
+
+  // Admission.
+  const adm: string[] = [];
+  if (!p.admission.ran) adm.push(`**Not run**: not installed: ${p.admission.missing}. No pod was checked against Pod Security Admission.`);
+  else {
+    adm.push(verdictLine("admission", "pod is admitted"), "");
+    adm.push(
+      "Every pod that will exist, the render's and those controllers create, through Pod Security Admission at its namespace's `pod-security.kubernetes.io/enforce` level, by Kubernetes' own library (k8s.io/pod-security-admission).",
+      "",
+      "| pods | replicas | namespace level | verdict | made by |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    const rows = p.admission.verdicts.length <= MAX_ROWS ? p.admission.verdicts : p.admission.verdicts.filter((v) => !v.allowed || v.pods.source !== "rendered");
+    for (const v of rows) adm.push(`| ${cell(v.pods.id)} | ${v.pods.replicas} | ${v.level} | ${v.allowed ? "admitted" : `**refused**: ${cell(v.forbidden.join("; "))}`} | ${cell(v.pods.source)}${v.pods.chart ? ` (chart ${v.pods.chart})` : ""} |`);
+    if (rows.length < p.admission.verdicts.length) adm.push("", `${p.admission.verdicts.length - rows.length} more rendered pod set(s) admitted.`);
+  }
+
+  // Placement.
+  const pl = p.placement;
+  const zones = [...new Set(pl.nodes.map((n) => n.labels["topology.kubernetes.io/zone"]))];
+  const place: string[] = [verdictLine("placement", "pod set is placeable and every drain keeps its budgets and quorums"), ""];
+  place.push(`Cluster profile: ${pl.nodes.length} node(s) in ${zones.length} zone(s) (${zones.join(", ")}), from \`platform:cluster.zones\` and \`platform:cluster.nodesPerZone\`.`, "");
+  for (const f of failing("placement")) place.push(`- **${cell(f.subject)}**: ${cell(f.message)} (${cell(f.key)})`);
+  if (failing("placement").length) place.push("");
+  if (pl.drainNote) place.push(`Drains not checked: ${pl.drainNote}.`, "");
+  else place.push(`Drains: ${pl.drains.filter((d) => d.ok).length} of ${pl.drains.length} nodes can be drained; ${pl.budgets.length} PodDisruptionBudgets (rendered and controller-made).`, "");
+  if (pl.quorums.length) place.push("| quorum | members | majority |", "| --- | --- | --- |", ...pl.quorums.map((q) => `| ${cell(q.id)} | ${q.members} | ${Math.floor(q.members / 2) + 1} |`), "");
+
+  // Ownership and coverage.
+  const own: string[] = [verdictLine("ownership", "field has one owner, every metrics endpoint is scraped and every container is sized")];
+  if (failing("ownership").length) own.push("", ...failing("ownership").map((f) => `- **${cell(f.subject)}**: ${cell(f.message)} (${cell(f.key)})`));
+
+  return [
+    { title: "Flows", body: flows.join("\n") },
+    { title: "Admission", body: adm.join("\n") },
+    { title: "Placement", body: place.join("\n") },
+    { title: "Ownership and coverage", body: own.join("\n") },
+  ];
+}
