@@ -123,9 +123,9 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
   {
     name: "discovery",
     componentTypes: ["platform:discovery:EtcdCluster", "platform:discovery:Consul"],
-    contains: "The config/discovery store (etcd StatefulSet or the Consul chart), its TLS and auth, client credentials Secrets",
-    after: ["namespaces"],
-    why: "Client credentials Secrets go into the client services' namespaces.",
+    contains: "The config/discovery store (etcd StatefulSet or the Consul chart), its TLS and auth, client credentials Secrets; Consul's servers' PodMonitor",
+    after: ["namespaces", "monitoring-crds"],
+    why: "Client credentials Secrets go into the client services' namespaces; Consul's PodMonitor is a prometheus-operator CRD (etcd's is rendered by the monitoring stage).",
   },
   {
     name: "messaging",

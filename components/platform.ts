@@ -279,7 +279,7 @@ export class Platform extends pulumi.ComponentResource {
       addEnv(etcd.clientEnv);
       store = { kind: "etcd", endpoint: etcd.endpoints };
     } else {
-      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement, monitoringCrds }, { parent: this });
       addEnv(consul.clientEnv);
       store = { kind: "consul", endpoint: consul.address };
     }

@@ -117,19 +117,21 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     }
     // Services deploy beside the controllers; the Gateway and the routes wait only for the gateway controller.
     expect(groupLevels(r.model)).toEqual([
-      // Operators and NATS bring their own namespaces and need nothing earlier.
-      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "nats", "observability-namespace", "security-namespace", "strimzi"],
-      [controllerOf(r), "etcd", "kafka", "kyverno", "loki", "mesh-ca", "prometheus-operator-crds"].sort(),
-      ["admission-policies", "gateway", "istio", "jaeger", "kube-prometheus-stack", "otel-collector", "slos", ...routesOf(r)].sort(),
+      // Operators bring their own namespaces and need nothing earlier.
+      ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace", "security-namespace", "strimzi"],
+      [controllerOf(r), "etcd", "kafka", "mesh-ca", "prometheus-operator-crds"].sort(),
+      // Kyverno, Loki and NATS render ServiceMonitors/PodMonitors: after the prometheus-operator CRDs.
+      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos", ...routesOf(r)].sort(),
+      ["admission-policies", "mesh-policies"],
       // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway.
-      ["mesh-policies", ...Object.keys(r.config.services)].sort(),
+      Object.keys(r.config.services).sort(),
     ]);
   });
 
   it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
     const r = rendered[stack]!;
     const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
-    expect(monitoring.map((g) => g.name).sort()).toEqual(["gateway", "jaeger", "kube-prometheus-stack", "otel-collector", "slos"]);
+    expect(monitoring.map((g) => g.name).sort()).toEqual(["gateway", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos"]);
     for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
       expect(g.dependsOn).toContain("prometheus-operator-crds");
       expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
@@ -197,10 +199,16 @@ describe("the prod render", () => {
     // The services' own Deployments; platform chart images are pinned by tag (docs/security.md).
     const apps = rendered["prod"]!.model.groups.filter((g) => g.type === "platform:workloads:Microservice");
     expect(apps.length).toBeGreaterThan(0);
-    const deps = apps.flatMap((g) => g.objects).filter((o) => o.kind === "Deployment") as any[];
+    const objects = apps.flatMap((g) => g.objects) as any[];
+    const deps = objects.filter((o) => o.kind === "Deployment");
     for (const d of deps) {
       for (const c of d.spec.template.spec.containers) expect(c.image).toMatch(/@sha256:[a-f0-9]{64}$/);
-      if (!d.metadata.name.endsWith("-canary")) expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
+      if (!d.metadata.name.endsWith("-canary")) {
+        // The HPA owns the stable scale: no replicas field, a floor of 2.
+        expect(d.spec.replicas).toBeUndefined();
+        const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler" && o.spec.scaleTargetRef.name === d.metadata.name);
+        expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+      }
       expect(d.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).toContain("topology.kubernetes.io/zone");
     }
   });

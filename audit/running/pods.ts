@@ -258,7 +258,7 @@ export function strimziPods(objects: readonly LiveObject[]): PodSet[] {
   const env: Obj[] = operator ? (podTemplate("kubernetes:apps/v1:Deployment", operator)?.spec["containers"]?.[0]?.env ?? []) : [];
   const restricted = env.some((e) => e["name"] === "STRIMZI_POD_SECURITY_PROVIDER_CLASS" && /restricted/i.test(String(e["value"])));
   const containerSc = restricted ? { allowPrivilegeEscalation: false, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, capabilities: { drop: ["ALL"] } } : undefined;
-  const source = `strimzi-cluster-operator 1.2.0 (${restricted ? "RestrictedPodSecurityProvider" : "BaselinePodSecurityProvider"})`;
+  const source = `strimzi: cluster operator 1.2.0 (${restricted ? "RestrictedPodSecurityProvider" : "BaselinePodSecurityProvider"})`;
   const out: PodSet[] = [];
   for (const k of objects.filter((o) => o.kind === "Kafka")) {
     const cluster = k.metadata.name;

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ConsulConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
-import { chartRelease } from "../core/objects";
+import { chartRelease, customResource } from "../core/objects";
 import { selfSignedCa } from "../shared/pki";
 import { platformNamespace, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
@@ -22,7 +22,15 @@ export const CONSUL_HTTPS_PORT = 8501;
 const CONSUL_UID = 100;
 
 /** Inputs of the Consul store (`settings`: servers, storage). */
-export type ConsulArgs = StoreArgs<ConsulConfig>;
+export type ConsulArgs = StoreArgs<ConsulConfig> & {
+  /** The prometheus-operator CRDs: the servers' PodMonitor needs them. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
+};
+
+/** ACL rules of the token Prometheus scrapes `/v1/agent/metrics` with (the endpoint needs agent:read). */
+export const CONSUL_METRICS_POLICY = `agent_prefix "" { policy = "read" }`;
+/** Token-Job variable of the metrics token. */
+const METRICS_TOKEN_VAR = "TOKEN_PROMETHEUS_METRICS";
 
 /** Consul KV prefix a client service may write; `config/` is readable by every client. */
 export const consulClientPrefix = (service: string): string => `services/${service}/`;
@@ -139,13 +147,41 @@ export class Consul extends pulumi.ComponentResource {
     this.address = `https://consul-server.${args.namespace}.svc:${CONSUL_HTTPS_PORT}`;
     this.clientEnv = {};
     const tokens = args.clients.map((c) => ({ client: c, token: new random.RandomUuid(`${name}-token-${c.service}`, {}, child) }));
-    if (tokens.length > 0) {
+    // The servers serve metrics on the HTTPS API (global.metrics): Prometheus scrapes them with a
+    // read-only agent token and the stack CA (a PodMonitor here, in the servers' namespace).
+    const metricsToken = new random.RandomUuid(`${name}-metrics-token`, {}, child);
+    const metricsSecret = new k8s.core.v1.Secret(`${name}-metrics-token`, { metadata: meta(`${name}-metrics-token`), type: "Opaque", stringData: { token: pulumi.secret(metricsToken.result) } }, child);
+    customResource(
+      `${name}-servers`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PodMonitor",
+        metadata: { name: `${name}-servers`, namespace: args.namespace, labels },
+        spec: {
+          selector: { matchLabels: { app: "consul", component: "server" } },
+          podMetricsEndpoints: [
+            {
+              port: "https",
+              scheme: "https",
+              path: "/v1/agent/metrics",
+              params: { format: ["prometheus"] },
+              // The chart signs server certificates for server.<datacenter>.consul with the stack CA.
+              tlsConfig: { ca: { secret: { name: `${name}-ca`, key: "tls.crt" } }, serverName: `server.${args.clusterName}.consul` },
+              authorization: { type: "Bearer", credentials: { name: `${name}-metrics-token`, key: "token" } },
+            },
+          ],
+        },
+      },
+      // The CRD, and the namespace and Secrets the monitor reads.
+      { parent: this, dependsOn: [...args.monitoringCrds, metricsSecret, caSecret] },
+    );
+    {
       const tokenSecret = new k8s.core.v1.Secret(
         `${name}-service-tokens`,
         { metadata: meta(`${name}-service-tokens`), type: "Opaque", stringData: pulumi.secret(pulumi.all(tokens.map((t) => t.token.result)).apply((ids) => Object.fromEntries(tokens.map((t, i) => [t.client.service, ids[i]!])))) },
         child,
       );
-      const script = consulTokenScript(args.clients.map((c) => c.service).sort());
+      const script = consulTokenScript(args.clients.map((c) => c.service).sort(), true);
       const hash = contentHash(script);
       new k8s.batch.v1.Job(
         `${name}-acl-tokens`,
@@ -164,6 +200,7 @@ export class Consul extends pulumi.ComponentResource {
                 { name: "CONSUL_CACERT", value: "/etc/consul/ca/ca.crt" },
                 { name: "CONSUL_HTTP_TOKEN", valueFrom: { secretKeyRef: { name: bootstrapSecret.metadata.name, key: "token" } } },
                 ...args.clients.map((c) => ({ name: tokenVar(c.service), valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: c.service } } })),
+                { name: METRICS_TOKEN_VAR, valueFrom: { secretKeyRef: { name: metricsSecret.metadata.name, key: "token" } } },
               ],
               // Only the CA certificate: the CA key stays with the chart's TLS init.
               volumes: [{ name: "ca", secret: { secretName: caSecret.metadata.name, items: [{ key: "tls.crt", path: "ca.crt" }] } }],
@@ -191,14 +228,18 @@ export class Consul extends pulumi.ComponentResource {
   }
 }
 
-/** Idempotent: a policy per service and a token with the pre-generated secret ID. */
-export function consulTokenScript(services: readonly string[]): string {
+/**
+ * Idempotent: a policy per service and a token with the pre-generated secret ID; with `metrics`,
+ * the read-only agent token Prometheus scrapes with.
+ */
+export function consulTokenScript(services: readonly string[], metrics = false): string {
   const lines = ["set -eu"];
-  for (const s of services) {
-    const policy = `svc-${s}`;
+  const entries = services.map((s) => ({ policy: `svc-${s}`, rules: consulClientPolicy(s), v: tokenVar(s), description: `platform service ${s}` }));
+  if (metrics) entries.push({ policy: "prometheus-metrics", rules: CONSUL_METRICS_POLICY, v: METRICS_TOKEN_VAR, description: "Prometheus scraping /v1/agent/metrics" });
+  for (const e of entries) {
     lines.push(
-      `consul acl policy read -name ${policy} >/dev/null 2>&1 || consul acl policy create -name ${policy} -rules '${consulClientPolicy(s)}'`,
-      `CONSUL_HTTP_TOKEN="$${tokenVar(s)}" consul acl token read -self >/dev/null 2>&1 || consul acl token create -secret="$${tokenVar(s)}" -policy-name=${policy} -description="platform service ${s}"`,
+      `consul acl policy read -name ${e.policy} >/dev/null 2>&1 || consul acl policy create -name ${e.policy} -rules '${e.rules}'`,
+      `CONSUL_HTTP_TOKEN="$${e.v}" consul acl token read -self >/dev/null 2>&1 || consul acl token create -secret="$${e.v}" -policy-name=${e.policy} -description="${e.description}"`,
     );
   }
   return lines.join("\n");
