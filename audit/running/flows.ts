@@ -25,7 +25,7 @@ import { PLATFORM_NAMESPACES } from "../../config/schema";
 import { serviceGraph } from "../../components/service-graph";
 import { Obj, selects } from "../../policy/k8s";
 import { scrapedBy, metricsPort } from "./ownership";
-import { idOf, LiveObject, nsOf, PodSet } from "./pods";
+import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
 /** Where a flow starts: a pod set, or an actor outside every pod. */
 export type FlowSource = { readonly pods: PodSet } | { readonly external: "load-balancer" | "kube-apiserver" | "kubelet" };
@@ -61,14 +61,15 @@ const AMBIENT = "istio.io/dataplane-mode";
 /** The mesh as rendered: namespaces, policies and services, indexed once. */
 export interface MeshView {
   readonly objects: readonly LiveObject[];
+  readonly index: ObjectIndex;
   readonly nsLabels: (ns: string) => Record<string, string>;
   readonly rootNamespace: string;
   readonly trustDomain: string;
 }
 
 export function meshView(objects: readonly LiveObject[], trustDomain: string, rootNamespace: string = PLATFORM_NAMESPACES.mesh): MeshView {
-  const ns = new Map(objects.filter((o) => o.kind === "Namespace").map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
-  return { objects, nsLabels: (n) => ({ "kubernetes.io/metadata.name": n, ...(ns.get(n) ?? {}) }), rootNamespace, trustDomain };
+  const index = indexOf(objects);
+  return { objects, index, nsLabels: index.nsLabels, rootNamespace, trustDomain };
 }
 
 /** Whether a pod set is in the ambient mesh. */
@@ -84,7 +85,7 @@ export const principalOf = (m: MeshView, p: PodSet): string => `${m.trustDomain}
 
 /** The effective PeerAuthentication mode for a pod and port: workload > namespace > root namespace; PERMISSIVE when none. */
 export function mtlsMode(m: MeshView, p: PodSet, port: number): string {
-  const pas = m.objects.filter((o) => o.kind === "PeerAuthentication");
+  const pas = m.index.kind("PeerAuthentication");
   const pick = (cands: LiveObject[]): string | undefined => {
     for (const pa of cands) {
       const s: Obj = pa["spec"] ?? {};
@@ -157,13 +158,11 @@ function authorize(policies: readonly LiveObject[], caller: Caller, port: number
 
 /** Policies ztunnel enforces for a destination pod. */
 function ztunnelPolicies(m: MeshView, dst: PodSet): LiveObject[] {
-  return m.objects.filter((o) => {
-    if (o.kind !== "AuthorizationPolicy" || o["spec"]?.targetRefs || o["spec"]?.targetRef) return false;
-    const ns = nsOf(o);
-    if (ns === m.rootNamespace && !o["spec"]?.selector) return true;
-    if (ns !== dst.namespace) return false;
-    return !o["spec"]?.selector || selects(o["spec"].selector, dst.metadata.labels);
-  });
+  const atZtunnel = (o: LiveObject) => !o["spec"]?.targetRefs && !o["spec"]?.targetRef;
+  return [
+    ...(dst.namespace === m.rootNamespace ? [] : m.index.inNs("AuthorizationPolicy", m.rootNamespace).filter((o) => atZtunnel(o) && !o["spec"]?.selector)),
+    ...m.index.inNs("AuthorizationPolicy", dst.namespace).filter((o) => atZtunnel(o) && (!o["spec"]?.selector || selects(o["spec"].selector, dst.metadata.labels))),
+  ];
 }
 
 /** The waypoint a Service's traffic goes through, if any: its own label, else its namespace's. */
@@ -176,7 +175,7 @@ function waypointOf(m: MeshView, service: LiveObject): string | undefined {
 /** NetworkPolicy ingress at the destination: allowed unless some policy selects the pod and none admits the source. */
 function networkPolicyAllows(m: MeshView, flow: Flow): { allowed: boolean; by?: string } {
   const dst = flow.to;
-  const nps = m.objects.filter((o) => o.kind === "NetworkPolicy" && nsOf(o) === dst.namespace && selects(o["spec"]?.podSelector ?? {}, dst.metadata.labels) || (o.kind === "NetworkPolicy" && nsOf(o) === dst.namespace && Object.keys(o["spec"]?.podSelector ?? {}).length === 0));
+  const nps = m.index.inNs("NetworkPolicy", dst.namespace).filter((o) => Object.keys(o["spec"]?.podSelector ?? {}).length === 0 || selects(o["spec"].podSelector, dst.metadata.labels));
   const ingress = nps.filter((np) => ((np["spec"]?.policyTypes as string[] | undefined) ?? ["Ingress"]).includes("Ingress"));
   if (!ingress.length) return { allowed: true };
   const src = "pods" in flow.from ? flow.from.pods : undefined;
@@ -218,17 +217,14 @@ export function evaluateFlow(m: MeshView, flow: Flow): FlowVerdict {
   const caller: Caller = { principal: principalOf(m, src!), namespace: src!.namespace };
   if (flow.via !== "pod") {
     const via = flow.via;
-    const svc = m.objects.find((o) => o.kind === "Service" && nsOf(o) === dst.namespace && o.metadata.name === via.service);
+    const svc = m.index.get("Service", dst.namespace, via.service);
     const wp = svc && waypointOf(m, svc);
     if (wp) {
-      const gw = m.objects.find((o) => o.kind === "Gateway" && nsOf(o) === dst.namespace && o.metadata.name === wp);
+      const gw = m.index.get("Gateway", dst.namespace, wp);
       if (!gw) return verdict(false, `Service uses waypoint ${wp}, which is not in the render`);
-      const atWaypoint = m.objects.filter(
-        (o) =>
-          o.kind === "AuthorizationPolicy" &&
-          nsOf(o) === dst.namespace &&
-          ((o["spec"]?.targetRefs ?? []) as Obj[]).some((t) => (t["kind"] === "Service" && t["name"] === via.service) || (t["kind"] === "Gateway" && t["name"] === wp)),
-      );
+      const atWaypoint = m.index
+        .inNs("AuthorizationPolicy", dst.namespace)
+        .filter((o) => ((o["spec"]?.targetRefs ?? []) as Obj[]).some((t) => (t["kind"] === "Service" && t["name"] === via.service) || (t["kind"] === "Gateway" && t["name"] === wp)));
       const w = authorize(atWaypoint, caller, flow.port, flow.request, false);
       if (!w.allowed) return verdict(false, `at waypoint ${dst.namespace}/${wp}: ${w.by}`);
       const wpSa = gw["metadata"]?.annotations?.["gateway.istio.io/service-account"] ?? wp;
@@ -253,24 +249,27 @@ function behind(pods: readonly PodSet[], svc: LiveObject, port?: number): { pods
   return { pods: matched, port: Number(target) };
 }
 
-/** The stable pods of a declared service (program's Microservice). */
-function servicePods(pods: readonly PodSet[], name: string, ns: string): PodSet | undefined {
-  return pods.find((p) => p.namespace === ns && p.kind === "Deployment" && p.name === name);
+/** The stable pods of each declared service (the program's Microservice Deployments), by namespace/name. */
+function deploymentPods(pods: readonly PodSet[]): (name: string, ns: string) => PodSet | undefined {
+  const byKey = new Map(pods.filter((p) => p.kind === "Deployment").map((p) => [`${p.namespace}/${p.name}`, p]));
+  return (name, ns) => byKey.get(`${ns}/${name}`);
 }
 
 /** Every flow the stack needs, derived from the declarations and the render. */
 export function requiredFlows(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): Flow[] {
   const graph = serviceGraph(config);
   const flows: Flow[] = [];
-  const svcObj = (ns: string, name: string) => objects.find((o) => o.kind === "Service" && nsOf(o) === ns && o.metadata.name === name);
+  const ix = indexOf(objects);
+  const svcObj = (ns: string, name: string) => ix.get("Service", ns, name);
+  const servicePods = deploymentPods(pods);
 
   // Declared calls, to the Service address.
   const node = new Map(graph.services.map((s) => [s.name, s]));
   for (const c of graph.calls) {
     const from = node.get(c.from)!;
     const to = node.get(c.to)!;
-    const src = servicePods(pods, from.name, from.namespace);
-    const dst = servicePods(pods, to.name, to.namespace);
+    const src = servicePods(from.name, from.namespace);
+    const dst = servicePods(to.name, to.namespace);
     if (!src || !dst) continue;
     flows.push({ name: `${c.from} → ${c.to}`, kind: "call", from: { pods: src }, to: dst, port: to.port, via: { service: to.name }, required: true, key: `platform:services.${c.from}.calls`, request: { ...(c.methods?.[0] ? { method: c.methods[0] } : {}), ...(c.paths?.[0] ? { path: c.paths[0] } : {}) } });
   }
@@ -282,7 +281,7 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
       const listener = p.source.startsWith("envoy-gateway:") ? 10443 : 8443;
       flows.push({ name: `load balancer → ${p.id}`, kind: "ingress", from: { external: "load-balancer" }, to: p, port: listener, via: "pod", required: true, key: "platform:gateway" });
       for (const e of graph.exposures) {
-        const dst = servicePods(pods, e.service, e.namespace);
+        const dst = servicePods(e.service, e.namespace);
         if (dst) flows.push({ name: `gateway → ${e.service}`, kind: "gateway", from: { pods: p }, to: dst, port: e.port, via: "pod", required: true, key: `platform:services.${e.service}.expose` });
       }
     }
@@ -290,10 +289,8 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
 
   // The API server → every admission and conversion webhook.
   const hooks: { owner: LiveObject; ref: Obj }[] = [];
-  for (const o of objects) {
-    if (o.kind === "ValidatingWebhookConfiguration" || o.kind === "MutatingWebhookConfiguration") for (const w of (o["webhooks"] ?? []) as Obj[]) if (w["clientConfig"]?.service) hooks.push({ owner: o, ref: w["clientConfig"].service });
-    if (o.kind === "CustomResourceDefinition" && o["spec"]?.conversion?.strategy === "Webhook" && o["spec"].conversion.webhook?.clientConfig?.service) hooks.push({ owner: o, ref: o["spec"].conversion.webhook.clientConfig.service });
-  }
+  for (const o of [...ix.kind("ValidatingWebhookConfiguration"), ...ix.kind("MutatingWebhookConfiguration")]) for (const w of (o["webhooks"] ?? []) as Obj[]) if (w["clientConfig"]?.service) hooks.push({ owner: o, ref: w["clientConfig"].service });
+  for (const o of ix.kind("CustomResourceDefinition")) if (o["spec"]?.conversion?.strategy === "Webhook" && o["spec"].conversion.webhook?.clientConfig?.service) hooks.push({ owner: o, ref: o["spec"].conversion.webhook.clientConfig.service });
   const seenHook = new Set<string>();
   for (const h of hooks) {
     const svc = svcObj(h.ref["namespace"], h.ref["name"]);
@@ -322,7 +319,7 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   // Grafana → its data sources (the datasource ConfigMaps the chart renders).
   const grafana = pods.find((p) => p.metadata.labels["app.kubernetes.io/name"] === "grafana");
   if (grafana) {
-    for (const cm of objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.["grafana_datasource"] !== undefined)) {
+    for (const cm of ix.kind("ConfigMap").filter((o) => o.metadata.labels?.["grafana_datasource"] !== undefined)) {
       for (const text of Object.values((cm["data"] ?? {}) as Record<string, string>)) {
         for (const url of text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/g) ?? []) {
           const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?$/.exec(url);
@@ -336,13 +333,13 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   }
 
   // Applications → the OpenTelemetry collector.
-  if (objects.some((o) => o.kind === "OpenTelemetryCollector" || o.metadata.name.startsWith("otel"))) {
+  {
     const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)[^:]*:(\d+)/.exec(config.observability.otlpEndpoint);
     const svc = m && svcObj(m[2]!, m[1]!);
     if (svc) {
       const b = behind(pods, svc, Number(m![3]));
       for (const s of graph.services) {
-        const src = servicePods(pods, s.name, s.namespace);
+        const src = servicePods(s.name, s.namespace);
         for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(svc)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
       }
     }
@@ -358,7 +355,7 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
 
 /** Every required flow, evaluated. */
 export function flowProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): FlowVerdict[] {
-  if (!config.mesh.enabled && !objects.some((o) => o.kind === "NetworkPolicy")) {
+  if (!config.mesh.enabled && !indexOf(objects).kind("NetworkPolicy").length) {
     // Nothing intercepts or filters: every flow is allowed; still list them.
     return requiredFlows(objects, pods, config).map((flow) => ({ flow, allowed: true, reason: "no mesh and no NetworkPolicy" }));
   }

@@ -10,7 +10,7 @@
  */
 import { containersOf, Obj, selects } from "../../policy/k8s";
 import type { Finding } from "./index";
-import { hpaFor, idOf, LiveObject, nsOf, PodSet } from "./pods";
+import { hpaFor, idOf, indexOf, LiveObject, nsOf, PodSet } from "./pods";
 
 /** Container ports whose name says they serve Prometheus metrics. */
 const METRICS_PORT = /metric|prom|monitoring/;
@@ -34,15 +34,20 @@ function nsAdmits(sel: Obj | undefined | null, ns: string, own: string, nsLabels
 
 /** The pods each Prometheus scrapes through monitors: pod set id → monitor that covers it. */
 export function scrapedBy(objects: readonly LiveObject[], pods: readonly PodSet[]): Map<string, string> {
-  const nsLabels = (n: string) => objects.find((o) => o.kind === "Namespace" && o.metadata.name === n)?.metadata.labels ?? { "kubernetes.io/metadata.name": n };
-  const withNameLabel = (n: string) => ({ "kubernetes.io/metadata.name": n, ...nsLabels(n) });
+  const ix = indexOf(objects);
+  const withNameLabel = ix.nsLabels;
+  const podsByNs = new Map<string, PodSet[]>();
+  for (const p of pods) {
+    const l = podsByNs.get(p.namespace);
+    if (l) l.push(p);
+    else podsByNs.set(p.namespace, [p]);
+  }
   const out = new Map<string, string>();
-  for (const prom of objects.filter((o) => o.kind === "Prometheus")) {
+  for (const prom of ix.kind("Prometheus")) {
     const ps: Obj = prom["spec"] ?? {};
     const promNs = nsOf(prom);
-    const monitors = objects.filter((m) => {
+    const monitors = [...ix.kind("ServiceMonitor"), ...ix.kind("PodMonitor")].filter((m) => {
       const isSm = m.kind === "ServiceMonitor";
-      if (!isSm && m.kind !== "PodMonitor") return false;
       const sel = isSm ? ps["serviceMonitorSelector"] : ps["podMonitorSelector"];
       const nsSel = isSm ? ps["serviceMonitorNamespaceSelector"] : ps["podMonitorNamespaceSelector"];
       // A nil monitor selector selects no monitor; {} selects every one.
@@ -51,15 +56,17 @@ export function scrapedBy(objects: readonly LiveObject[], pods: readonly PodSet[
     });
     for (const m of monitors) {
       const ms: Obj = m["spec"] ?? {};
-      for (const p of pods) {
+      const nsSel: Obj | undefined = ms["namespaceSelector"];
+      const candidates = nsSel?.["any"] === true ? pods : ((nsSel?.["matchNames"] as string[] | undefined) ?? [nsOf(m)]).flatMap((n) => podsByNs.get(n) ?? []);
+      for (const p of candidates) {
         if (out.has(p.id) || !nsAdmits(ms["namespaceSelector"], p.namespace, nsOf(m), withNameLabel, "monitor")) continue;
         if (m.kind === "PodMonitor") {
           if (selects(ms["selector"] ?? {}, p.metadata.labels) || Object.keys(ms["selector"] ?? {}).length === 0) out.set(p.id, idOf(m));
           continue;
         }
-        const svc = objects.find(
-          (s) => s.kind === "Service" && nsOf(s) === p.namespace && (Object.keys(ms["selector"] ?? {}).length === 0 || selects(ms["selector"], s.metadata.labels ?? {})) && s["spec"]?.selector && selects({ matchLabels: s["spec"].selector }, p.metadata.labels),
-        );
+        const svc = ix
+          .inNs("Service", p.namespace)
+          .find((s) => (Object.keys(ms["selector"] ?? {}).length === 0 || selects(ms["selector"], s.metadata.labels ?? {})) && s["spec"]?.selector && selects({ matchLabels: s["spec"].selector }, p.metadata.labels));
         if (svc) out.set(p.id, `${idOf(m)} via ${idOf(svc)}`);
       }
     }

@@ -42,6 +42,46 @@ export interface PodSet {
   readonly chart?: string;
 }
 
+/** Lookups over one render's objects, built once per object list (a 1000-service render has ~20k objects). */
+export interface ObjectIndex {
+  /** Every object of a kind. */
+  kind(kind: string): readonly LiveObject[];
+  /** Every object of a kind in a namespace. */
+  inNs(kind: string, ns: string): readonly LiveObject[];
+  get(kind: string, ns: string, name: string): LiveObject | undefined;
+  /** A namespace's labels, with the kubernetes.io/metadata.name label the API server adds. */
+  nsLabels(ns: string): Record<string, string>;
+}
+
+const indexes = new WeakMap<readonly LiveObject[], ObjectIndex>();
+
+export function indexOf(objects: readonly LiveObject[]): ObjectIndex {
+  const hit = indexes.get(objects);
+  if (hit) return hit;
+  const byKind = new Map<string, LiveObject[]>();
+  const byKindNs = new Map<string, LiveObject[]>();
+  const byKey = new Map<string, LiveObject>();
+  const push = (m: Map<string, LiveObject[]>, k: string, o: LiveObject) => {
+    const l = m.get(k);
+    if (l) l.push(o);
+    else m.set(k, [o]);
+  };
+  for (const o of objects) {
+    const ns = o.metadata.namespace ?? "";
+    push(byKind, o.kind, o);
+    push(byKindNs, `${o.kind}\0${ns}`, o);
+    byKey.set(`${o.kind}\0${ns}\0${o.metadata.name}`, o);
+  }
+  const index: ObjectIndex = {
+    kind: (k) => byKind.get(k) ?? [],
+    inNs: (k, ns) => byKindNs.get(`${k}\0${ns}`) ?? [],
+    get: (k, ns, name) => byKey.get(`${k}\0${ns}\0${name}`),
+    nsLabels: (ns) => ({ "kubernetes.io/metadata.name": ns, ...(byKey.get(`Namespace\0\0${ns}`)?.metadata.labels ?? {}) }),
+  };
+  indexes.set(objects, index);
+  return index;
+}
+
 /** Plain view of an object's namespace ("" for cluster-scoped). */
 export const nsOf = (o: LiveObject): string => o.metadata.namespace ?? "";
 /** `Kind namespace/name`, the way findings name an object. */
@@ -52,9 +92,9 @@ const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Repli
 
 /** Whether an HPA scales this workload, and its minimum. */
 export function hpaFor(objects: readonly LiveObject[], w: LiveObject): LiveObject | undefined {
-  return objects.find(
-    (h) => h.kind === "HorizontalPodAutoscaler" && nsOf(h) === nsOf(w) && h["spec"]?.scaleTargetRef?.kind === w.kind && h["spec"]?.scaleTargetRef?.name === w.metadata.name,
-  );
+  return indexOf(objects)
+    .inNs("HorizontalPodAutoscaler", nsOf(w))
+    .find((h) => h["spec"]?.scaleTargetRef?.kind === w.kind && h["spec"]?.scaleTargetRef?.name === w.metadata.name);
 }
 
 /** The pods of the rendered workloads. */
