@@ -2,7 +2,8 @@
 # Installs the tools the render and the tests need, pinned, built from the Go module proxy (never a
 # binary downloaded from elsewhere), cached between runs, and linked into .tools/bin:
 #   helm  helm.sh/helm/v4/cmd/helm  — templates the platform's charts offline (render/charts.ts)
-#   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (render/running/admission.ts)
+#   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (audit/running/admission.ts)
+#   kyverno  tools/kyverno (github.com/kyverno/kyverno CLI) — the platform's ClusterPolicies on every pod (audit/running/kyverno.ts)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
 set -euo pipefail
@@ -30,7 +31,7 @@ ln -sf "$helm_dir/helm" .tools/bin/helm
 echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm"
 
 # pod-security: Kubernetes' own Pod Security Admission library (k8s.io/pod-security-admission,
-# pinned in tools/pod-security/go.mod) over the pods the platform will run (render/running/admission.ts).
+# pinned in tools/pod-security/go.mod) over the pods the platform will run (audit/running/admission.ts).
 # ~1 min and 10 MB once; rebuilt when its source changes.
 psa_key=$(cat tools/pod-security/go.mod tools/pod-security/go.sum tools/pod-security/main.go | sha256sum | cut -c1-12)
 psa_dir="$cache/pod-security-$psa_key"
@@ -41,3 +42,22 @@ if [ ! -x "$psa_dir/pod-security" ]; then
 fi
 ln -sf "$psa_dir/pod-security" .tools/bin/pod-security
 echo "install-tools: pod-security at .tools/bin/pod-security"
+
+# kyverno: the Kyverno CLI at the version the kyverno chart deploys (tools/kyverno/go.mod pins it
+# and repeats Kyverno's replace directive), so `kyverno apply` runs the platform's ClusterPolicies
+# on every pod offline (audit/running/kyverno.ts). About 9 minutes and a 265 MB
+# binary once; its module and build caches (about 7 GB) are temporary and removed after the build.
+ky_key=$(cat tools/kyverno/go.mod tools/kyverno/go.sum tools/kyverno/tools.go | sha256sum | cut -c1-12)
+ky_version=$(awk '$1 == "require" && $2 == "github.com/kyverno/kyverno" {print $3; exit}' tools/kyverno/go.mod)
+ky_dir="$cache/kyverno-$ky_version-$ky_key"
+if [ ! -x "$ky_dir/kyverno" ]; then
+  echo "install-tools: building the Kyverno CLI $ky_version from the Go module proxy into $ky_dir (about 9 minutes)"
+  mkdir -p "$ky_dir"
+  tmp=$(mktemp -d)
+  (cd tools/kyverno && GOMODCACHE="$tmp/mod" GOCACHE="$tmp/build" GOFLAGS=-modcacherw CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/kyverno/kyverno/pkg/version.BuildVersion=$ky_version" \
+    -o "$ky_dir/kyverno" github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno) || { rm -rf "$tmp"; exit 1; }
+  rm -rf "$tmp"
+fi
+ln -sf "$ky_dir/kyverno" .tools/bin/kyverno
+echo "install-tools: kyverno $ky_version at .tools/bin/kyverno"

@@ -7,6 +7,7 @@
 import * as fc from "fast-check";
 import { main as auditMain } from "../audit/cli";
 import { findPodSecurity } from "../audit/running/admission";
+import { findKyverno } from "../audit/running/kyverno";
 import { evaluateFlow, meshView } from "../audit/running/flows";
 import { proveRunning } from "../audit/running";
 import { placementProofs } from "../audit/running/placement";
@@ -23,6 +24,9 @@ import { isKubernetesObject } from "../render/gitops";
 
 const podSecurity = findPodSecurity();
 if (!podSecurity) throw new Error("not installed: pod-security (run `bash scripts/install-tools.sh`, which builds it from the Go module proxy); the admission proofs need it");
+
+const kyverno = findKyverno();
+if (!kyverno) throw new Error("not installed: kyverno (run `bash scripts/install-tools.sh`, which builds the Kyverno CLI from the Go module proxy); the admission proofs need it");
 
 const rendered: Record<string, Rendered> = {};
 beforeAll(async () => {
@@ -44,7 +48,7 @@ function mutated(r: Rendered, pick: (o: Inputs) => boolean, change: (o: Inputs) 
   if (!hits) throw new Error("the mutation matched no object");
   return out;
 }
-const prove = (r: Rendered, resources: readonly RecordedResource[] = r.run.resources) => proveRunning({ resources }, r.config, { podSecurity: podSecurity! });
+const prove = (r: Rendered, resources: readonly RecordedResource[] = r.run.resources) => proveRunning({ resources }, r.config, { podSecurity: podSecurity!, kyverno: kyverno! });
 const is = (kind: string, name: string, namespace?: string) => (o: Inputs) => o["kind"] === kind && o["metadata"]?.name === name && (namespace === undefined || o["metadata"]?.namespace === namespace);
 
 describe.each(["dev", "prod"])("the %s platform as it will run", (stack) => {
@@ -110,8 +114,9 @@ describe("each proof fails when the platform is broken on purpose", () => {
         o["data"].values = JSON.stringify(v);
       }),
     );
-    expect(p.findings.map((f) => [f.proof, f.subject])).toEqual([["admission", expect.stringMatching(new RegExp(`^Deployment [a-z-]+/${WAYPOINT_NAME}$`))]]);
-    expect(p.findings[0]!.message).toMatch(/seccompProfile/);
+    // Pod Security Admission refuses it, and so does Kyverno's pod-security policy.
+    expect([...new Set(p.findings.map((f) => `${f.proof} ${f.subject}`))]).toEqual([expect.stringMatching(new RegExp(`^admission Deployment [a-z-]+/${WAYPOINT_NAME}$`))]);
+    expect(p.findings.map((f) => f.message)).toEqual([expect.stringMatching(/^Pod Security "restricted" refuses its pods: seccompProfile/), expect.stringMatching(/^Kyverno refuses its pods: pod-security\/pod-security-restricted/)]);
   });
 
   it("admission: a rendered pod without a seccomp profile in a restricted namespace is refused", () => {
@@ -121,7 +126,25 @@ describe("each proof fails when the platform is broken on purpose", () => {
       delete o["spec"].template.spec.securityContext.seccompProfile;
       for (const c of o["spec"].template.spec.containers) delete c.securityContext.seccompProfile;
     }));
-    expect(p.findings.filter((f) => f.proof === "admission").map((f) => f.subject)).toEqual([expect.stringMatching(new RegExp(`^Deployment [a-z-]+/${svc}$`))]);
+    expect([...new Set(p.findings.filter((f) => f.proof === "admission").map((f) => f.subject))]).toEqual([expect.stringMatching(new RegExp(`^Deployment [a-z-]+/${svc}$`))]);
+  });
+
+  it("admission: without the waypoint exception, Kyverno refuses the waypoint's image in prod", () => {
+    const r = rendered["prod"]!;
+    const p = prove(r, mutated(r, is("ClusterPolicy", "image-registries"), (o) => {
+      for (const rule of o["spec"].rules) delete rule.exclude;
+      o["spec"].rules = o["spec"].rules.filter((rule: any) => rule.name !== "mesh-waypoint-image");
+    }));
+    expect(p.findings).toEqual([
+      expect.objectContaining({ proof: "admission", subject: expect.stringMatching(/\/waypoint$/), message: expect.stringMatching(/Kyverno refuses its pods: image-registries\/allowed-registries.*image-registries\/pinned-by-digest/) }),
+    ]);
+  });
+
+  it("admission: Kyverno refuses an application image from a registry the stack does not allow", () => {
+    const r = rendered["prod"]!;
+    const svc = Object.keys(r.config.services)[0]!;
+    const p = prove(r, mutated(r, (o) => o["kind"] === "Deployment" && o["metadata"].name === svc, (o) => (o["spec"].template.spec.containers[0].image = "docker.io/library/nginx:1.27")));
+    expect(p.findings.map((f) => f.message)).toEqual([expect.stringMatching(/^Kyverno refuses its pods: image-registries\/allowed-registries/)]);
   });
 
   it("placement: a Job the members' anti-affinity repels cannot be scheduled", () => {

@@ -11,6 +11,7 @@ import { plainProps } from "../analyzer";
 import type { Verdicts, Violation } from "../verdicts";
 import { admit, AdmissionResult } from "./admission";
 import { flowProofs, FlowVerdict } from "./flows";
+import { kyvernoAdmit, KyvernoResult } from "./kyverno";
 import { ownershipFindings } from "./ownership";
 import { placementProofs, PlacementResult } from "./placement";
 import { allPods, LiveObject, PodSet } from "./pods";
@@ -29,6 +30,8 @@ export interface RunningProofs {
   readonly objects: readonly LiveObject[];
   readonly pods: readonly PodSet[];
   readonly admission: AdmissionResult;
+  /** The render's Kyverno policies over the same pods. */
+  readonly kyverno: KyvernoResult;
   readonly flows: readonly FlowVerdict[];
   readonly placement: PlacementResult;
   readonly findings: readonly Finding[];
@@ -53,10 +56,11 @@ export function liveObjects(resources: readonly RecordedResource[]): { objects: 
 }
 
 /** Runs the four proofs over a render. */
-export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null } = {}): RunningProofs {
+export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null; kyverno?: string | null } = {}): RunningProofs {
   const { objects, chartOf } = liveObjects(run.resources);
   const pods = allPods(objects, chartOf);
   const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
+  const kyverno = opts.kyverno === null ? { ran: false as const, missing: "kyverno (disabled)" } : kyvernoAdmit(objects, pods, opts.kyverno);
   const flows = flowProofs(objects, pods, config);
   const placement = placementProofs(objects, pods, config);
   const findings: Finding[] = [];
@@ -65,9 +69,13 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
       if (!v.allowed) findings.push({ proof: "admission", subject: v.pods.id, message: `Pod Security "${v.level}" refuses its pods: ${v.forbidden.join("; ")}`, key: admissionKey(v.pods) });
     }
   }
+  if (kyverno.ran) {
+    for (const v of kyverno.verdicts) if (v.refused.length) findings.push({ proof: "admission", subject: v.pods.id, message: `Kyverno refuses its pods: ${v.refused.join("; ")}`, key: "platform:security (components/security/admission-policies.ts)" });
+  }
   for (const f of flows) if (f.flow.required && !f.allowed) findings.push({ proof: "flows", subject: f.flow.name, message: `required flow is refused: ${f.reason}`, key: f.flow.key });
   findings.push(...placement.findings, ...ownershipFindings(objects, pods));
-  return { objects, pods, admission, flows, placement, findings, notRun: admission.ran ? [] : [`admission: not installed: ${admission.missing}`] };
+  const notRun = [...(admission.ran ? [] : [`admission (Pod Security): not installed: ${admission.missing}`]), ...(kyverno.ran ? [] : [`admission (Kyverno): not installed: ${kyverno.missing}`])];
+  return { objects, pods, admission, kyverno, flows, placement, findings, notRun };
 }
 
 /** The config key that shapes a pod set's security context. */

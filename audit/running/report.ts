@@ -47,6 +47,18 @@ export function runningSections(p: RunningProofs): { title: string; body: string
     if (rows.length < p.admission.verdicts.length) adm.push("", `${p.admission.verdicts.length - rows.length} more rendered pod set(s) admitted.`);
   }
 
+  if (!p.kyverno.ran) adm.push("", `**Kyverno: not run**: not installed: ${p.kyverno.missing}.`);
+  else {
+    const refusedK = p.kyverno.verdicts.filter((v) => v.refused.length);
+    const auditedK = p.kyverno.verdicts.filter((v) => v.audited.length);
+    adm.push(
+      "",
+      `Kyverno (its CLI, \`kyverno apply\`, at the chart's version) ran the render's policies (${p.kyverno.policies.join(", ") || "none"}) on the same pods: ${refusedK.length ? `**${refusedK.length} pod set(s) refused**` : "none refused"}${auditedK.length ? `; ${auditedK.length} pod set(s) fail an Audit-mode rule (reported, not refused)` : ""}.`,
+    );
+    for (const v of [...refusedK, ...auditedK].slice(0, MAX_ROWS)) adm.push(`- ${cell(v.pods.id)}: ${cell([...v.refused.map((r) => `**refused** ${r}`), ...v.audited.map((a) => `audit: ${a}`)].join("; "))}`);
+    for (const n of p.kyverno.notChecked) adm.push(`- not checked: ${cell(n)}`);
+  }
+
   // Placement.
   const pl = p.placement;
   const zones = [...new Set(pl.nodes.map((n) => n.labels["topology.kubernetes.io/zone"]))];
