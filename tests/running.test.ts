@@ -191,6 +191,28 @@ describe("each proof fails when the platform is broken on purpose", () => {
     expect(subjects).toEqual(expect.arrayContaining(["DaemonSet istio-system/ztunnel", "StatefulSet discovery/etcd"]));
   });
 
+  it("ownership: a controller-made pod without requests or a memory limit is a finding", () => {
+    const r = rendered["prod"]!;
+    const p = prove(r, mutated(r, (o) => o["kind"] === "Prometheus", (o) => delete o["spec"].resources));
+    expect(p.findings).toEqual([expect.objectContaining({ proof: "ownership", subject: expect.stringMatching(/^StatefulSet observability\/prometheus-.* containers\[prometheus\]$/), message: "runs without cpu request, memory request, memory limit" })]);
+  });
+
+  it("flows: Grafana reaches Prometheus only as a mesh member (the pod label the chart values set)", () => {
+    // The grafana subchart is not in the test chart cache: its pod is built from the values the
+    // platform gives it (grafana.podLabels), in the observability namespace, which is not enrolled.
+    const r = rendered["prod"]!;
+    const kps = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v4:Chart" && x.name === "kube-prometheus-stack")!;
+    const podLabels = ((kps.inputs as any).values.grafana.podLabels ?? {}) as Record<string, string>;
+    const grafana = (labels: Record<string, string>): PodSet => ({ id: "Deployment observability/grafana", kind: "Deployment", namespace: "observability", name: "grafana", replicas: 1, metadata: { labels: { "app.kubernetes.io/name": "grafana", ...labels }, annotations: {} }, spec: { serviceAccountName: "kps-grafana", containers: [] }, source: "rendered" });
+    const prometheus = r.running.pods.find((x) => x.metadata.labels["app.kubernetes.io/name"] === "prometheus")!;
+    const m = meshView(r.running.objects, r.config.cluster.domain);
+    const flow = (from: PodSet) => evaluateFlow(m, { name: "Grafana → Prometheus", kind: "datasource", from: { pods: from }, to: prometheus, port: 9090, via: "pod", required: true, key: "-" });
+    expect(flow(grafana(podLabels)).allowed).toBe(true);
+    const withoutLabel = flow(grafana({}));
+    expect(withoutLabel.allowed).toBe(false);
+    expect(withoutLabel.reason).toMatch(/plaintext from outside the mesh into a STRICT destination/);
+  });
+
   it("ownership: two routes claiming one host and path on one listener", () => {
     const r = rendered["prod"]!;
     const routes = r.running.objects.filter((o) => o.kind === "HTTPRoute" && (o["spec"]?.parentRefs ?? []).some((p: any) => (p.kind ?? "Gateway") === "Gateway"));

@@ -24,6 +24,10 @@ export function runningSections(p: RunningProofs): { title: string; body: string
     byKind.set(v.flow.kind, k);
   }
   flows.push("| kind | allowed | refused |", "| --- | --- | --- |", ...[...byKind].map(([k, n]) => `| ${k} | ${n.allowed} | ${n.refused} |`), "");
+  const grafanaPods = p.pods.some((x) => x.metadata.labels["app.kubernetes.io/name"] === "grafana");
+  if (!grafanaPods && p.objects.some((o) => o.kind === "ConfigMap" && o.metadata.labels?.["grafana_datasource"] !== undefined)) {
+    flows.push("**Not covered**: Grafana's datasources are rendered but Grafana's pods are not (the grafana subchart is missing from the chart cache): its flows to Prometheus, Loki and Jaeger are not evaluated here.", "");
+  }
   const shown = p.flows.length <= MAX_ROWS ? p.flows.filter((v) => v.flow.kind !== "probe") : p.flows.filter((v) => !v.allowed);
   if (shown.length) {
     flows.push("| flow | to | port | verdict | why | config key |", "| --- | --- | --- | --- | --- | --- |");
