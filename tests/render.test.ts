@@ -13,6 +13,7 @@ import { Rendered, renderStack } from "../render/render";
 import { ROOT } from "../render/stack";
 import { fileNameOf, writeRender } from "../render/write";
 import { CRD_DIR, CrdDoc, CrdValidator } from "./support/crd-schema";
+import { apiServerProblems, quantity } from "./support/apiserver-checks";
 import { validateBuiltIn } from "./support/k8s-schema";
 
 
@@ -65,6 +66,11 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
     expect(nsNames.sort()).toEqual(["apps", "discovery", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability"]);
+  });
+
+  it("passes the API server's checks beyond the schema on every object, chart objects included (names, labels, ports, requests ≤ limits)", () => {
+    const problems = objectsOf(rendered[stack]!).flatMap((o) => apiServerProblems(o).map((p) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}: ${p}`));
+    expect(problems).toEqual([]);
   });
 
   it("labels every namespace for Pod Security Admission: restricted, except where node agents run (istio-system, observability)", () => {
@@ -191,6 +197,29 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     const dir = path.join(out, "tricky");
     await writeRender({ ...r.model, groups: [{ ...r.model.groups[0]!, dir: "tricky", objects: [tricky] }] }, r.report, dir);
     expect(parse(fs.readFileSync(path.join(dir, "manifests", "tricky", fileNameOf(tricky)), "utf8"), { version: "1.1" })).toEqual(tricky);
+  });
+});
+
+describe("the API server's checks beyond the schema", () => {
+  const deployment = (patch: (d: any) => void) => {
+    const d: any = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", labels: { app: "web" } },
+      spec: { template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "app", image: "i", ports: [{ name: "http", containerPort: 8080 }], resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } } }] } } },
+    };
+    patch(d);
+    return apiServerProblems(d);
+  };
+  it("accepts a valid object and refuses each kind of mistake", () => {
+    expect(deployment(() => undefined)).toEqual([]);
+    expect(deployment((d) => (d.metadata.labels.version = "2.3.1+build.417"))).toEqual([expect.stringMatching(/not a valid label value/)]);
+    expect(deployment((d) => (d.spec.template.spec.containers[0].resources.requests.memory = "1Gi"))).toEqual([expect.stringMatching(/requests.memory 1Gi is above limits.memory 256Mi/)]);
+    expect(deployment((d) => (d.spec.template.spec.containers[0].ports[0].name = "http-metrics-port"))).toEqual([expect.stringMatching(/not an IANA service name/)]);
+    expect(deployment((d) => (d.metadata.name = "Web"))).toEqual([expect.stringMatching(/not a valid Deployment name/)]);
+    expect(apiServerProblems({ kind: "Service", metadata: { name: "1web" }, spec: { ports: [{ port: 80 }] } })).toEqual([expect.stringMatching(/not a valid Service name/)]);
+    expect(quantity("1.5Gi")).toBe(1.5 * 2 ** 30);
+    expect(quantity("250m")).toBe(0.25);
   });
 });
 

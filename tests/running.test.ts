@@ -238,10 +238,12 @@ describe("the variants: traefik and consul", () => {
   it.each([
     ["traefik", (c: Record<string, string>) => ({ ...c, "platform:gateway": JSON.stringify({ ...JSON.parse(c["platform:gateway"]!), implementation: "traefik" }) })],
     ["consul", (c: Record<string, string>) => ({ ...c, "platform:discovery": JSON.stringify({ store: "consul", consul: { servers: 3, storage: "20Gi" } }) })],
-  ])("prod with %s: every proof holds", async (_name, change) => {
+  ])("prod with %s: every proof holds, and the pack finds no mandatory violation in any object, chart objects included", async (_name, change) => {
     const r = await renderConfig("prod", change(readStackConfig("prod")));
     expect(r.running.notRun).toEqual([]);
     expect(r.running.findings).toEqual([]);
+    expect(r.verdicts.records.flatMap((x) => x.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${x.kind} ${x.namespace}/${x.name}: ${v.message}`))).toEqual([]);
+    expect(r.verdicts.stack.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
   });
 });
 
