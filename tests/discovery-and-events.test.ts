@@ -7,7 +7,7 @@ import Ajv from "ajv";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { consulTokenScript } from "../components/discovery/consul";
+import { consulServerDnsNames, consulTokenScript } from "../components/discovery/consul";
 import { etcdInitialCluster, etcdClusterToken } from "../components/discovery/etcd-cluster";
 import { natsJetStreamScript, natsReplicas, natsStreamConfig } from "../components/messaging/nats";
 import { kafkaAcls } from "../components/messaging/strimzi-kafka";
@@ -146,19 +146,23 @@ describe("Helm values", () => {
     const v = releases(r.consul).find((y) => y.chart === "consul")!.values as any;
     expect(v.server).toMatchObject({ replicas: 3, bootstrapExpect: 3, storage: "20Gi" });
     expect(v.connectInject.enabled).toBe(false);
-    expect(v.global.installK8sNetworkingCRDs).toBe(false);
     expect(v.global.acls).toMatchObject({ manageSystemACLs: true, bootstrapToken: { secretName: "consul-bootstrap-token", secretKey: "token" } });
-    expect(v.global.tls).toMatchObject({ enabled: true, verify: true, httpsOnly: true, caCert: { secretName: "consul-ca" }, caKey: { secretName: "consul-ca" } });
+    expect(v.global.tls).toMatchObject({ enabled: true, verify: true, httpsOnly: true, caCert: { secretName: "consul-ca" } });
+    // No CA key in the cluster: the servers' certificate is issued by the program (the chart's tls-init is a hook a Chart v4 never runs).
+    expect(v.global.tls.caKey).toBeUndefined();
+    expect(v.server.serverCert).toEqual({ secretName: "consul-server-tls" });
     expect(v.global.gossipEncryption).toEqual({ autoGenerate: false, secretName: "consul-gossip", secretKey: "key" });
-    // Clients (and the token Job) use a name the chart's server certificate carries.
-    expect(v.global.tls.serverAdditionalDNSSANs).toEqual(["consul-server.discovery.svc.cluster.local"]);
+    // Clients (and the token Job) use a name the servers' certificate carries.
+    expect(consulServerDnsNames("discovery", "cluster.local", "platform")).toEqual(expect.arrayContaining(["server.platform.consul", "consul-server.discovery.svc", "consul-server.discovery.svc.cluster.local", "*.consul-server.discovery.svc"]));
+    expect(objects(r.consul, "consul").some((o: any) => o.kind === "Job" && /tls-init/.test(o.metadata.name))).toBe(false);
     const job = objects(r.consul, "consul").find((o) => o.kind === "Job") as any;
     expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: "CONSUL_HTTP_ADDR", value: "https://consul-server.discovery.svc:8501" }]));
     // The Secrets the chart is pointed at exist, with those keys, in the release's namespace.
     const secrets = r.consul.model.secrets.filter((s) => s.namespace === "discovery");
     expect(secrets.find((s) => s.name === "consul-gossip")!.keys).toEqual(["key"]);
     expect(secrets.find((s) => s.name === "consul-bootstrap-token")!.keys).toEqual(["token"]);
-    expect(secrets.find((s) => s.name === "consul-ca")!.keys).toEqual(["tls.crt", "tls.key"]);
+    expect(secrets.find((s) => s.name === "consul-ca")!.keys).toEqual(["tls.crt"]);
+    expect(secrets.find((s) => s.name === "consul-server-tls")!.keys).toEqual(["tls.crt", "tls.key"]);
   });
 });
 

@@ -76,9 +76,13 @@ describe("Kyverno chart values", () => {
     expect(unknownValueKeys(kyvernoValues(production), defaults)).toEqual([]);
   });
   it("run HA in prod: 3 admission replicas, 2 of each other controller, PDBs", () => {
+    // The chart renders each controller's PDB because it has more than one replica; dev (one replica) sets none.
     const v = kyvernoValues(true) as any;
-    expect(v.admissionController).toMatchObject({ replicas: 3, podDisruptionBudget: { enabled: true, minAvailable: 1 } });
-    for (const c of ["backgroundController", "cleanupController", "reportsController"]) expect(v[c]).toMatchObject({ replicas: 2, podDisruptionBudget: { enabled: true } });
+    expect(v.admissionController).toMatchObject({ replicas: 3, podDisruptionBudget: { minAvailable: 1 } });
+    for (const c of ["backgroundController", "cleanupController", "reportsController"]) expect(v[c]).toMatchObject({ replicas: 2, podDisruptionBudget: { minAvailable: 1 } });
+    const dev = kyvernoValues(false) as any;
+    for (const c of ["admissionController", "backgroundController", "cleanupController", "reportsController"]) expect(dev[c]).toMatchObject({ replicas: 1 });
+    expect(dev.admissionController.podDisruptionBudget).toBeUndefined();
   });
 });
 

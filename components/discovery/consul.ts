@@ -1,9 +1,10 @@
 /**
  * Consul as the platform's config/discovery store, from the pinned HashiCorp chart: servers only
- * (3 in prod), ACLs managed by the chart with a bootstrap token we generate, TLS from a stack CA
- * (@pulumi/tls) the chart signs its server certificates with, gossip encryption with a generated
- * key. `connectInject` is off: Istio is the mesh, and with it off (and
- * `global.installK8sNetworkingCRDs` off) the chart installs no Gateway API CRDs of its own.
+ * (3 in prod), ACLs managed by the chart with a bootstrap token we generate, TLS with a stack CA
+ * and a server certificate issued here (@pulumi/tls), gossip encryption with a generated key.
+ * The chart's own certificate path is its `tls-init` pre-install hook Job, which a Chart v4 never
+ * runs: without our certificate the servers would wait forever for a Secret nobody creates.
+ * `connectInject` is off: Istio is the mesh (and with it off the chart installs no Gateway API CRDs).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,7 +12,7 @@ import * as random from "@pulumi/random";
 import type { ConsulConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
 import { chartRelease, customResource } from "../core/objects";
-import { selfSignedCa } from "../shared/pki";
+import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
 import type { StoreArgs } from "./store";
@@ -51,15 +52,25 @@ export const CONSUL_CLIENT_ENV: Readonly<Record<string, string>> = {
 /** Name of the environment variable carrying a service's token in the token Job. */
 const tokenVar = (service: string) => `TOKEN_${service.toUpperCase().replace(/-/g, "_")}`;
 
+/**
+ * Names the servers' certificate carries: the ones the chart's tls-init would give it
+ * (`server.<datacenter>.consul`, the server Service's names and its pods' wildcards, localhost),
+ * plus the Service's FQDN clients use.
+ */
+export function consulServerDnsNames(namespace: string, domain: string, datacenter: string): string[] {
+  const svc = serviceDnsNames("consul-server", namespace, domain);
+  return [`server.${datacenter}.consul`, `*.server.${datacenter}.consul`, ...svc, ...svc.map((n) => `*.${n}`), "localhost"];
+}
+
 /** Chart values for the Consul release. Pure, so the values-key tests can check them. */
 export function consulValues(a: {
   readonly settings: ConsulConfig;
-  readonly namespace: string;
-  readonly domain: string;
   readonly clusterName: string;
   readonly zones: boolean;
   readonly storageClass?: string;
   readonly caSecret: string;
+  /** kubernetes.io/tls Secret with the servers' certificate (server.<datacenter>.consul and the Service names). */
+  readonly serverCertSecret: string;
   readonly gossipSecret: string;
   readonly bootstrapSecret: string;
 }): Record<string, unknown> {
@@ -68,23 +79,21 @@ export function consulValues(a: {
     global: {
       name: "consul",
       datacenter: a.clusterName,
-      // Istio owns the mesh and the Gateway API CRDs come from their own install stage.
-      installK8sNetworkingCRDs: false,
       gossipEncryption: { autoGenerate: false, secretName: a.gossipSecret, secretKey: "key" },
       tls: {
         enabled: true,
         enableAutoEncrypt: true,
         verify: true,
         httpsOnly: true,
+        // Only the CA certificate: the servers' certificate is issued here (consulServerDnsNames),
+        // so no CA key enters the cluster.
         caCert: { secretName: a.caSecret, secretKey: "tls.crt" },
-        caKey: { secretName: a.caSecret, secretKey: "tls.key" },
-        // The chart's server certificate names `<name>-server.<ns>.svc`; clients may use the FQDN too.
-        serverAdditionalDNSSANs: [`consul-server.${a.namespace}.svc.${a.domain}`],
       },
       acls: { manageSystemACLs: true, bootstrapToken: { secretName: a.bootstrapSecret, secretKey: "token" } },
       metrics: { enabled: true, enableAgentMetrics: true },
     },
     server: {
+      serverCert: { secretName: a.serverCertSecret },
       replicas: n,
       bootstrapExpect: n,
       storage: a.settings.storage,
@@ -100,7 +109,7 @@ export function consulValues(a: {
         ? { topologySpreadConstraints: `- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  whenUnsatisfiable: DoNotSchedule\n  labelSelector:\n    matchLabels:\n      app: consul\n      component: server\n` }
         : {}),
     },
-    connectInject: { enabled: false, apiGateway: { manageExternalCRDs: false } },
+    connectInject: { enabled: false },
     ui: { enabled: true },
   };
 }
@@ -121,7 +130,10 @@ export class Consul extends pulumi.ComponentResource {
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
 
     const ca = selfSignedCa(`${name}-ca`, "Consul CA", child);
-    const caSecret = new k8s.core.v1.Secret(`${name}-ca`, { metadata: meta(`${name}-ca`), type: "Opaque", stringData: { "tls.crt": ca.certPem, "tls.key": ca.keyPem } }, child);
+    const caSecret = new k8s.core.v1.Secret(`${name}-ca`, { metadata: meta(`${name}-ca`), type: "Opaque", stringData: { "tls.crt": ca.certPem } }, child);
+    // Servers use it for RPC between themselves too: server and client usage.
+    const serverCert = issueCert(`${name}-server`, ca, { commonName: `server.${args.clusterName}.consul`, dnsNames: consulServerDnsNames(args.namespace, args.domain, args.clusterName), ipAddresses: ["127.0.0.1"], usage: "peer" }, child);
+    const serverCertSecret = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": serverCert.certPem, "tls.key": serverCert.keyPem } }, child);
     const gossip = new random.RandomBytes(`${name}-gossip-key`, { length: 32 }, child);
     const gossipSecret = new k8s.core.v1.Secret(`${name}-gossip`, { metadata: meta(`${name}-gossip`), type: "Opaque", stringData: { key: gossip.base64 } }, child);
     const bootstrap = new random.RandomUuid(`${name}-bootstrap-token`, {}, child);
@@ -135,9 +147,9 @@ export class Consul extends pulumi.ComponentResource {
         pin,
         namespace: ns,
         values: pulumi
-          .all([caSecret.metadata.name, gossipSecret.metadata.name, bootstrapSecret.metadata.name])
-          .apply(([caName, gossipName, bootstrapName]) =>
-            consulValues({ settings: args.settings, namespace: args.namespace, domain: args.domain, clusterName: args.clusterName, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}), caSecret: caName, gossipSecret: gossipName, bootstrapSecret: bootstrapName }),
+          .all([caSecret.metadata.name, serverCertSecret.metadata.name, gossipSecret.metadata.name, bootstrapSecret.metadata.name])
+          .apply(([caName, serverCertName, gossipName, bootstrapName]) =>
+            consulValues({ settings: args.settings, clusterName: args.clusterName, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}), caSecret: caName, serverCertSecret: serverCertName, gossipSecret: gossipName, bootstrapSecret: bootstrapName }),
           ),
       },
       child,

@@ -27,7 +27,7 @@ export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "l
   const otlp = otlpTarget(dp.otlpEndpoint);
   return {
     // With the HPA on, the chart renders no replicas field (the HPA owns the scale).
-    deployment: { replicas: dp.replicas, podAnnotations: { ...GATEWAY_POD_ANNOTATIONS } },
+    deployment: { ...(ha ? {} : { replicas: dp.replicas }), podAnnotations: { ...GATEWAY_POD_ANNOTATIONS } },
     // The identity the mesh allows to reach exposed services (same name under Envoy Gateway);
     // the account itself is created beside the release.
     serviceAccount: { name: GATEWAY_SERVICE_ACCOUNT },

@@ -58,14 +58,15 @@ export function natsJetStreamScript(n: Pick<NatsConfig, "streams" | "kvBuckets" 
 }
 
 /** Chart values for the NATS release. Pure, so the values-key tests can check them. */
-export function natsValues(a: { readonly settings: NatsConfig; readonly zones: boolean; readonly storageClass?: string; readonly domain: string }): Record<string, unknown> {
+export function natsValues(a: { readonly settings: NatsConfig; readonly zones: boolean; readonly storageClass?: string }): Record<string, unknown> {
   const n = a.settings;
   const spread: Record<string, unknown> = { "kubernetes.io/hostname": { maxSkew: 1, whenUnsatisfiable: "DoNotSchedule" } };
   if (a.zones) spread["topology.kubernetes.io/zone"] = { maxSkew: 1, whenUnsatisfiable: "DoNotSchedule" };
   const container = { securityContext: restrictedContainer() };
   return {
     config: {
-      cluster: { enabled: n.replicas > 1, replicas: n.replicas, routeURLs: { k8sClusterDomain: a.domain } },
+      // Routes use the headless Service's short names (the chart's default; resolved through the pod's DNS search path).
+      cluster: n.replicas > 1 ? { enabled: true, replicas: n.replicas } : { enabled: false },
       jetstream: {
         enabled: true,
         fileStore: { enabled: true, pvc: { enabled: true, size: n.storage, ...(a.storageClass ? { storageClassName: a.storageClass } : {}) } },
@@ -118,7 +119,7 @@ export class Nats extends pulumi.ComponentResource {
     const pin = charts.nats;
     const release = chartRelease(
       name,
-      { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, domain: args.domain, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
+      { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
       { parent: this, dependsOn: args.monitoringCrds },
     );
     this.url = `nats://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;

@@ -88,7 +88,7 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
     },
   });
   const jaeger = args.datasources.find((d) => d.type === "jaeger");
-  const pdb = (replicas: number) => ({ enabled: replicas > 1, minAvailable: 1 });
+  const pdb = (replicas: number) => (replicas > 1 ? { enabled: true, minAvailable: 1 } : { enabled: false });
   return {
     // Installed by PrometheusOperatorCrds, an earlier stage.
     crds: { enabled: false },

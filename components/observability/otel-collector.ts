@@ -274,8 +274,9 @@ export function gatewayValues(args: Pick<OtelCollectorArgs, "backends" | "policy
     ports: ports(false),
     // Headless: the agents resolve every replica and balance by trace ID / resource themselves.
     service: { clusterIP: "None" },
-    replicaCount: args.gatewayReplicas.min,
-    autoscaling: { enabled: ha, minReplicas: args.gatewayReplicas.min, maxReplicas: args.gatewayReplicas.max, targetCPUUtilizationPercentage: 70 },
+    // With the HPA on, the chart renders no replicas (the HPA owns the scale).
+    ...(ha ? {} : { replicaCount: args.gatewayReplicas.min }),
+    autoscaling: ha ? { enabled: true, minReplicas: args.gatewayReplicas.min, maxReplicas: args.gatewayReplicas.max, targetCPUUtilizationPercentage: 70 } : { enabled: false },
     ...(ha ? { podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } : {}),
     topologySpreadConstraints: [
       {

@@ -15,15 +15,17 @@ export interface KyvernoArgs {
 
 /** Chart values. Pure, so tests check the keys against the pinned chart. */
 export function kyvernoValues(production: boolean): Record<string, unknown> {
-  const pdb = { enabled: production, minAvailable: 1 };
+  // The chart renders a controller's PDB whenever it has more than one replica (its `enabled` key
+  // only forces one for a single replica, which would block drains): prod gets them, dev does not.
+  const pdb = production ? { podDisruptionBudget: { minAvailable: 1 } } : {};
   const spread = (component: string) =>
     production ? [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/component": component } } }] : [];
   return {
-    admissionController: { replicas: production ? 3 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("admission-controller"), serviceMonitor: { enabled: true } },
-    backgroundController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("background-controller"), serviceMonitor: { enabled: true } },
-    cleanupController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("cleanup-controller"), serviceMonitor: { enabled: true } },
+    admissionController: { replicas: production ? 3 : 1, ...pdb, topologySpreadConstraints: spread("admission-controller"), serviceMonitor: { enabled: true } },
+    backgroundController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("background-controller"), serviceMonitor: { enabled: true } },
+    cleanupController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("cleanup-controller"), serviceMonitor: { enabled: true } },
     // Every controller's metrics Service gets the chart's ServiceMonitor (the stack's Prometheus selects all).
-    reportsController: { replicas: production ? 2 : 1, podDisruptionBudget: pdb, topologySpreadConstraints: spread("reports-controller"), serviceMonitor: { enabled: true } },
+    reportsController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("reports-controller"), serviceMonitor: { enabled: true } },
     // The chart's Helm hooks never run under Chart v4 (the provider templates with hooks off), so
     // they are turned off here rather than left silently unapplied (docs/security.md):
     // - pre-delete webhook cleanup and scale-to-zero: since Kyverno 1.13 the admission controller
