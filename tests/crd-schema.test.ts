@@ -18,7 +18,22 @@ describe("CRD schema validation (strict, as the API server validates)", () => {
   });
 
   it("accepts a valid HTTPRoute", () => {
-    expect(v.validate(route)).toEqual({ ok: true, errors: [] });
+    expect(v.validate(route)).toEqual({ ok: true, errors: [], celNotEvaluated: [] });
+  });
+
+  it("evaluates the CRDs' CEL rules: a Service backend without a port, a path that does not start with /, two identical parentRefs", () => {
+    const noPort = JSON.parse(JSON.stringify(route));
+    delete noPort.spec.rules[0].backendRefs[0].port;
+    expect(v.validate(noPort)).toMatchObject({ ok: false, errors: [expect.stringMatching(/backendRefs\/0 Must have port for Service reference/)] });
+    const dupParents = JSON.parse(JSON.stringify(route));
+    dupParents.spec.parentRefs.push({ ...dupParents.spec.parentRefs[0] });
+    expect(v.validate(dupParents).ok).toBe(false);
+    expect(v.validate(dupParents).errors.join("\n")).toMatch(/parentRefs/);
+    const badPath = JSON.parse(JSON.stringify(route));
+    badPath.spec.rules[0].matches[0].path.value = "orders";
+    expect(v.validate(badPath).ok).toBe(false);
+    // A valid route leaves no rule unevaluated.
+    expect(v.validate(route).celNotEvaluated).toEqual([]);
   });
 
   it("rejects an unknown field, a wrong enum and a wrong type", () => {

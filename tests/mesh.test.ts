@@ -199,7 +199,7 @@ describe("Istio charts' values", () => {
   });
 
   it("mesh-wide objects are valid Istio resources", () => {
-    for (const o of meshWideObjects("istio-system", 10)) expect(crds.validate(o)).toEqual({ ok: true, errors: [] });
+    for (const o of meshWideObjects("istio-system", 10)) expect(crds.validate(o)).toEqual({ ok: true, errors: [], celNotEvaluated: [] });
   });
 });
 

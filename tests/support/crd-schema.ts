@@ -1,8 +1,14 @@
 /**
  * Validates custom resources against the `openAPIV3Schema` of the pinned upstream CRDs, the way
  * the API server does with strict field validation (kubectl's default): unknown fields are errors
- * unless the schema preserves them, int-or-string accepts either, CEL rules are not evaluated.
+ * unless the schema preserves them, int-or-string accepts either, and every CEL rule
+ * (`x-kubernetes-validations`) is evaluated with @bufbuild/cel on the value it sits on (`self`),
+ * integers as CEL ints, objects as maps. Transition rules (`oldSelf`) only apply to updates and
+ * are skipped; a rule that uses a function the evaluator lacks (Kubernetes' `url()`, `isURL()`,
+ * `isIP()`...) is reported as not evaluated, never as passed.
  */
+import { isCelError, run } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
 import Ajv, { ValidateFunction } from "ajv";
 import * as fs from "fs";
 import * as path from "path";
@@ -64,10 +70,63 @@ export interface CrdDoc {
 export interface CrdResult {
   readonly ok: boolean;
   readonly errors: readonly string[];
+  /** CEL rules that could not be evaluated here (`path: rule: why`). */
+  readonly celNotEvaluated: readonly string[];
+}
+
+interface CelRule {
+  readonly rule: string;
+  readonly message?: string;
+}
+
+/** CEL keywords Kubernetes escapes in property names as `__<word>__` (apiserver/pkg/cel/escaping.go). */
+const CEL_RESERVED = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+const celName = (k: string): string =>
+  CEL_RESERVED.has(k) ? `__${k}__` : k.replace(/__/g, "__underscores__").replace(/\./g, "__dot__").replace(/-/g, "__dash__").replace(/\//g, "__slash__");
+
+/**
+ * A JSON value as CEL sees it under its schema, after the API server's structural defaulting:
+ * integers as ints, objects as maps with escaped property names and schema defaults filled in.
+ */
+function toCel(v: unknown, s: Schema | undefined): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "number") return s?.["type"] === "integer" || (s?.["x-kubernetes-int-or-string"] && Number.isInteger(v)) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map((x) => toCel(x, s?.["items"] as Schema | undefined));
+  if (typeof v === "object") {
+    const props = (s?.["properties"] ?? {}) as Record<string, Schema>;
+    const extra = typeof s?.["additionalProperties"] === "object" ? (s["additionalProperties"] as Schema) : undefined;
+    const withDefaults: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+    for (const [k, ps] of Object.entries(props)) if (withDefaults[k] === undefined && ps["default"] !== undefined) withDefaults[k] = ps["default"];
+    // Map keys of additionalProperties maps are data, not field names: no escaping.
+    return new Map(Object.entries(withDefaults).map(([k, x]) => [props[k] ? celName(k) : k, toCel(x, props[k] ?? extra)]));
+  }
+  return v;
+}
+
+/** Every CEL rule on the path from `s` down through `v`, evaluated. */
+function celWalk(s: Schema | undefined, v: unknown, at: string, out: { errors: string[]; notEvaluated: string[] }): void {
+  if (!s || v === undefined || v === null) return;
+  for (const r of (s["x-kubernetes-validations"] ?? []) as CelRule[]) {
+    if (/\boldSelf\b/.test(r.rule)) continue; // transition rule: updates only
+    const res = run(r.rule, { self: toCel(v, s) as never }, { funcs: strings });
+    if (isCelError(res)) out.notEvaluated.push(`${at || "/"}: ${r.rule}: ${res.message}`);
+    else if (res !== true) out.errors.push(`${at || "/"} ${r.message ?? `failed rule: ${r.rule}`}`);
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => celWalk(s["items"] as Schema | undefined, x, `${at}/${i}`, out));
+    return;
+  }
+  if (typeof v === "object") {
+    const props = (s["properties"] ?? {}) as Record<string, Schema>;
+    const extra = typeof s["additionalProperties"] === "object" ? (s["additionalProperties"] as Schema) : undefined;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) celWalk(props[k] ?? extra, x, `${at}/${k}`, out);
+  }
 }
 
 export class CrdValidator {
   private readonly schemas = new Map<string, Schema>();
+  /** The CRDs' own schemas, with their CEL rules. */
+  private readonly raw = new Map<string, Schema>();
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
@@ -97,6 +156,7 @@ export class CrdValidator {
       props["apiVersion"] = { type: "string" };
       props["kind"] = { type: "string" };
       this.schemas.set(key, schema);
+      this.raw.set(key, v.schema.openAPIV3Schema);
       this.validators.delete(key);
     }
   }
@@ -122,10 +182,15 @@ export class CrdValidator {
   }
 
   validate(object: { apiVersion: string; kind: string }): CrdResult {
-    const v = this.compiled(`${object.apiVersion}/${object.kind}`);
-    if (!v) return { ok: false, errors: [`no served CRD version for ${object.apiVersion} ${object.kind}`] };
-    const ok = v(object) as boolean;
-    return { ok, errors: ok ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params && "additionalProperty" in e.params ? `: ${String(e.params["additionalProperty"])}` : ""}`) };
+    const key = `${object.apiVersion}/${object.kind}`;
+    const v = this.compiled(key);
+    if (!v) return { ok: false, errors: [`no served CRD version for ${object.apiVersion} ${object.kind}`], celNotEvaluated: [] };
+    const schemaOk = v(object) as boolean;
+    const errors = schemaOk ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params && "additionalProperty" in e.params ? `: ${String(e.params["additionalProperty"])}` : ""}`);
+    // CEL rules run on schema-valid objects only, as the API server does.
+    const cel = { errors: [] as string[], notEvaluated: [] as string[] };
+    if (schemaOk) celWalk(this.raw.get(key), object, "", cel);
+    return { ok: schemaOk && cel.errors.length === 0, errors: [...errors, ...cel.errors], celNotEvaluated: cel.notEvaluated };
   }
 }
 
