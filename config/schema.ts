@@ -439,7 +439,7 @@ const sagaSchema = z.strictObject({
 });
 
 const resilienceSchema = z.strictObject({
-  /** Per-request retries (mesh and gateway use the same numbers). */
+  /** Per-request retries (checked by the circuit-breaker model; not deployed to the mesh or gateway yet). */
   retries: z
     .strictObject({
       attempts: z.number().int().min(0).max(5).default(2),

@@ -118,7 +118,7 @@ export function circuitBreakerCases(config: PlatformConfig): ModelCase[] {
   return [
     {
       model: "circuit-breaker",
-      subject: "resilience.retries + resilience.circuitBreaker (mesh and gateway)",
+      subject: "resilience.retries + resilience.circuitBreaker (configured; not yet deployed)",
       file: modelFile("circuit-breaker"),
       liveness: true,
       constants: [
