@@ -138,7 +138,34 @@ export function decodeConfigValue(value: string): unknown {
   return value;
 }
 
+/**
+ * Config namespaces a stack of this project may use: its own, the providers the program uses, and
+ * Pulumi's. A key in any other namespace (`platfrom:services`) would be ignored by everything.
+ */
+export const KNOWN_NAMESPACES: readonly string[] = [CONFIG_NAMESPACE, "kubernetes", "random", "tls", "pulumi"];
+
+/** One line per key whose namespace nothing reads. */
+export function namespaceProblems(all: Readonly<Record<string, string>>): string[] {
+  return Object.keys(all)
+    .filter((k) => k.includes(":") && !KNOWN_NAMESPACES.includes(k.split(":")[0]!))
+    .map((k) => `${k}: unknown config namespace (got ${show(k.split(":")[0])}; expected ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")})`);
+}
+
+/** A whole stack's config map, validated: unknown namespaces and every platform problem, in one error. */
+export function parseStackConfig(all: Readonly<Record<string, string>>): PlatformConfig {
+  const ns = namespaceProblems(all);
+  let config: PlatformConfig;
+  try {
+    config = parsePlatformConfig(platformKeysOf(all));
+  } catch (e) {
+    if (e instanceof ConfigError && ns.length) throw new ConfigError([...ns, ...e.problems]);
+    throw e;
+  }
+  if (ns.length) throw new ConfigError(ns);
+  return config;
+}
+
 /** The stack's validated config. Throws ConfigError before any resource is registered. */
 export function loadPlatformConfig(): PlatformConfig {
-  return parsePlatformConfig(platformKeysOf(pulumi.runtime.allConfig()));
+  return parseStackConfig(pulumi.runtime.allConfig());
 }

@@ -1,8 +1,8 @@
 /** Reads a stack's Pulumi.<stack>.yaml into the flat string map the Pulumi runtime uses. */
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
-import { parsePlatformConfig, platformKeysOf } from "../config/load";
+import { LineCounter, parseDocument } from "yaml";
+import { ConfigError, parseStackConfig } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { defaultChartCaches } from "./charts";
 import type { ChartMode } from "./model";
@@ -15,10 +15,23 @@ export function readStackConfig(stack: string, root = ROOT): Record<string, stri
   return readStackFile(path.join(root, `Pulumi.${stack}.yaml`));
 }
 
-/** Reads any Pulumi stack file into the flat config map. */
+/**
+ * Reads any Pulumi stack file into the flat config map. YAML mistakes (tabs, duplicate keys, a
+ * stray `: `) are a ConfigError with one `file:line:column: what` line each, as for config
+ * mistakes; merge keys (`<<`) are honoured, as go-yaml v3, Pulumi's reader, honours them.
+ */
 export function readStackFile(file: string): Record<string, string> {
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
-  const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const lineCounter = new LineCounter();
+  const parsed = parseDocument(fs.readFileSync(file, "utf8"), { merge: true, uniqueKeys: true, prettyErrors: true, lineCounter });
+  if (parsed.errors.length) {
+    // The pretty message ends its first line with " at line L, column C:"; the position is in linePos.
+    throw new ConfigError(parsed.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? "?"}:${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`));
+  }
+  const js = parsed.toJS() as unknown;
+  if (js !== null && (typeof js !== "object" || Array.isArray(js))) throw new ConfigError([`${file}:1:1: a stack file is a mapping with a config: key (got ${Array.isArray(js) ? "a list" : typeof js})`]);
+  const doc = (js ?? {}) as { config?: Record<string, unknown> };
+  if (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config))) throw new ConfigError([`${file}: config: must be a mapping of keys to values`]);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc.config ?? {})) {
     const key = k.includes(":") ? k : `${PROJECT}:${k}`;
@@ -33,11 +46,13 @@ export function listStacks(root = ROOT): string[] {
 
 /** Validates a flat config map the way the program does (without the Pulumi runtime). */
 export function platformConfigOf(flat: Record<string, string>): PlatformConfig {
-  return parsePlatformConfig(platformKeysOf(flat));
+  return parseStackConfig(flat);
 }
 
-/** `--name value` from a command line. */
+/** `--name value` or `--name=value` from a command line. */
 export function cliArg(name: string, argv: readonly string[]): string | undefined {
+  const eq = argv.find((a) => a.startsWith(`--${name}=`));
+  if (eq !== undefined) return eq.slice(name.length + 3);
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 }

@@ -1,6 +1,10 @@
 import { decodeConfigValue, parsePlatformConfig } from "../config/load";
 import { hostCovered, retentionDays } from "../config/schema";
-import { platformConfigOf, readStackConfig } from "../render/stack";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError } from "../config/load";
+import { cliArg, platformConfigOf, readStackConfig, readStackFile, ROOT } from "../render/stack";
 import { configProblems } from "./support/config-problems";
 
 /** A small valid dev config; tests break one thing at a time. */
@@ -24,6 +28,58 @@ function base(): Record<string, any> {
 const problems = configProblems;
 
 const DIGEST = "@sha256:" + "a".repeat(64);
+
+describe("stack files as YAML", () => {
+  const write = (text: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+    const file = path.join(dir, "Pulumi.t.yaml");
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  const problemsOf = (file: string): readonly string[] => {
+    try {
+      platformConfigOf(readStackFile(file));
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+
+  it.each([
+    ["a tab in the indentation", "config:\n  platform:environment: dev\n\tplatform:cluster: {}\n", /:3:1: /],
+    ["a duplicate key", "config:\n  platform:environment: dev\n  platform:environment: prod\n", /:3:3: .*[Uu]nique|duplicate/],
+    ["an unquoted colon in a plain scalar", "config:\n  platform:environment: dev: prod\n", /:2:\d+: /],
+  ])("%s is one line with file, line and column, not a stack trace", (_what, text, pattern) => {
+    const file = write(text);
+    const p = problemsOf(file);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toContain(file);
+    expect(p[0]).toMatch(pattern);
+  });
+
+  it("honours merge keys (<<) as Pulumi's go-yaml v3 does", () => {
+    const prod = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    const merged = prod.replace("  platform:cluster:\n", "  platform:cluster:\n    <<: {storageClass: fast-ssd}\n");
+    expect(merged).not.toBe(prod);
+    expect(platformConfigOf(readStackFile(write(merged))).cluster.storageClass).toBe("fast-ssd");
+  });
+
+  it("reports a key in a namespace nothing reads, with every other problem of the stack", () => {
+    const prod = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    const file = write(prod.replace("  platform:environment: prod\n", "  platform:environment: prod\n  platfrom:tracing: on\n  kubernetes:context: kind-prod\n").replace("replicas: 3\n", "replicas: -1\n"));
+    const p = problemsOf(file);
+    expect(p).toEqual([expect.stringMatching(/^platfrom:tracing: unknown config namespace \(got "platfrom"; expected platform:, kubernetes:/), expect.stringMatching(/^platform:gateway.replicas: /)]);
+  });
+});
+
+describe("command lines", () => {
+  it("read --name value and --name=value alike", () => {
+    expect(cliArg("stack", ["--stack", "prod"])).toBe("prod");
+    expect(cliArg("stack", ["--stack=prod"])).toBe("prod");
+    expect(cliArg("stack", ["--out", "x"])).toBeUndefined();
+  });
+});
 
 describe("stack files", () => {
   it.each(["dev", "prod"])("the %s stack parses with no problems", (stack) => {
