@@ -8,6 +8,7 @@
  * in `crossFieldRules` (references, exclusive choices, quorum sizes, numeric relations, prod
  * invariants). Both report every problem they find; see config/load.ts for the message format.
  */
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 
 // ---------------------------------------------------------------------------------------------
@@ -20,6 +21,40 @@ export const dnsLabel = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lower-case letters, digits, '-')");
 
+/**
+ * A service's name: it names its Service, so a DNS-1035 label (starts with a letter), and at most
+ * 56 characters so the names derived from it (`<name>-canary`, its credentials Secrets) fit 63.
+ */
+export const serviceName = z
+  .string()
+  .max(56, "at most 56 characters: <name>-canary must fit a 63-character Service name")
+  .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1035 label (a lower-case letter first, then letters, digits, '-'): it names a Service");
+
+/** A Kubernetes label value (versions become `app.kubernetes.io/version`): at most 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends. */
+const labelValue = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.'; alphanumeric at both ends; no '+')");
+
+/** The schedule macros a CronJob accepts besides five cron fields (Kubernetes CronJob docs). */
+const CRON_MACROS = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+
+/** A CronJob schedule: a macro, or five cron fields a cron parser (cron-parser) accepts. */
+const cronSchedule = z.string().superRefine((s, ctx) => {
+  if (CRON_MACROS.includes(s)) return;
+  const fields = s.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    ctx.addIssue({ code: "custom", message: `must be five cron fields (minute hour day-of-month month day-of-week) or one of ${CRON_MACROS.join(", ")}; got ${fields.length} field(s)` });
+    return;
+  }
+  try {
+    CronExpressionParser.parse(s);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `is not a cron schedule: ${(e as Error).message}` });
+  }
+});
+
 /** A DNS host name, optionally a single leading wildcard label. */
 const hostname = z
   .string()
@@ -27,13 +62,17 @@ const hostname = z
   .regex(
     /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z][-a-z0-9]*[a-z0-9]$/,
     "must be a lower-case DNS host name (e.g. shop.example.com or *.example.com)",
-  );
+  )
+  .refine((h) => h.split(".").every((l) => l.length <= 63), "every label of a host name is at most 63 characters");
 
 /** An HTTP path prefix. */
 const pathPrefix = z.string().regex(/^\/[A-Za-z0-9._~\-\/]*$/, "must be an absolute URL path such as /api/orders");
 
-/** Kubernetes CPU quantity (e.g. 250m, 1, 1.5). */
-const cpuQuantity = z.string().regex(/^([0-9]+(\.[0-9]+)?|[0-9]+m)$/, "must be a CPU quantity such as 250m or 1");
+/** Kubernetes CPU quantity (e.g. 250m, 1, 1.5); a YAML number (`cpu: 2`) is the same quantity. */
+const cpuQuantity = z.preprocess((v) => (typeof v === "number" && Number.isFinite(v) ? String(v) : v), z.string().regex(/^([0-9]+(\.[0-9]+)?|[0-9]+m)$/, "must be a CPU quantity such as 250m or 1"));
+
+/** A CPU quantity in cores. */
+export const coresOf = (q: string): number => (q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
 
 /** Kubernetes memory/storage quantity (e.g. 128Mi, 1Gi). */
 const byteQuantity = z
@@ -60,7 +99,18 @@ const topicName = z
 /** Environment variable names (POSIX). */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a POSIX environment variable name");
 
-const port = z.number().int().min(1024).max(65535);
+/**
+ * Ports Istio ambient takes inside every enrolled pod (in-pod redirection: ztunnel's 15001
+ * outbound, 15006 inbound plaintext, 15008 HBONE, 15053 DNS) and on waypoints (15020 metrics,
+ * 15021 health, 15090 Envoy stats): an application port there collides with the mesh.
+ */
+export const MESH_RESERVED_PORTS: readonly number[] = [15001, 15006, 15008, 15020, 15021, 15053, 15090];
+const port = z
+  .number()
+  .int()
+  .min(1024)
+  .max(65535)
+  .refine((p) => !MESH_RESERVED_PORTS.includes(p), `is a port Istio ambient reserves (${MESH_RESERVED_PORTS.join(", ")})`);
 const percent = z.number().min(0).max(100);
 const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
@@ -82,7 +132,7 @@ const canarySchema = z.strictObject({
   /** Image of the canary version. */
   image: imageRef,
   /** Version label of the canary (service.version in telemetry). */
-  version: z.string().min(1),
+  version: labelValue,
   /** Traffic split by weight; must sum to 100. */
   weights: z.strictObject({ stable: z.number().int().min(0).max(100), canary: z.number().int().min(0).max(100) }),
   /** Requests carrying this header always go to the canary. */
@@ -139,7 +189,7 @@ const serviceSchema = z.strictObject({
   /** Container image; must be pinned by digest where security.requireDigest is on. */
   image: imageRef,
   /** Version of the stable release (label and service.version). */
-  version: z.string().min(1),
+  version: labelValue,
   /** Application protocol of the service's port. */
   protocol: z.enum(["http", "grpc"]).default("http"),
   /** Container and Service port. */
@@ -147,7 +197,8 @@ const serviceSchema = z.strictObject({
   /** Replica bounds for the HorizontalPodAutoscaler. */
   replicas: z.strictObject({ min: z.number().int().min(1).default(2), max: z.number().int().min(1).default(6) }).prefault({}),
   /** Target average CPU utilization for the autoscaler, in percent of the request. */
-  targetCpuUtilizationPercent: z.number().int().min(10).max(100).default(70),
+  /** Above 100 is allowed, as Kubernetes allows it: the pods may use more than they request before scaling out. */
+  targetCpuUtilizationPercent: z.number().int().min(10).max(1000).default(70),
   /** Requests and limits. A memory limit is always set; a CPU limit only when asked. */
   resources: z
     .strictObject({
@@ -283,7 +334,7 @@ const etcdSchema = z.strictObject({
   /** Persistent volume size per member. */
   storage: byteQuantity.default("8Gi"),
   /** Snapshot backup schedule (cron); the same CronJob defragments every member first. */
-  backupSchedule: z.string().min(9).default("0 */6 * * *"),
+  backupSchedule: cronSchedule.default("0 */6 * * *"),
   /** Snapshots kept on the backup volume (oldest removed first). */
   backupKeep: z.number().int().min(1).max(100).default(8),
   /** Size of the backup volume holding the snapshots. */
@@ -479,7 +530,7 @@ export const structuralSchema = z.strictObject({
   security: securitySchema,
   resilience: resilienceSchema.prefault({}),
   slo: sloSchema.prefault({}),
-  services: z.record(dnsLabel, serviceSchema),
+  services: z.record(serviceName, serviceSchema),
 });
 
 export type PlatformConfig = z.output<typeof structuralSchema>;
@@ -661,6 +712,10 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   const gw = c.observability.collector.gatewayReplicas;
   if (gw.min > gw.max) add(["observability", "collector", "gatewayReplicas", "min"], "min replicas exceed max replicas", gw.min, `at most ${gw.max}`);
 
+  // Latency objectives: a higher percentile cannot be faster than a lower one.
+  const inversion = (l: { p50: number; p95: number; p99: number }) => l.p50 > l.p95 || l.p95 > l.p99;
+  if (inversion(c.slo.latencyMs)) add(["slo", "latencyMs"], "latency objectives out of percentile order", c.slo.latencyMs, "p50 ≤ p95 ≤ p99");
+
   // Services: references, exposure, images, environment.
   if (serviceNames.length === 0) add(["services"], "no services declared", {}, "at least one service");
   for (const [name, s] of Object.entries(c.services)) {
@@ -669,6 +724,9 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     if (prod && s.replicas.min < 2) add(at("replicas", "min"), "prod services need at least 2 replicas to survive a node drain", s.replicas.min, "at least 2");
     if (bytesOf(s.resources.limits.memory) < bytesOf(s.resources.requests.memory)) {
       add(at("resources", "limits", "memory"), "memory limit is below the memory request", s.resources.limits.memory, `at least ${s.resources.requests.memory}`);
+    }
+    if (s.resources.limits.cpu !== undefined && coresOf(s.resources.limits.cpu) < coresOf(s.resources.requests.cpu)) {
+      add(at("resources", "limits", "cpu"), "CPU limit is below the CPU request (the API server refuses the pod)", s.resources.limits.cpu, `at least ${s.resources.requests.cpu}`);
     }
     const images: [(string | number)[], string][] = [[at("image"), s.image]];
     if (s.expose?.canary) images.push([at("expose", "canary", "image"), s.expose.canary.image]);
@@ -695,6 +753,14 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     // their Pod Security level (privileged in istio-system) and fall outside the default-deny policies.
     const reserved = [...(Object.values(PLATFORM_NAMESPACES) as string[]), c.gateway.namespace];
     if (reserved.includes(s.namespace)) add(at("namespace"), "namespace belongs to a platform component", s.namespace, `any namespace but ${reserved.join(", ")}`);
+    // Kubernetes' own: kube-system and kube-public hold the cluster's components and public data,
+    // kube-node-lease the node heartbeats; `default` is where unqualified objects land.
+    else if (s.namespace.startsWith("kube-") || s.namespace === "default") add(at("namespace"), "namespace is Kubernetes' own", s.namespace, "a namespace of the application's own (not default or kube-*)");
+    // A service's latency objectives in percentile order, after the platform's fill what it leaves out.
+    if (s.slo?.latencyMs) {
+      const lat = { ...c.slo.latencyMs, ...Object.fromEntries(Object.entries(s.slo.latencyMs).filter(([, v]) => v !== undefined)) };
+      if (inversion(lat)) add(at("slo", "latencyMs"), "latency objectives out of percentile order", lat, "p50 ≤ p95 ≤ p99");
+    }
     if (s.consumerGroup !== undefined && s.consumes.length === 0) {
       add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }

@@ -73,6 +73,81 @@ describe("stack files as YAML", () => {
   });
 });
 
+describe("names and values the API server or the mesh would refuse", () => {
+  it("a service name that is not a DNS-1035 label, or too long for its canary Service", () => {
+    const raw = base();
+    raw.services["9lives"] = raw.services.b;
+    raw.services["x".repeat(57)] = raw.services.b;
+    const p = problems(raw);
+    expect(p).toEqual([
+      expect.stringMatching(/^platform:services\.9lives: invalid key: must be a DNS-1035 label/),
+      expect.stringMatching(/^platform:services\.x{57}: invalid key: at most 56 characters/),
+    ]);
+  });
+
+  it("a version that is not a label value", () => {
+    const raw = base();
+    raw.services.a.version = "2.3.1+build.417";
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.a\.version: must be a Kubernetes label value .* \(got "2\.3\.1\+build\.417"; expected/)]);
+  });
+
+  it("a host name label longer than 63 characters", () => {
+    const raw = base();
+    raw.gateway.hostnames = [`${"a".repeat(64)}.example.com`];
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:gateway\.hostnames\[0\]: every label of a host name is at most 63 characters/)]);
+  });
+
+  it("a CPU limit below the request; a CPU quantity written as a number is accepted", () => {
+    const raw = base();
+    raw.services.a.resources = { requests: { cpu: "500m" }, limits: { cpu: "250m" } };
+    expect(problems(raw)).toEqual(['platform:services.a.resources.limits.cpu: CPU limit is below the CPU request (the API server refuses the pod) (got "250m"; expected at least 500m)']);
+    raw.services.a.resources = { requests: { cpu: 1 }, limits: { cpu: 2 } };
+    expect(problems(raw)).toEqual([]);
+    expect(parsePlatformConfig(raw).services["a"]!.resources.requests.cpu).toBe("1");
+  });
+
+  it.each([15001, 15006, 15008, 15020, 15021, 15053, 15090])("a service port Istio ambient reserves (%i)", (port) => {
+    const raw = base();
+    raw.services.a.port = port;
+    expect(problems(raw)).toEqual([expect.stringMatching(new RegExp(`^platform:services\\.a\\.port: is a port Istio ambient reserves .* \\(got ${port};`))]);
+  });
+});
+
+describe("schedules, namespaces, objectives and targets", () => {
+  it.each([["61 * * * *", /is not a cron schedule: .*0-59/], ["0 0 * * * *", /must be five cron fields/], ["every day", /must be five cron fields/], ["0 0 31 2 *", /is not a cron schedule/]])("refuses the etcd backup schedule %j", (schedule, why) => {
+    const raw = base();
+    raw.discovery.etcd.backupSchedule = schedule;
+    expect(problems(raw)).toEqual([expect.stringMatching(new RegExp(`^platform:discovery\\.etcd\\.backupSchedule: ${why.source}`))]);
+  });
+
+  it.each(["@daily", "@hourly", "30 2 * * 1-5", "*/15 * * * *"])("accepts the CronJob schedule %j", (schedule) => {
+    const raw = base();
+    raw.discovery.etcd.backupSchedule = schedule;
+    expect(problems(raw)).toEqual([]);
+  });
+
+  it.each(["kube-system", "kube-public", "default"])("refuses a service in Kubernetes' own namespace %s", (ns) => {
+    const raw = base();
+    raw.services.a.namespace = ns;
+    expect(problems(raw)).toEqual([expect.stringMatching(new RegExp(`^platform:services\\.a\\.namespace: namespace is Kubernetes' own \\(got "${ns}"`))]);
+  });
+
+  it("refuses latency objectives out of percentile order, platform-wide and per service", () => {
+    const raw = base();
+    raw.slo = { latencyMs: { p50: 200, p95: 100, p99: 300 } };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:slo\.latencyMs: latency objectives out of percentile order/)]);
+    const svc = base();
+    svc.services.a.slo = { latencyMs: { p99: 50 } };
+    expect(problems(svc)).toEqual([expect.stringMatching(/^platform:services\.a\.slo\.latencyMs: latency objectives out of percentile order .*"p99":50/)]);
+  });
+
+  it("accepts a CPU utilisation target above 100% (Kubernetes does)", () => {
+    const raw = base();
+    raw.services.a.targetCpuUtilizationPercent = 150;
+    expect(problems(raw)).toEqual([]);
+  });
+});
+
 describe("command lines", () => {
   it("read --name value and --name=value alike", () => {
     expect(cliArg("stack", ["--stack", "prod"])).toBe("prod");
@@ -164,7 +239,7 @@ describe("structural errors", () => {
   it("rejects a bad record key (service name) with the pattern", () => {
     const raw = base();
     raw.services["Bad_Name"] = raw.services.b;
-    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.Bad_Name: invalid key: .*DNS-1123.*\(got "Bad_Name"; expected a value matching/)]);
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.Bad_Name: invalid key: .*DNS-1035.*\(got "Bad_Name"; expected a value matching/)]);
   });
 });
 
