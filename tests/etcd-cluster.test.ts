@@ -119,6 +119,9 @@ it("defragments members one by one, then writes a snapshot under a temporary nam
   expect(s.at(-1)).toContain("tail -n +9");
 });
 
+/** The host of an `https://host:port` URL, as etcd reads it. */
+const hostOf = (url: string): string => /^https?:\/\/([^:/]+)/.exec(url)![1]!;
+
 it("keeps URLs, SANs and --initial-cluster in agreement for any odd size, name, namespace and domain", () => {
   const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
   fc.assert(
@@ -130,8 +133,10 @@ it("keeps URLs, SANs and --initial-cluster in agreement for any odd size, name, 
         const [member, url] = entry.split("=") as [string, string];
         expect(member).toBe(`${name}-${i}`);
         expect(url).toBe(etcdPeerUrls(t)[i]);
-        expect(memberSans(t, i)).toContain(new URL(url).hostname);
-        expect(serverSans(t)).toContain(new URL(etcdClientUrls(t)[i]!).hostname);
+        // Not `new URL()`: WHATWG URL parsing applies IDNA, and refuses a valid DNS label such as
+        // the namespace "xn--a" (an invalid punycode label), which Kubernetes and etcd accept.
+        expect(memberSans(t, i)).toContain(hostOf(url));
+        expect(serverSans(t)).toContain(hostOf(etcdClientUrls(t)[i]!));
       });
     }),
   );
