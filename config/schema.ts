@@ -217,7 +217,7 @@ const serviceSchema = z.strictObject({
   /** Plain (non-secret) environment. Secret-looking names are rejected: use generated secrets. */
   env: z.record(envName, z.string()).default({}),
   /** Paths that need to be writable; each gets an emptyDir since the root filesystem is read-only. */
-  writablePaths: z.array(pathPrefix).default([]),
+  writablePaths: z.array(pathPrefix).default([]).refine((ps) => new Set(ps).size === ps.length, "lists a path twice: each path is one volume mount, and a pod refuses two mounts at one path"),
   /** Mount a Kubernetes API token (off unless the service talks to the API server). */
   serviceAccountToken: z.boolean().default(false),
   /** UID the container runs as (never 0). */
@@ -429,7 +429,7 @@ const observabilitySchema = z.strictObject({
   /** Regular expressions masked in log bodies. */
   redactPatterns: z.array(z.string().min(1)).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
   /** OTLP endpoint workloads export to: the node-local collector agent's Service. */
-  otlpEndpoint: z.string().url().default("http://otel-agent.observability.svc.cluster.local:4317"),
+  otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (a host:port without a scheme is not one)" }).default("http://otel-agent.observability.svc.cluster.local:4317"),
   /** Collector gateway replicas (HPA bounds; a PDB when min > 1). */
   collector: z
     .strictObject({ gatewayReplicas: z.strictObject({ min: z.number().int().min(1).default(2), max: z.number().int().min(1).default(6) }).prefault({}) })
@@ -463,12 +463,12 @@ const securitySchema = z.strictObject({
   /** Cosign signature verification for workload images. */
   signing: z
     .strictObject({
-      keyless: z.strictObject({ issuer: z.string().url(), subject: z.string().min(1) }).optional(),
+      keyless: z.strictObject({ issuer: z.url({ protocol: /^https$/, error: "must be an https:// URL" }), subject: z.string().min(1) }).optional(),
       publicKey: z.string().includes("BEGIN PUBLIC KEY").optional(),
     })
     .optional(),
   /** SLSA provenance: the builder identity attestations must name. */
-  slsaBuilderId: z.string().url().optional(),
+  slsaBuilderId: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
 });
 
 /** One step of a saga: a command to a participant service, and how that participant behaves. */
@@ -555,6 +555,25 @@ export function clusterProfile(cfg: Pick<PlatformConfig, "cluster" | "environmen
   const zones = cfg.cluster.zones.length ? [...cfg.cluster.zones] : ["zone-a"];
   const nodesPerZone = cfg.cluster.nodesPerZone ?? (cfg.environment === "prod" ? (cfg.cluster.zones.length ? 2 : 3) : 1);
   return { zones, nodesPerZone };
+}
+
+/** NATS subject syntax: non-empty dot-separated tokens, no whitespace, `>` only as the last token. */
+export function natsSubjectValid(s: string): boolean {
+  const t = s.split(".");
+  return t.every((x, i) => x.length > 0 && !/\s/.test(x) && (x !== ">" || i === t.length - 1) && (!/[*>]/.test(x) || x.length === 1));
+}
+
+/** Whether some concrete subject matches both patterns (NATS wildcards: `*` one token, `>` one or more at the end). */
+export function natsSubjectsCollide(a: string, b: string): boolean {
+  const ta = a.split(".");
+  const tb = b.split(".");
+  for (let i = 0; ; i++) {
+    if (i === ta.length || i === tb.length) return ta.length === tb.length;
+    const x = ta[i]!;
+    const y = tb[i]!;
+    if (x === ">" || y === ">") return true;
+    if (x !== "*" && y !== "*" && x !== y) return false;
+  }
 }
 
 /** A problem found by a cross-field rule. */
@@ -677,15 +696,23 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       if (n.includes(".")) add(["messaging", "nats", kind, n], `JetStream ${kind === "streams" ? "stream" : "bucket"} names cannot contain '.'`, n, "letters, digits, '-' (e.g. " + n.replace(/\./g, "-") + ")");
     }
     const owner = new Map<string, string>();
+    const claimed: { subject: string; stream: string }[] = [];
     for (const [n, st] of Object.entries(nats.streams)) {
       const at = ["messaging", "nats", "streams", n];
       if (st.replicas !== undefined && st.replicas > nats.replicas) add([...at, "replicas"], `stream replicas exceed the ${nats.replicas} NATS server(s)`, st.replicas, `at most ${nats.replicas}`);
       if (st.replicas !== undefined && st.replicas > 5) add([...at, "replicas"], "JetStream keeps at most 5 replicas of a stream", st.replicas, "at most 5");
       if (prod && st.replicas !== undefined && st.replicas < 3) add([...at, "replicas"], "prod streams need at least 3 replicas to survive a server loss", st.replicas, "3 or 5 (or leave unset: every server)");
       st.subjects.forEach((subj, i) => {
-        const other = owner.get(subj);
-        if (other !== undefined) add([...at, "subjects", i], `subject already captured by stream ${other}; JetStream rejects overlapping streams`, subj, "a subject no other stream lists");
-        else owner.set(subj, n);
+        if (!natsSubjectValid(subj)) {
+          add([...at, "subjects", i], "is not a NATS subject", subj, "dot-separated tokens without spaces, '*' for one token, '>' only as the last token");
+          return;
+        }
+        const other = owner.get(subj) ?? claimed.find((c) => c.stream !== n && natsSubjectsCollide(c.subject, subj))?.stream;
+        if (other !== undefined) add([...at, "subjects", i], `subject already captured by stream ${other}; JetStream rejects overlapping streams`, subj, "a subject no other stream's subjects match");
+        else {
+          owner.set(subj, n);
+          claimed.push({ subject: subj, stream: n });
+        }
       });
     }
   }

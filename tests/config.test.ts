@@ -148,6 +148,47 @@ describe("schedules, namespaces, objectives and targets", () => {
   });
 });
 
+describe("URLs, mounts and stream subjects", () => {
+  it.each(["otel-agent.observability:4317", "localhost:4317", "grpc://otel:4317"])("refuses an OTLP endpoint without an http(s) scheme: %s", (url) => {
+    const raw = base();
+    raw.observability = { otlpEndpoint: url };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:observability\.otlpEndpoint: must be an http:\/\/ or https:\/\/ URL/)]);
+  });
+
+  it("refuses a writable path listed twice", () => {
+    const raw = base();
+    raw.services.a.writablePaths = ["/tmp", "/tmp"];
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.a\.writablePaths: lists a path twice/)]);
+  });
+
+  it.each([
+    [["orders.>"], ["orders.created"]],
+    [["orders.*"], ["orders.created"]],
+    [["*.created"], ["orders.*"]],
+    [[">"], ["anything"]],
+  ])("refuses streams whose subjects overlap: %j and %j", (a, b) => {
+    const raw = base();
+    raw.messaging.nats.streams = { one: { subjects: a }, two: { subjects: b } };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:messaging\.nats\.streams\.two\.subjects\[0\]: subject already captured by stream one/)]);
+  });
+
+  it.each([
+    [["orders.created"], ["orders.created.v2"]],
+    [["orders.*"], ["orders.created.v2"]],
+    [["orders"], ["orders.>"]],
+  ])("accepts streams whose subjects cannot both match: %j and %j", (a, b) => {
+    const raw = base();
+    raw.messaging.nats.streams = { one: { subjects: a }, two: { subjects: b } };
+    expect(problems(raw)).toEqual([]);
+  });
+
+  it.each(["orders..created", "orders.>.x", "orders created", "ord*rs"])("refuses %j as a NATS subject", (subject) => {
+    const raw = base();
+    raw.messaging.nats.streams = { one: { subjects: [subject] } };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:messaging\.nats\.streams\.one\.subjects\[0\]: is not a NATS subject/)]);
+  });
+});
+
 describe("command lines", () => {
   it("read --name value and --name=value alike", () => {
     expect(cliArg("stack", ["--stack", "prod"])).toBe("prod");
