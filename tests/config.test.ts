@@ -161,25 +161,26 @@ describe("URLs, mounts and stream subjects", () => {
     expect(problems(raw)).toEqual([expect.stringMatching(/^platform:services\.a\.writablePaths: lists a path twice/)]);
   });
 
+  /** The problems of a config whose two streams capture `a` and `b`. */
+  const twoStreams = (a: string[], b: string[]) => {
+    const raw = base();
+    raw.messaging.nats.streams = { one: { subjects: a }, two: { subjects: b } };
+    return problems(raw);
+  };
   it.each([
     [["orders.>"], ["orders.created"]],
     [["orders.*"], ["orders.created"]],
     [["*.created"], ["orders.*"]],
     [[">"], ["anything"]],
   ])("refuses streams whose subjects overlap: %j and %j", (a, b) => {
-    const raw = base();
-    raw.messaging.nats.streams = { one: { subjects: a }, two: { subjects: b } };
-    expect(problems(raw)).toEqual([expect.stringMatching(/^platform:messaging\.nats\.streams\.two\.subjects\[0\]: subject already captured by stream one/)]);
+    expect(twoStreams(a, b)).toEqual([expect.stringMatching(/^platform:messaging\.nats\.streams\.two\.subjects\[0\]: subject already captured by stream one/)]);
   });
-
   it.each([
     [["orders.created"], ["orders.created.v2"]],
     [["orders.*"], ["orders.created.v2"]],
     [["orders"], ["orders.>"]],
   ])("accepts streams whose subjects cannot both match: %j and %j", (a, b) => {
-    const raw = base();
-    raw.messaging.nats.streams = { one: { subjects: a }, two: { subjects: b } };
-    expect(problems(raw)).toEqual([]);
+    expect(twoStreams(a, b)).toEqual([]);
   });
 
   it.each(["orders..created", "orders.>.x", "orders created", "ord*rs"])("refuses %j as a NATS subject", (subject) => {
