@@ -197,7 +197,9 @@ describe("the gateway in production", () => {
     expect(k.envoyPDB).toEqual({ minAvailable: 2 });
     expect(k.envoyDeployment.replicas).toBeUndefined();
     expect(k.envoyDeployment.pod.topologySpreadConstraints[0]).toMatchObject({ topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule" });
-    expect(k.envoyDeployment.container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
+    // Envoy Gateway's own default context (it replaces it for both containers): no read-only root,
+    // shutdown-manager writes /tmp/shutdown-ready (envoyproxy/gateway#8911).
+    expect(k.envoyDeployment.container.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, privileged: false, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } });
     expect(ep.spec.telemetry.tracing).toEqual({
       samplingRate: r.config.observability.tracingSamplingPercent,
       // The node-local collector agent (observability.otlpEndpoint).

@@ -205,8 +205,11 @@ export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject 
             },
             container: {
               // Replaces Envoy Gateway's default context for both containers (proxy/resource.go), so
-              // it restates the default's user and group (65532, the distroless nonroot user).
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+              // it is that default: user and group 65532 (the distroless nonroot user), and no
+              // read-only root: shutdown-manager writes /tmp/shutdown-ready to signal a finished
+              // drain and Envoy writes its log file and sockets, with no volume for either
+              // (envoyproxy/gateway#8911); a read-only root would break graceful drains.
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, privileged: false, runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
             },
             // shutdown-manager's size is not configurable through the container fields (requests
