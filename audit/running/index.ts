@@ -81,7 +81,7 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
 /** The config key that shapes a pod set's security context. */
 function admissionKey(p: PodSet): string {
   if (p.source.startsWith("istiod")) return "istiod chart values gateways.seccompProfile (components/mesh/istio-ambient.ts)";
-  if (p.source.startsWith("envoy-gateway")) return "EnvoyProxy spec.provider.kubernetes.envoyDeployment (components/gateway/entry-gateway.ts)";
+  if (p.source.startsWith("envoy-gateway")) return "EnvoyProxy spec.provider.kubernetes.envoyDeployment (components/gateway/routing.ts envoyProxy)";
   if (p.source.startsWith("strimzi")) return "platform:messaging.kafka (Kafka and KafkaNodePool templates)";
   if (p.chart) return `${p.chart} chart values`;
   return "platform:security.podSecurity";
