@@ -25,6 +25,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HELM_RELEASE_TYPE, HELM_V3_RELEASE_TYPE, typeToken } from "../policy/k8s";
+import { findTool } from "./tools";
 
 const run = promisify(execFile);
 
@@ -199,17 +200,10 @@ export function userCacheDir(): string {
 /** The Helm binary: $PLATFORM_HELM, then the one scripts/install-tools.sh built (.tools/bin/helm), then PATH. */
 export function findHelm(): string {
   const env = process.env["PLATFORM_HELM"];
-  if (env) {
-    if (!fs.existsSync(env)) throw new HelmNotInstalledError(`PLATFORM_HELM=${env} does not exist`);
-    return env;
-  }
-  const local = path.join(ROOT, ".tools", "bin", "helm");
-  if (fs.existsSync(local)) return local;
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    const p = path.join(dir, "helm");
-    if (dir && fs.existsSync(p)) return p;
-  }
-  throw new HelmNotInstalledError("not in .tools/bin or on PATH");
+  if (env && !fs.existsSync(env)) throw new HelmNotInstalledError(`PLATFORM_HELM=${env} does not exist`);
+  const helm = findTool("helm", "PLATFORM_HELM");
+  if (!helm) throw new HelmNotInstalledError("not in .tools/bin or on PATH");
+  return helm;
 }
 
 /** The default chart caches: $PLATFORM_CHART_CACHE (path-list), then ../shared/charts-src when present. */

@@ -4,24 +4,11 @@
  * server's admission plugin runs), built by scripts/install-tools.sh as `pod-security`.
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import type { LiveObject, PodSet } from "./pods";
-
-const ROOT = path.resolve(__dirname, "../..");
+import { findTool } from "../../render/tools";
+import { indexOf, LiveObject, PodSet } from "./pods";
 
 /** The pod-security binary: $PLATFORM_POD_SECURITY, .tools/bin/pod-security, else PATH; undefined when none. */
-export function findPodSecurity(): string | undefined {
-  const env = process.env["PLATFORM_POD_SECURITY"];
-  if (env) return env;
-  const local = path.join(ROOT, ".tools", "bin", "pod-security");
-  if (fs.existsSync(local)) return local;
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    const p = path.join(dir, "pod-security");
-    if (dir && fs.existsSync(p)) return p;
-  }
-  return undefined;
-}
+export const findPodSecurity = (): string | undefined => findTool("pod-security", "PLATFORM_POD_SECURITY");
 
 /** One pod set's verdict. */
 export interface AdmissionVerdict {
@@ -38,7 +25,8 @@ export type AdmissionResult = { readonly ran: true; readonly verdicts: readonly 
 /** Evaluates every pod set at its namespace's enforce level. Without the tool: `ran: false`, naming it. */
 export function admit(objects: readonly LiveObject[], pods: readonly PodSet[], bin = findPodSecurity()): AdmissionResult {
   if (!bin) return { ran: false, missing: "pod-security (scripts/install-tools.sh builds it from the Go module proxy)" };
-  const namespaces = Object.fromEntries(objects.filter((o) => o.kind === "Namespace").map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  const ix = indexOf(objects);
+  const namespaces = Object.fromEntries(ix.kind("Namespace").map((n) => [n.metadata.name, ix.nsLabels(n.metadata.name)]));
   const input = { namespaces, pods: pods.map((p, i) => ({ id: String(i), namespace: p.namespace, metadata: { name: p.name, namespace: p.namespace, labels: p.metadata.labels, annotations: p.metadata.annotations }, spec: p.spec })) };
   const r = spawnSync(bin, [], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") return { ran: false, missing: `pod-security (${bin} not found)` };

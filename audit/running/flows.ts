@@ -24,7 +24,7 @@ import type { PlatformConfig } from "../../config/schema";
 import { PLATFORM_NAMESPACES } from "../../config/schema";
 import { serviceGraph } from "../../components/service-graph";
 import { Obj, selects } from "../../policy/k8s";
-import { scrapedBy, metricsPort } from "./ownership";
+import { metricsPort } from "./ownership";
 import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
 /** Where a flow starts: a pod set, or an actor outside every pod. */
@@ -255,8 +255,8 @@ function deploymentPods(pods: readonly PodSet[]): (name: string, ns: string) => 
   return (name, ns) => byKey.get(`${ns}/${name}`);
 }
 
-/** Every flow the stack needs, derived from the declarations and the render. */
-export function requiredFlows(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): Flow[] {
+/** Every flow the stack needs, derived from the declarations and the render; `scraped`: scrapedBy(objects, pods). */
+export function requiredFlows(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig, scraped: ReadonlyMap<string, string>): Flow[] {
   const graph = serviceGraph(config);
   const flows: Flow[] = [];
   const ix = indexOf(objects);
@@ -307,9 +307,8 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   // Prometheus → every pod it scrapes.
   const prometheus = pods.filter((p) => p.source.startsWith("prometheus-operator") && p.metadata.labels["app.kubernetes.io/name"] === "prometheus");
   if (prometheus.length) {
-    const covered = scrapedBy(objects, pods);
     for (const p of pods) {
-      if (!covered.has(p.id) || prometheus.includes(p)) continue;
+      if (!scraped.has(p.id) || prometheus.includes(p)) continue;
       const mp = metricsPort(p);
       const portNum = Number(mp) || Number((p.spec["containers"] ?? []).flatMap((c: Obj) => c["ports"] ?? []).find((cp: Obj) => cp["name"] === mp)?.containerPort ?? 0);
       flows.push({ name: `Prometheus → ${p.id}`, kind: "scrape", from: { pods: prometheus[0]! }, to: p, port: portNum, via: "pod", required: true, key: "platform:observability" });
@@ -333,15 +332,13 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   }
 
   // Applications → the OpenTelemetry collector.
-  {
-    const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)[^:]*:(\d+)/.exec(config.observability.otlpEndpoint);
-    const svc = m && svcObj(m[2]!, m[1]!);
-    if (svc) {
-      const b = behind(pods, svc, Number(m![3]));
-      for (const s of graph.services) {
-        const src = servicePods(s.name, s.namespace);
-        for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(svc)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
-      }
+  const otlp = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)[^:]*:(\d+)/.exec(config.observability.otlpEndpoint);
+  const collector = otlp && svcObj(otlp[2]!, otlp[1]!);
+  if (collector) {
+    const b = behind(pods, collector, Number(otlp![3]));
+    for (const s of graph.services) {
+      const src = servicePods(s.name, s.namespace);
+      for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(collector)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: collector.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
     }
   }
 
@@ -354,11 +351,10 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
 }
 
 /** Every required flow, evaluated. */
-export function flowProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): FlowVerdict[] {
-  if (!config.mesh.enabled && !indexOf(objects).kind("NetworkPolicy").length) {
-    // Nothing intercepts or filters: every flow is allowed; still list them.
-    return requiredFlows(objects, pods, config).map((flow) => ({ flow, allowed: true, reason: "no mesh and no NetworkPolicy" }));
-  }
+export function flowProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig, scraped: ReadonlyMap<string, string>): FlowVerdict[] {
+  const flows = requiredFlows(objects, pods, config, scraped);
+  // Nothing intercepts or filters: every flow is allowed; still list them.
+  if (!config.mesh.enabled && !indexOf(objects).kind("NetworkPolicy").length) return flows.map((flow) => ({ flow, allowed: true, reason: "no mesh and no NetworkPolicy" }));
   const m = meshView(objects, config.cluster.domain);
-  return requiredFlows(objects, pods, config).map((f) => evaluateFlow(m, f));
+  return flows.map((f) => evaluateFlow(m, f));
 }

@@ -5,14 +5,14 @@
  * controls it (docs/render.md "The running platform").
  */
 import type { PlatformConfig } from "../../config/schema";
-import { isKubernetesObject } from "../../render/gitops";
+import { isHelmChart, isKubernetesObject } from "../../render/gitops";
 import type { RecordedResource, RunResult } from "../../render/harness";
 import { plainProps } from "../analyzer";
 import type { Verdicts, Violation } from "../verdicts";
 import { admit, AdmissionResult } from "./admission";
 import { flowProofs, FlowVerdict } from "./flows";
 import { kyvernoAdmit, KyvernoResult } from "./kyverno";
-import { ownershipFindings } from "./ownership";
+import { ownershipFindings, scrapedBy } from "./ownership";
 import { placementProofs, PlacementResult } from "./placement";
 import { allPods, LiveObject, PodSet } from "./pods";
 
@@ -50,7 +50,7 @@ export function liveObjects(resources: readonly RecordedResource[]): { objects: 
     if (!o?.metadata?.name) continue;
     objects.push(o);
     const parent = r.parent ? byUrn.get(r.parent) : undefined;
-    if (parent && (parent.type.startsWith("kubernetes:helm.sh/"))) chart.set(o, String((parent.inputs as { chart?: unknown }).chart ?? parent.name).split("/").slice(-2).join("/"));
+    if (parent && isHelmChart(parent.type)) chart.set(o, String((parent.inputs as { chart?: unknown }).chart ?? parent.name).split("/").slice(-2).join("/"));
   }
   return { objects, chartOf: (o) => chart.get(o) };
 }
@@ -61,7 +61,9 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
   const pods = allPods(objects, chartOf);
   const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
   const kyverno = opts.kyverno === null ? { ran: false as const, missing: "kyverno (disabled)" } : kyvernoAdmit(objects, pods, opts.kyverno);
-  const flows = flowProofs(objects, pods, config);
+  // Which pods the stack's Prometheus scrapes: the scrape flows and the coverage check both need it.
+  const scraped = scrapedBy(objects, pods);
+  const flows = flowProofs(objects, pods, config, scraped);
   const placement = placementProofs(objects, pods, config);
   const findings: Finding[] = [];
   if (admission.ran) {
@@ -73,7 +75,7 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
     for (const v of kyverno.verdicts) if (v.refused.length) findings.push({ proof: "admission", subject: v.pods.id, message: `Kyverno refuses its pods: ${v.refused.join("; ")}`, key: "platform:security (components/security/admission-policies.ts)" });
   }
   for (const f of flows) if (f.flow.required && !f.allowed) findings.push({ proof: "flows", subject: f.flow.name, message: `required flow is refused: ${f.reason}`, key: f.flow.key });
-  findings.push(...placement.findings, ...ownershipFindings(objects, pods));
+  findings.push(...placement.findings, ...ownershipFindings(objects, pods, scraped));
   const notRun = [...(admission.ran ? [] : [`admission (Pod Security): not installed: ${admission.missing}`]), ...(kyverno.ran ? [] : [`admission (Kyverno): not installed: ${kyverno.missing}`])];
   return { objects, pods, admission, kyverno, flows, placement, findings, notRun };
 }

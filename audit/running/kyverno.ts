@@ -14,22 +14,11 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import type { Obj } from "../../policy/k8s";
+import { findTool } from "../../render/tools";
 import { indexOf, LiveObject, PodSet } from "./pods";
 
-const ROOT = path.resolve(__dirname, "../..");
-
 /** The kyverno binary: $PLATFORM_KYVERNO, .tools/bin/kyverno, else PATH; undefined when none. */
-export function findKyverno(): string | undefined {
-  const env = process.env["PLATFORM_KYVERNO"];
-  if (env) return env;
-  const local = path.join(ROOT, ".tools", "bin", "kyverno");
-  if (fs.existsSync(local)) return local;
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    const p = path.join(dir, "kyverno");
-    if (dir && fs.existsSync(p)) return p;
-  }
-  return undefined;
-}
+export const findKyverno = (): string | undefined => findTool("kyverno", "PLATFORM_KYVERNO");
 
 /** One pod set's Kyverno verdict. */
 export interface KyvernoVerdict {

@@ -74,7 +74,8 @@ export function scrapedBy(objects: readonly LiveObject[], pods: readonly PodSet[
   return out;
 }
 
-export function ownershipFindings(objects: readonly LiveObject[], pods: readonly PodSet[]): Finding[] {
+/** `scraped`: scrapedBy(objects, pods). */
+export function ownershipFindings(objects: readonly LiveObject[], pods: readonly PodSet[], scraped: ReadonlyMap<string, string>): Finding[] {
   const out: Finding[] = [];
   const chartKey = (p: PodSet, what: string) => (p.chart ? `${p.chart} chart values (${what})` : what);
 
@@ -106,11 +107,10 @@ export function ownershipFindings(objects: readonly LiveObject[], pods: readonly
   }
 
   // Metrics are scraped.
-  if (objects.some((o) => o.kind === "Prometheus")) {
-    const covered = scrapedBy(objects, pods);
+  if (indexOf(objects).kind("Prometheus").length) {
     for (const p of pods) {
       const port = metricsPort(p);
-      if (port && !covered.has(p.id)) out.push({ proof: "ownership", subject: p.id, message: `serves metrics (${port}) that no ServiceMonitor or PodMonitor selected by the stack's Prometheus scrapes`, key: chartKey(p, "serviceMonitor / podMonitor") });
+      if (port && !scraped.has(p.id)) out.push({ proof: "ownership", subject: p.id, message: `serves metrics (${port}) that no ServiceMonitor or PodMonitor selected by the stack's Prometheus scrapes`, key: chartKey(p, "serviceMonitor / podMonitor") });
     }
   }
 

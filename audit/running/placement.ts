@@ -17,7 +17,7 @@ import type { PlatformConfig } from "../../config/schema";
 import { clusterProfile } from "../../config/schema";
 import { Obj, selects } from "../../policy/k8s";
 import type { Finding } from "./index";
-import { gatewayClassOverlay, idOf, LiveObject, nsOf, PodSet } from "./pods";
+import { gatewayClassOverlay, idOf, indexOf, LiveObject, nsOf, PodSet } from "./pods";
 
 export interface Node {
   readonly name: string;
@@ -262,8 +262,7 @@ export function quorumSets(pods: readonly PodSet[]): QuorumSet[] {
 export function placementProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): PlacementResult {
   const profile = clusterProfile(config);
   const nodes = nodesOf(profile.zones, profile.nodesPerZone);
-  const nsLabelMap = new Map(objects.filter((o) => o.kind === "Namespace").map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
-  const nsLabels = (n: string) => ({ "kubernetes.io/metadata.name": n, ...(nsLabelMap.get(n) ?? {}) });
+  const nsLabels = indexOf(objects).nsLabels;
   const findings: Finding[] = [];
   const key = (p: PodSet) => (p.chart ? `${p.chart} chart values (affinity / topologySpreadConstraints) or platform:cluster.nodesPerZone` : "platform:cluster.zones / platform:cluster.nodesPerZone");
 
