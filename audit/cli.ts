@@ -70,7 +70,7 @@ export async function main(argv: string[], out = (s: string) => void process.std
       if (charts.skip) err("not covered: charts were not expanded (--skip-charts); no chart object was audited\n");
       // The render already ran the pack with the stack's own config file.
       v = configFile === stackPolicyConfigFile(stack) ? r.verdicts : await auditRun(r.run, r.model, config);
-      v = await auditFormal(withRunning(v, r.running), r.config);
+      v = await auditFormal(withRunning(v, r.running), r.config, r.running.objects);
       for (const n of r.running.notRun) err(`not covered: ${n}\n`);
     } else {
       if (!fs.existsSync(manifests!) || !fs.statSync(manifests!).isDirectory()) {

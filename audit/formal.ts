@@ -4,6 +4,7 @@
  * and the config keys its constants come from (formal/README.md).
  */
 import type { PlatformConfig } from "../config/schema";
+import type { RenderedObject } from "../formal/constants";
 import { FormalVerdict, formalVerdicts } from "../formal/verdicts";
 import type { Verdicts, Violation } from "./verdicts";
 
@@ -24,7 +25,7 @@ export function withFormal(v: Verdicts, formal: readonly FormalVerdict[]): Verdi
   return { ...v, stack: [...v.stack, ...extra], mandatory: v.mandatory + extra.length };
 }
 
-/** Runs the models on a stack's config and adds their findings. */
-export async function auditFormal(v: Verdicts, config: PlatformConfig): Promise<Verdicts> {
-  return withFormal(v, await formalVerdicts(config));
+/** Runs the models on a stack's config and render, and adds their findings. */
+export async function auditFormal(v: Verdicts, config: PlatformConfig, objects: readonly RenderedObject[]): Promise<Verdicts> {
+  return withFormal(v, await formalVerdicts(config, objects));
 }

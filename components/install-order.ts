@@ -158,9 +158,7 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
 ];
 
 /** Areas of the blueprint that this version does not build yet: their config is validated, nothing is rendered. */
-export const AREAS_NOT_BUILT: readonly string[] = [
-  "Resilience in the data path: `resilience.retries` and `resilience.circuitBreaker` are validated and model-checked (formal/, circuit-breaker model), but no mesh or gateway object carries them yet; Envoy's and Traefik's own defaults apply (issue 18).",
-];
+export const AREAS_NOT_BUILT: readonly string[] = [];
 
 /** The stage a component type belongs to, if any. */
 export function stageOf(componentType: string): InstallStage | undefined {

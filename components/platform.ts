@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
+import { allSagaTopics, resiliencePlan, ResiliencePlan } from "../config/resilience";
 import { crdBundles, images } from "../versions";
 import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
 import { useChartSource } from "./core/objects";
@@ -18,7 +19,7 @@ import { IstioAmbient, istioPodMonitors } from "./mesh/istio-ambient";
 import { MeshCa } from "./mesh/mesh-ca";
 import { MeshPolicies } from "./mesh/mesh-policies";
 import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
-import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf } from "./gateway/routing";
+import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf, RouteResilience } from "./gateway/routing";
 import { ServiceRoute } from "./gateway/service-route";
 import { TraefikController } from "./gateway/traefik-controller";
 import { KubePrometheusStack, DASHBOARD_LABEL } from "./observability/kube-prometheus-stack";
@@ -76,6 +77,16 @@ export interface DataServices {
 export class Platform extends pulumi.ComponentResource {
   /** The plain-data view of the service declarations every area derives from. */
   public readonly graph: ServiceGraph;
+  /** Effective timeouts, retries, pools and breakers of every call and exposure (config/resilience.ts). */
+  public readonly resilience: ResiliencePlan;
+
+  /** One exposure's resilience at the gateway. */
+  private routeResilience(service: string): RouteResilience {
+    const exposure = this.resilience.exposures.find((x) => x.service === service);
+    const destination = this.resilience.destinations.get(service);
+    if (!exposure || !destination) throw new pulumi.ResourceError(`platform:services.${service}.expose: no resilience plan for the exposure`, this);
+    return { exposure, destination };
+  }
   /** Service name → in-cluster endpoint. */
   public readonly endpoints: Record<string, ServiceEndpoint>;
   /** Application namespaces. */
@@ -89,6 +100,7 @@ export class Platform extends pulumi.ComponentResource {
     super("platform:index:Platform", name, {}, opts);
     const cfg = args.config;
     this.graph = serviceGraph(cfg);
+    this.resilience = resiliencePlan(cfg);
     // Every chart below comes from the stack's chart source (a local cache or a mirror), when set.
     useChartSource(cfg.charts.path || cfg.charts.repository ? cfg.charts : undefined);
 
@@ -127,6 +139,7 @@ export class Platform extends pulumi.ComponentResource {
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           otlpEndpoint: cfg.observability.otlpEndpoint,
           production: cfg.environment === "prod",
+          retries: cfg.resilience.retries,
           istiodAfter: [...(gatewayApiCrds ? [gatewayApiCrds] : []), ...(ca ? [ca] : [])],
         },
         { parent: this },
@@ -136,7 +149,7 @@ export class Platform extends pulumi.ComponentResource {
       // Istio's CRDs and the istio-waypoint class come with istiod; the policies live in the app namespaces.
       new MeshPolicies(
         "mesh-policies",
-        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), samplingPercent: cfg.observability.tracingSamplingPercent },
+        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), samplingPercent: cfg.observability.tracingSamplingPercent, resilience: this.resilience },
         // istiod brings the CRDs' validation and the istio-waypoint class; cni and ztunnel are not needed to accept policies.
         { parent: this, dependsOn: [istio.istiod, namespaces] },
       );
@@ -252,7 +265,7 @@ export class Platform extends pulumi.ComponentResource {
       const gatewayRef: GatewayRef = { namespace: gw.namespace, hostnames: gw.hostnames };
       for (const e of this.graph.exposures) {
         // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
-        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef }, { parent: this, dependsOn: [controller.release, namespaces.objects[e.namespace]!] });
+        new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef, resilience: this.routeResilience(e.service) }, { parent: this, dependsOn: [controller.release, namespaces.objects[e.namespace]!] });
       }
       this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
     }
@@ -287,7 +300,7 @@ export class Platform extends pulumi.ComponentResource {
     if (cfg.messaging.kafka.enabled) {
       const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
       const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, namespaceLabels: ambient, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
-      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, clients: users, ...placement }, { parent: this });
+      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, sagaTopics: allSagaTopics(cfg.resilience.sagas), clients: users, ...placement }, { parent: this });
       addEnv(kafka.clientEnv);
       kafkaBootstrap = kafka.bootstrap;
     }

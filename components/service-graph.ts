@@ -3,6 +3,7 @@
  * from this (mesh allow rules from `calls`, Kafka ACLs from `topicUse`, gateway routes from
  * `exposures`) with small pure functions, so each derivation can be tested on its own.
  */
+import { sagaTopics } from "../config/resilience";
 import type { PlatformConfig, ServiceConfig } from "../config/schema";
 
 /** A workload identity: the Kubernetes ServiceAccount and its SPIFFE principal. */
@@ -59,7 +60,32 @@ export interface ServiceGraph {
 /** Name of the ServiceAccount a service runs as (one per service: one identity per workload). */
 export const serviceAccountName = (service: string): string => service;
 
-export function serviceGraph(cfg: Pick<PlatformConfig, "services" | "cluster">): ServiceGraph {
+/**
+ * What each declared saga needs on Kafka (config/resilience.ts sagaTopics): the orchestrator
+ * produces each participant's commands, consumes the replies and the dead letters; a participant
+ * consumes its commands, produces replies; both may park a message in the dead-letter topic.
+ * Consumer groups are the services' own.
+ */
+export function sagaTopicUse(cfg: Pick<PlatformConfig, "services" | "resilience">): TopicUse[] {
+  const groupOf = (s: string) => cfg.services[s]?.consumerGroup ?? s;
+  return Object.entries(cfg.resilience.sagas).flatMap(([name, saga]) => {
+    const t = sagaTopics(name, saga);
+    const o = saga.orchestrator;
+    return [
+      ...Object.values(t.commands).map((topic) => ({ service: o, topic, role: "produce" as const })),
+      { service: o, topic: t.replies, role: "consume" as const, group: groupOf(o) },
+      { service: o, topic: t.deadLetter, role: "produce" as const },
+      { service: o, topic: t.deadLetter, role: "consume" as const, group: groupOf(o) },
+      ...Object.entries(t.commands).flatMap(([p, topic]) => [
+        { service: p, topic, role: "consume" as const, group: groupOf(p) },
+        { service: p, topic: t.replies, role: "produce" as const },
+        { service: p, topic: t.deadLetter, role: "produce" as const },
+      ]),
+    ];
+  });
+}
+
+export function serviceGraph(cfg: Pick<PlatformConfig, "services" | "cluster"> & Partial<Pick<PlatformConfig, "resilience">>): ServiceGraph {
   const entries = Object.entries(cfg.services).sort(([a], [b]) => a.localeCompare(b));
   const services: ServiceNode[] = entries.map(([name, s]) => ({
     name,
@@ -79,10 +105,12 @@ export function serviceGraph(cfg: Pick<PlatformConfig, "services" | "cluster">):
       ...(c.paths ? { paths: c.paths } : {}),
     })),
   );
-  const topicUse: TopicUse[] = entries.flatMap(([service, s]) => [
+  const declared: TopicUse[] = entries.flatMap(([service, s]) => [
     ...s.produces.map((topic) => ({ service, topic, role: "produce" as const })),
     ...s.consumes.map((topic) => ({ service, topic, role: "consume" as const, group: s.consumerGroup ?? service })),
   ]);
+  const saga = cfg.resilience ? sagaTopicUse({ services: cfg.services, resilience: cfg.resilience }) : [];
+  const topicUse = [...new Map([...declared, ...saga].map((u) => [`${u.service}|${u.topic}|${u.role}`, u])).values()];
   const exposures: Exposure[] = entries.flatMap(([service, s]) =>
     s.expose ? [{ service, namespace: s.namespace, port: s.port, protocol: s.protocol, spec: s.expose }] : [],
   );

@@ -10,6 +10,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
+import { resilienceRules, sagaTopics } from "./resilience";
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -111,12 +112,49 @@ const port = z
   .min(1024)
   .max(65535)
   .refine((p) => !MESH_RESERVED_PORTS.includes(p), `is a port Istio ambient reserves (${MESH_RESERVED_PORTS.join(", ")})`);
-const percent = z.number().min(0).max(100);
 const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 // ---------------------------------------------------------------------------------------------
 // Services (workloads)
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Conditions a retry may be made on (Envoy's `retry_on` names, which Istio and Envoy Gateway take
+ * as they are). Only the first three are safe for any method: the request never reached the
+ * application (config/resilience.ts RETRY_SAFE). Default: only those.
+ */
+export const RETRY_ON = ["connect-failure", "refused-stream", "reset-before-request", "reset", "gateway-error", "5xx", "retriable-4xx", "unavailable", "cancelled", "deadline-exceeded", "resource-exhausted"] as const;
+const retryOn = z.array(z.enum(RETRY_ON)).min(1).refine((xs) => new Set(xs).size === xs.length, "lists a condition twice");
+
+/** Retry settings; every field optional where they override the stack's (resilience.retries). */
+const retryOverrideSchema = z.strictObject({
+  attempts: z.number().int().min(0).max(5).optional(),
+  perTryTimeoutMs: z.number().int().min(10).optional(),
+  backoffMs: z.number().int().min(1).optional(),
+  retryOn: retryOn.optional(),
+});
+
+/** Connection pool of a destination (Istio DestinationRule connectionPool; Envoy Gateway circuitBreaker). */
+const connectionPoolFields = {
+  /** TCP connections to the destination, per calling proxy. */
+  maxConnections: z.number().int().min(1),
+  /** Requests queued waiting for a connection. */
+  maxPendingRequests: z.number().int().min(1),
+  /** Concurrent requests to the destination (HTTP/2 streams included). */
+  maxRequests: z.number().int().min(1),
+};
+/** Outlier detection of a destination (the circuit breaker). */
+const circuitBreakerFields = {
+  /** Consecutive 5xx (and connect failures) that eject a host. */
+  consecutiveErrors: z.number().int().min(1),
+  /** How often hosts are evaluated and ejected ones returned. */
+  intervalSeconds: z.number().int().min(1),
+  /** Minimum ejection time (grows with each ejection of the same host). */
+  baseEjectionSeconds: z.number().int().min(1),
+  /** At most this percent of the hosts are ejected at once. */
+  maxEjectionPercent: z.number().min(0).max(100),
+};
+const partial = <T extends Record<string, z.ZodTypeAny>>(fields: T) => z.strictObject(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> });
 
 /** One declared service-to-service call: the only source of mesh allow rules. */
 const callSchema = z.strictObject({
@@ -126,6 +164,21 @@ const callSchema = z.strictObject({
   methods: z.array(httpMethod).min(1).optional(),
   /** Path prefixes the caller uses (HTTP), or `/package.Service/Method` (gRPC). */
   paths: z.array(pathPrefix).min(1).optional(),
+  /**
+   * Timeout of the whole call, retries included (the route at the called service's waypoint).
+   * Default: resilience.timeoutMs × (1 + the longest call chain below the called service), so a
+   * caller always waits longer than what it waits on. Callers of one service share its route, so
+   * they must agree.
+   */
+  timeoutMs: z.number().int().min(1).optional(),
+  /**
+   * Per-call retries. Refused while the Gateway API CRDs are the standard channel: east-west
+   * retries are the mesh-wide resilience.retries (istiod's defaultHttpRetryPolicy), since
+   * HTTPRoute `retry` is experimental (GEP-1731). Kept in the schema to say so by key.
+   */
+  retries: retryOverrideSchema.optional(),
+  /** The call may be retried on conditions after which the request may have run (5xx, reset...) although it may use POST/PATCH or gRPC. */
+  retryNonIdempotent: z.boolean().default(false),
 });
 
 const canarySchema = z.strictObject({
@@ -158,6 +211,15 @@ const exposureSchema = z.strictObject({
     .optional(),
   /** Per-route rate limit at the gateway. */
   rateLimit: z.strictObject({ requestsPerSecond: z.number().int().min(1), burst: z.number().int().min(1).optional() }).optional(),
+  /** Timeout and retries at the gateway for this route (defaults: resilience.timeoutMs as for calls, resilience.retries). */
+  resilience: z
+    .strictObject({
+      timeoutMs: z.number().int().min(1).optional(),
+      retries: retryOverrideSchema.optional(),
+      /** Requests may be retried on conditions after which they may have run, whatever their method. */
+      retryNonIdempotent: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 const sloSchema = z.strictObject({
@@ -236,6 +298,12 @@ const serviceSchema = z.strictObject({
   expose: exposureSchema.optional(),
   /** SLO overrides. */
   slo: sloOverrideSchema.optional(),
+  /**
+   * How this service is protected as a destination: its connection pool and outlier detection, at
+   * its waypoint (DestinationRule) and at the gateway (Envoy Gateway) when exposed. Each field
+   * overrides resilience.connectionPool / resilience.circuitBreaker.
+   */
+  resilience: z.strictObject({ connectionPool: partial(connectionPoolFields).optional(), circuitBreaker: partial(circuitBreakerFields).optional() }).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -481,7 +549,10 @@ const sagaStepSchema = z.strictObject({
   idempotent: z.boolean().default(true),
 });
 
-/** A saga the platform's services run: checked by the saga model (formal/saga.pml), not deployed. */
+/**
+ * A saga the platform's services run: checked by the saga model (formal/saga.pml); the platform
+ * creates its command, reply and dead-letter topics and the ACLs its services need on them.
+ */
 const sagaSchema = z.strictObject({
   /** The service that orchestrates the saga (a key of `services`); it must declare a call to every step's service. */
   orchestrator: dnsLabel,
@@ -490,22 +561,45 @@ const sagaSchema = z.strictObject({
 });
 
 const resilienceSchema = z.strictObject({
-  /** Per-request retries (checked by the circuit-breaker model; not deployed to the mesh or gateway yet). */
+  /**
+   * Request timeout of a call or an exposure into a service that calls nothing; each level of
+   * declared calls below a service adds this much again to the default (calls[].timeoutMs).
+   */
+  timeoutMs: z.number().int().min(1).default(2000),
+  /**
+   * Retries: east-west the mesh-wide policy (istiod meshConfig.defaultHttpRetryPolicy, applied by
+   * every waypoint), north-south each exposure's (expose.resilience.retries overrides).
+   */
   retries: z
     .strictObject({
+      /** Retries after the first try (Traefik counts the first: it gets attempts + 1). */
       attempts: z.number().int().min(0).max(5).default(2),
       perTryTimeoutMs: z.number().int().min(10).default(500),
-      /** Retries may add at most this percent of the request rate (retry budget). */
+      /** Base of the exponential backoff between tries (Envoy: up to 10× the base). */
+      backoffMs: z.number().int().min(1).default(25),
+      /** Conditions retried; the default ones are safe for any method. */
+      retryOn: retryOn.default(["connect-failure", "refused-stream", "reset-before-request"]),
+      /** Concurrent retries may be at most this percent of the active requests (retry budget). */
       budgetPercent: z.number().int().min(0).max(100).default(20),
+      /** Concurrent retries always allowed, whatever the budget (Envoy's default is 3). */
+      budgetMinConcurrency: z.number().int().min(0).default(3),
     })
     .prefault({}),
-  /** Circuit breaking (outlier detection). */
+  /** Connection pool of every destination (services.<name>.resilience.connectionPool overrides). */
+  connectionPool: z
+    .strictObject({
+      maxConnections: connectionPoolFields.maxConnections.default(1024),
+      maxPendingRequests: connectionPoolFields.maxPendingRequests.default(1024),
+      maxRequests: connectionPoolFields.maxRequests.default(1024),
+    })
+    .prefault({}),
+  /** Circuit breaking (outlier detection) of every destination (services.<name>.resilience.circuitBreaker overrides). */
   circuitBreaker: z
     .strictObject({
-      consecutiveErrors: z.number().int().min(1).default(5),
-      intervalSeconds: z.number().int().min(1).default(10),
-      baseEjectionSeconds: z.number().int().min(1).default(30),
-      maxEjectionPercent: percent.default(50),
+      consecutiveErrors: circuitBreakerFields.consecutiveErrors.default(5),
+      intervalSeconds: circuitBreakerFields.intervalSeconds.default(10),
+      baseEjectionSeconds: circuitBreakerFields.baseEjectionSeconds.default(30),
+      maxEjectionPercent: circuitBreakerFields.maxEjectionPercent.default(50),
     })
     .prefault({}),
   /** Sagas (multi-service transactions with compensations), keyed by name; the formal saga model checks each. */
@@ -816,9 +910,15 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     }
   }
   // Sagas: the orchestrator and every participant are declared services, and the orchestrator
-  // declares a call to each participant (the mesh only allows declared calls).
+  // declares a call to each participant (the mesh only allows declared calls). Their commands,
+  // replies and dead letters travel on Kafka topics the platform creates.
   for (const [name, saga] of Object.entries(c.resilience.sagas)) {
     const at = (...p: (string | number)[]) => ["resilience", "sagas", name, ...p];
+    if (!kafka.enabled) add(at(), "a saga's commands, replies and dead letters travel on Kafka topics the platform creates, and messaging.kafka.enabled is false", name, "messaging.kafka.enabled: true, or no sagas");
+    const t = sagaTopics(name, saga);
+    for (const topic of [...Object.values(t.commands), t.replies, t.deadLetter]) {
+      if (kafkaTopics.includes(topic)) add(["messaging", "kafka", "topics", topic], `is the topic the platform creates for saga ${name}`, topic, "another topic name (saga topics are created with messaging.kafka.topicDefaults)");
+    }
     const orchestrator = c.services[saga.orchestrator];
     if (!orchestrator) add(at("orchestrator"), "orchestrator is not a declared service", saga.orchestrator, serviceNames.join(" | "));
     saga.steps.forEach((step, i) => {
@@ -828,6 +928,8 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       }
     });
   }
+  // Timeouts, retries and breakers: what the mesh and the gateway will do (config/resilience.ts).
+  out.push(...resilienceRules(c));
   return out;
 }
 

@@ -1,12 +1,16 @@
 /**
  * npm run formal -- --stack <name>
  * npm run formal -- --stack-file <path/to/Pulumi.<name>.yaml>
- * Checks the stack's config against the SPIN models (formal/*.pml) and prints each verdict, the
- * config keys involved and, for a violation, the counterexample. Ends with `N passed, N failed`;
- * exits 1 when any model fails or could not run, 2 on an unknown stack.
+ * Checks the stack against the SPIN models (formal/*.pml): the queue and saga models with its
+ * config, the circuit-breaker model with what its render deploys (so the stack is rendered first,
+ * charts included: istiod's mesh config holds the mesh's retries). Prints each verdict, the config
+ * keys involved and, for a violation, the counterexample. Ends with `N passed, N failed`; exits 1
+ * when any model fails or could not run, 2 on an unknown stack.
  */
 import { ConfigError } from "../config/load";
-import { platformConfigOf, stackFromArgs } from "../render/stack";
+import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
+import { renderConfig } from "../render/render";
+import { chartOptionsFromArgs, stackFromArgs } from "../render/stack";
 import { formalVerdicts, tally, verdictText } from "./verdicts";
 
 async function main(argv: string[]): Promise<number> {
@@ -16,18 +20,28 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { stack } = named;
-  let config;
+  const charts = chartOptionsFromArgs(argv);
+  if ("error" in charts) {
+    process.stderr.write(`${charts.error}\n`);
+    return 2;
+  }
+  let rendered;
   try {
-    config = platformConfigOf(named.read());
+    rendered = await renderConfig(stack, named.read(), { charts });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);
       return 1;
     }
+    // The circuit-breaker model needs the render; without its charts there is nothing to check.
+    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+      process.stderr.write(`stack ${stack}: ${e.message}\nno model was checked.\n`);
+      return 1;
+    }
     throw e;
   }
   process.stdout.write(`formal models for stack ${stack}\n`);
-  const verdicts = await formalVerdicts(config);
+  const verdicts = await formalVerdicts(rendered.config, rendered.running.objects);
   for (const v of verdicts) process.stdout.write(verdictText(v).join("\n") + "\n");
   const { passed, failed } = tally(verdicts);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);

@@ -1,10 +1,14 @@
 /**
- * The stack config → model constants mapping. Pure: from the parsed, defaulted PlatformConfig to
- * the `spin -D` constants of each model run, each constant naming the config keys it comes from,
- * so that a failing verdict can say which keys to change.
+ * The stack → model constants mapping. Pure: the message-queue and saga constants from the parsed,
+ * defaulted PlatformConfig; the circuit-breaker constants from the rendered objects that carry
+ * them (what the mesh and the gateway will do). Each constant names the config keys it comes
+ * from, so that a failing verdict can say which keys to change.
  */
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { resiliencePlan } from "../config/resilience";
 import type { PlatformConfig } from "../config/schema";
+import { durationMs } from "../components/shared/duration";
 
 export type ModelName = "message-queue" | "circuit-breaker" | "saga";
 
@@ -110,28 +114,91 @@ export function messageQueueCases(config: PlatformConfig): ModelCase[] {
   });
 }
 
-/** Circuit breaker with retries: the one resilience policy the mesh and the gateway share. */
-export function circuitBreakerCases(config: PlatformConfig): ModelCase[] {
-  const { retries, circuitBreaker: cb } = config.resilience;
-  const r = "resilience.retries";
-  const b = "resilience.circuitBreaker";
-  return [
-    {
-      model: "circuit-breaker",
-      subject: "resilience.retries + resilience.circuitBreaker (configured; not yet deployed)",
+/** A rendered object, as the formal cases read it. */
+export interface RenderedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
+  readonly [field: string]: unknown;
+}
+
+/** The mesh-wide retry policy as istiod will read it: the `istio` ConfigMap its chart renders (data.mesh). */
+export function renderedMeshRetry(objects: readonly RenderedObject[]): { attempts: number } | undefined {
+  const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "istio" && o.metadata.namespace === "istio-system") as { data?: { mesh?: string } } | undefined;
+  if (!cm?.data?.mesh) return undefined;
+  const mesh = parseYaml(cm.data.mesh) as { defaultHttpRetryPolicy?: { attempts?: number } } | null;
+  // Istio's own default when the mesh config names none: 2 retries.
+  return { attempts: mesh?.defaultHttpRetryPolicy?.attempts ?? 2 };
+}
+
+const PLATFORM_LABEL = "app.kubernetes.io/part-of";
+
+/**
+ * Circuit breaker with retries, from the rendered objects: what the waypoints (DestinationRules and
+ * istiod's mesh-wide retry policy) and Envoy Gateway (BackendTrafficPolicies) will really do. One
+ * run per distinct set of constants; the subject lists the objects it covers. Traefik has no
+ * outlier detection (its routes are not modelled; the report says so). `keyOf` names the config
+ * key behind an object's breaker (config/resilience.ts), for the verdict.
+ */
+export function circuitBreakerCases(objects: readonly RenderedObject[], keyOf: (o: RenderedObject) => { breaker: string; retries: string } = () => ({ breaker: "resilience.circuitBreaker", retries: "resilience.retries" })): ModelCase[] {
+  interface Found { subject: string; threshold: number; openTicks: number; retries: number; tokens: number; keys: { breaker: string; retries: string } }
+  const found: Found[] = [];
+  const ticks = (ejection: string, interval: string) => Math.ceil(durationMs(ejection) / durationMs(interval));
+  const tokens = (percent: number) => Math.floor((percent * BOUNDS.retryWindow) / 100);
+  const mesh = renderedMeshRetry(objects);
+  for (const o of objects) {
+    if (o.metadata.labels?.[PLATFORM_LABEL] !== "platform") continue;
+    const spec = o["spec"] as any;
+    if (o.kind === "DestinationRule" && spec?.trafficPolicy?.outlierDetection) {
+      const od = spec.trafficPolicy.outlierDetection;
+      found.push({
+        subject: `DestinationRule ${o.metadata.namespace}/${o.metadata.name}${mesh ? "" : " (mesh retry policy not in the render)"}`,
+        threshold: od.consecutive5xxErrors,
+        openTicks: ticks(od.baseEjectionTime, od.interval),
+        retries: mesh?.attempts ?? -1,
+        tokens: tokens(spec.trafficPolicy.retryBudget?.percent ?? 100),
+        keys: keyOf(o),
+      });
+    }
+    if (o.kind === "BackendTrafficPolicy" && spec?.healthCheck?.passive) {
+      const p = spec.healthCheck.passive;
+      const budget = spec.circuitBreaker?.retryBudget?.percent;
+      found.push({
+        subject: `BackendTrafficPolicy ${o.metadata.namespace}/${o.metadata.name}`,
+        threshold: p.consecutive5XxErrors,
+        openTicks: ticks(p.baseEjectionTime, p.interval),
+        retries: spec.retry?.numRetries ?? 2,
+        tokens: tokens(budget ? (100 * budget.numerator) / (budget.denominator ?? 100) : 100),
+        keys: keyOf(o),
+      });
+    }
+  }
+  const groups = new Map<string, Found[]>();
+  for (const f of found) {
+    const k = `${f.threshold}/${f.openTicks}/${f.retries}/${f.tokens}`;
+    groups.set(k, [...(groups.get(k) ?? []), f]);
+  }
+  return [...groups.values()].map((g) => {
+    const f = g[0]!;
+    const breakerKeys = [...new Set(g.map((x) => x.keys.breaker))];
+    const retryKeys = [...new Set(g.map((x) => x.keys.retries))];
+    return {
+      model: "circuit-breaker" as const,
+      subject: g.map((x) => x.subject).join(", "),
       file: modelFile("circuit-breaker"),
       liveness: true,
+      ...(f.retries < 0 ? { outOfBounds: "the mesh's retry policy (istiod's `istio` ConfigMap) is not in the render: charts were not expanded" } : {}),
       constants: [
-        constant("THRESHOLD", cb.consecutiveErrors, [`${b}.consecutiveErrors`], "consecutive failures that eject the host (open the breaker)"),
-        constant("OPEN_TICKS", Math.ceil(cb.baseEjectionSeconds / cb.intervalSeconds), [`${b}.baseEjectionSeconds`, `${b}.intervalSeconds`], "ejection time in outlier-detection intervals, rounded up (the interval sweep un-ejects)"),
-        constant("RETRIES", retries.attempts, [`${r}.attempts`], "retries per request"),
+        constant("THRESHOLD", f.threshold, breakerKeys.map((k) => `${k}.consecutiveErrors`), "consecutive 5xx that eject the host: outlierDetection.consecutive5xxErrors / healthCheck.passive.consecutive5XxErrors"),
+        constant("OPEN_TICKS", f.openTicks, breakerKeys.flatMap((k) => [`${k}.baseEjectionSeconds`, `${k}.intervalSeconds`]), "rendered baseEjectionTime in rendered intervals, rounded up (the interval sweep un-ejects)"),
+        constant("RETRIES", Math.max(0, f.retries), retryKeys.map((k) => `${k}.attempts`), "retries per request: istiod's defaultHttpRetryPolicy.attempts (waypoints) / retry.numRetries (Envoy Gateway)"),
         constant("WINDOW", BOUNDS.retryWindow, [], "model bound: requests per retry-budget window"),
-        constant("RETRY_TOKENS", Math.floor((retries.budgetPercent * BOUNDS.retryWindow) / 100), [`${r}.budgetPercent`], "retries the budget admits per window: budgetPercent of WINDOW, rounded down"),
-        constant("HALF_OPEN_TRIALS", cb.consecutiveErrors, [`${b}.consecutiveErrors`], "an un-ejected host is ejected again after consecutiveErrors more failures"),
-        constant("SUCCESS_THRESHOLD", 1, [], "platform fact: one success resets the outlier detector's consecutive-error count"),
+        constant("RETRY_TOKENS", f.tokens, retryKeys.map((k) => `${k}.budgetPercent`), "retries the rendered retryBudget admits per window: its percent of WINDOW, rounded down"),
+        constant("HALF_OPEN_TRIALS", f.threshold, breakerKeys.map((k) => `${k}.consecutiveErrors`), "an un-ejected host is ejected again after as many more consecutive failures"),
+        constant("SUCCESS_THRESHOLD", 1, [], "platform fact: one success resets Envoy's consecutive-error count"),
       ],
-    },
-  ];
+    };
+  });
 }
 
 /** Sagas: one run per declared saga. */
@@ -155,7 +222,18 @@ export function sagaCases(config: PlatformConfig): ModelCase[] {
   });
 }
 
-/** Every model run for a stack, in report order. */
-export function modelCases(config: PlatformConfig): ModelCase[] {
-  return [...messageQueueCases(config), ...circuitBreakerCases(config), ...sagaCases(config)];
+/** The config keys behind a rendered breaker: the destination's or exposure's (config/resilience.ts). */
+export function resilienceKeys(config: PlatformConfig): (o: RenderedObject) => { breaker: string; retries: string } {
+  const plan = resiliencePlan(config);
+  return (o) => {
+    const service = o.metadata.labels?.["app.kubernetes.io/name"] ?? o.metadata.name;
+    const breaker = plan.destinations.get(service)?.circuitBreaker.key ?? "resilience.circuitBreaker";
+    const retries = o.kind === "BackendTrafficPolicy" ? plan.exposures.find((e) => e.service === o.metadata.name)?.retries.key ?? "resilience.retries" : "resilience.retries";
+    return { breaker, retries };
+  };
+}
+
+/** Every model run for a stack, in report order: the queue and saga models from the config, the breaker from the render. */
+export function modelCases(config: PlatformConfig, objects: readonly RenderedObject[]): ModelCase[] {
+  return [...messageQueueCases(config), ...circuitBreakerCases(objects, resilienceKeys(config)), ...sagaCases(config)];
 }

@@ -1,14 +1,14 @@
 /**
- * The formal check of one stack, as data: `formalVerdicts(config)` maps the parsed config to model
- * constants (formal/constants.ts), runs every model case through SPIN (formal/run.ts) and returns
+ * The formal check of one stack, as data: `formalVerdicts(config, objects)` maps the parsed config
+ * and the rendered objects to model constants (formal/constants.ts), runs every model case through SPIN (formal/run.ts) and returns
  * one verdict per case. `npm run formal`, the render's report and the audit use this one function:
  * a verdict that is not `passed` is a mandatory violation naming the model and the config keys.
  *
  *   import { formalVerdicts } from "./formal/verdicts";
- *   const failing = (await formalVerdicts(config)).filter((v) => !v.passed);
+ *   const failing = (await formalVerdicts(config, rendered.running.objects)).filter((v) => !v.passed);
  */
 import type { PlatformConfig } from "../config/schema";
-import { configKeysOf, ModelCase, ModelConstant, modelCases, ModelName } from "./constants";
+import { configKeysOf, ModelCase, ModelConstant, modelCases, ModelName, RenderedObject } from "./constants";
 import { RunOptions, RunStatus, runSpin, TrailStep, trailLines } from "./run";
 
 export interface FormalVerdict {
@@ -49,10 +49,10 @@ function verdictOf(c: ModelCase, r: Awaited<ReturnType<typeof runSpin>>): Formal
   }
 }
 
-/** Runs every model case of the stack's config, one after the other (the machines are shared). */
-export async function formalVerdicts(config: PlatformConfig, opts: RunOptions = {}): Promise<FormalVerdict[]> {
+/** Runs every model case of the stack (its config and its render), one after the other (the machines are shared). */
+export async function formalVerdicts(config: PlatformConfig, objects: readonly RenderedObject[], opts: RunOptions = {}): Promise<FormalVerdict[]> {
   const out: FormalVerdict[] = [];
-  for (const c of modelCases(config)) out.push(verdictOf(c, await runSpin(c, opts)));
+  for (const c of modelCases(config, objects)) out.push(verdictOf(c, await runSpin(c, opts)));
   return out;
 }
 

@@ -13,6 +13,7 @@
 import * as path from "path";
 import { ConfigError } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
+import type { RenderedObject } from "../formal/constants";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
@@ -34,10 +35,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   try {
-    // The formal models run on the validated config; their verdicts go into report.md.
+    // The formal models run on the validated config and the render; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
-    const sections = async (config: PlatformConfig) => {
-      verdicts = await formalVerdicts(config);
+    const sections = async (config: PlatformConfig, objects: readonly RenderedObject[]) => {
+      verdicts = await formalVerdicts(config, objects);
       return [formalReportSection(verdicts)];
     };
     const r = await renderConfig(stack, named.read(), { sections, charts });

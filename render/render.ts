@@ -25,8 +25,8 @@ export interface Rendered {
 }
 
 export interface RenderOptions {
-  /** Extra report sections computed from the validated config (the CLI adds the formal models). */
-  readonly sections?: (config: PlatformConfig) => Promise<readonly ReportSection[]>;
+  /** Extra report sections computed from the validated config and the rendered objects (the CLI adds the formal models). */
+  readonly sections?: (config: PlatformConfig, objects: RunningProofs["objects"]) => Promise<readonly ReportSection[]>;
   /** Called as each step ends (the benchmarks time the steps apart: bench/measure.ts). */
   readonly onPhase?: (phase: RenderPhase) => void;
   /**
@@ -72,7 +72,7 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   const sections = [
     { title: "Policy verdicts", body: verdictsMarkdown(verdicts, policyConfig && path.relative(ROOT, policyConfig)) },
     ...runningSections(running),
-    ...(options.sections ? await options.sections(config) : []),
+    ...(options.sections ? await options.sections(config, running.objects) : []),
   ];
   const report = reportMarkdown({ stack, config, model, sections, ...(charts ? { charts: run.charts } : {}) });
   phase("report");

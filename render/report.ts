@@ -4,6 +4,7 @@ import { gatewayPrincipal as gatewayPrincipalOf } from "../components/gateway/ro
 import { AREAS_NOT_BUILT, INSTALL_ORDER } from "../components/install-order";
 import { allowRules } from "../components/mesh/authorization";
 import { serviceGraph } from "../components/service-graph";
+import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
 import type { PlatformConfig } from "../config/schema";
 import { groupLevels, RenderModel } from "./model";
 
@@ -102,6 +103,62 @@ export interface ReportInput {
   readonly charts?: readonly { readonly urn: string; readonly expansion: ChartExpansion }[];
 }
 
+/**
+ * The "Timeouts, retries and circuit breaking" section: per call and per exposure the effective
+ * timeout, retries, budget and breaker, where each is deployed and which key it comes from.
+ */
+export function resilienceSection(config: PlatformConfig): string[] {
+  const plan = resiliencePlan(config);
+  const out = ["## Timeouts, retries and circuit breaking", ""];
+  const src = (s: { key: string; source: string }) => `\`${s.key}\` (${s.source})`;
+  const retries = (r: RetryPolicy) => (r.attempts === 0 ? "none" : `${r.attempts} retries of ${r.perTryTimeoutMs} ms each on ${r.retryOn.join(", ")}, backoff ${r.backoffMs} ms`);
+  const breaker = (n: string) => {
+    const d = plan.destinations.get(n)!;
+    const p = d.connectionPool.value;
+    const c = d.circuitBreaker.value;
+    return `eject after ${c.consecutiveErrors} errors for ${c.baseEjectionSeconds} s (every ${c.intervalSeconds} s, ≤ ${c.maxEjectionPercent}%); pool ${p.maxConnections} conn / ${p.maxPendingRequests} pending / ${p.maxRequests} requests — ${src(d.circuitBreaker)}, ${src(d.connectionPool)}`;
+  };
+  if (!config.mesh.enabled) out.push("East-west: **nothing deployed** (`mesh.enabled: false`): no waypoint carries timeouts, retries or breakers.", "");
+  else if (plan.calls.length) {
+    out.push(
+      "East-west, at the called service's waypoint: the timeout on its mesh HTTPRoute, the retries mesh-wide (istiod's `defaultHttpRetryPolicy`), budget, pool and breaker on its DestinationRule.",
+      "",
+      "| call | timeout | retries | retry budget | breaker and pool |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    for (const c of plan.calls) {
+      const r = c.retries.value;
+      out.push(`| ${c.from} → ${c.to} | ${c.timeoutMs.value} ms — ${src(c.timeoutMs)} | ${retries(r)} — ${src(c.retries)} | ${r.budgetPercent}% (min ${r.budgetMinConcurrency}) | ${breaker(c.to)} |`);
+    }
+    out.push("");
+  }
+  if (plan.exposures.length && config.gateway.enabled) {
+    const envoy = config.gateway.implementation === "envoy";
+    out.push(
+      envoy
+        ? "North-south, at Envoy Gateway: the timeout on the route (its BackendTrafficPolicy for gRPC), retries, budget, pool and outlier detection on the route's BackendTrafficPolicy."
+        : "North-south, at Traefik: retries in a `retry` Middleware on the route, whose `timeout` bounds the retry phase; **no request timeout, per-try timeout, retry budget, pool or outlier detection** at the gateway (Traefik 3.7 ignores HTTPRoute timeouts, traefik/traefik#11902, and its breaker is ratio-based).",
+      "",
+      "| exposure | timeout | retries | retry budget | breaker and pool |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    for (const e of plan.exposures) {
+      const r = e.retries.value;
+      out.push(`| ${e.service} | ${e.timeoutMs.value} ms${envoy ? "" : " (retry phase only)"} — ${src(e.timeoutMs)} | ${retries(r)}${envoy ? "" : " (no per-try timeout)"} — ${src(e.retries)} | ${envoy ? `${r.budgetPercent}% (min ${r.budgetMinConcurrency})` : "none at Traefik"} | ${envoy ? breaker(e.service) : "none at Traefik"} |`);
+    }
+    out.push("");
+  }
+  const sagas = Object.entries(config.resilience.sagas);
+  if (sagas.length) {
+    out.push("Sagas (checked by the saga model, see Formal models), and the Kafka topics the platform creates for them:", "", "| saga | orchestrator → steps | topics |", "| --- | --- | --- |");
+    for (const [name, saga] of sagas) {
+      const t = sagaTopics(name, saga);
+      out.push(`| ${name} | ${saga.orchestrator} → ${saga.steps.map((x) => x.service).join(" → ")} | ${[...Object.values(t.commands), t.replies, t.deadLetter].map((x) => `\`${x}\``).join(", ")} |`);
+    }
+  }
+  return out;
+}
+
 /** The "Charts" section: objects per chart, hooks the provider does not apply, what is not covered. */
 export function chartsSection(charts: ReportInput["charts"]): string[] {
   const out = ["## Charts", ""];
@@ -177,6 +234,8 @@ export function reportMarkdown(input: ReportInput): string {
     for (const r of rules) out.push(`| ${r.principal} | ${r.namespace}/${r.service} | ${r.methods?.join(", ") ?? "any"} | ${r.paths?.join(", ") ?? "any"} | ${r.at} |`);
   }
   out.push("");
+
+  out.push(...resilienceSection(config), "");
 
   if (AREAS_NOT_BUILT.length) {
     out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");

@@ -3,16 +3,23 @@ import { auditFormal, formalViolations } from "../audit/formal";
 import { main as audit } from "../audit/cli";
 import type { Verdicts } from "../audit/verdicts";
 import { formalVerdicts } from "../formal/verdicts";
+import { Rendered, renderStack } from "../render/render";
 import { readStackConfig } from "../render/stack";
 
 const empty: Verdicts = { records: [], stack: [], mandatory: 0, advisory: 0 };
+
+// The circuit-breaker model reads the render: prod is rendered once, charts included.
+let prod: Rendered;
+beforeAll(async () => {
+  prod = await renderStack("prod");
+}, 240_000);
 
 describe("formal models in the audit", () => {
   it("turn a configuration that fails a model into a mandatory violation naming the model and its config keys", async () => {
     // dev with three brokers and RF 2 / min.insync.replicas 1: one crash loses an acknowledged message.
     const raw = platformKeysOf(readStackConfig("dev")) as Record<string, any>;
     raw.messaging.kafka = { ...raw.messaging.kafka, combinedRoles: false, brokers: 3, controllers: 3, topicDefaults: { ...raw.messaging.kafka.topicDefaults, replicationFactor: 2, minInsyncReplicas: 1 } };
-    const v = await auditFormal(empty, parsePlatformConfig(raw));
+    const v = await auditFormal(empty, parsePlatformConfig(raw), []);
     expect(v.mandatory).toBe(v.stack.length);
     const mq = v.stack.filter((x) => x.policy === "formal-message-queue");
     expect(mq).toHaveLength(1);
@@ -23,7 +30,8 @@ describe("formal models in the audit", () => {
 
   it("add nothing for a stack whose models pass", async () => {
     const raw = platformKeysOf(readStackConfig("prod")) as Record<string, any>;
-    const verdicts = await formalVerdicts(parsePlatformConfig(raw));
+    const verdicts = await formalVerdicts(parsePlatformConfig(raw), prod.running.objects);
+    expect(verdicts.map((x) => x.model)).toEqual(["message-queue", "circuit-breaker", "saga"]);
     expect(verdicts.every((x) => x.passed)).toBe(true);
     expect(formalViolations(verdicts)).toEqual([]);
   });

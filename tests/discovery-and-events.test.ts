@@ -16,6 +16,7 @@ import { HELM_RELEASE_TYPE, K8sObject } from "../render/gitops";
 import { Rendered, renderConfig, renderStack } from "../render/render";
 import { ROOT, readStackConfig } from "../render/stack";
 import { CRD_DIR, CrdValidator } from "./support/crd-schema";
+import { allSagaTopics } from "../config/resilience";
 import { unknownValueKeys } from "./support/helm-values";
 
 const crds = new CrdValidator(CRD_DIR);
@@ -48,7 +49,8 @@ describe("Strimzi custom resources", () => {
     const crs = objects(r[stack], "kafka").filter((o) => o.apiVersion.startsWith("kafka.strimzi.io/"));
     expect(new Set(crs.map((o) => o.apiVersion))).toEqual(new Set(["kafka.strimzi.io/v1"]));
     expect(crs.map((o) => o.kind).sort()).toEqual(
-      ["Kafka", ...(stack === "dev" ? ["KafkaNodePool"] : ["KafkaNodePool", "KafkaNodePool"]), "KafkaTopic", "KafkaTopic", "KafkaTopic", "KafkaUser", "KafkaUser", "KafkaUser", "KafkaUser"].sort(),
+      // Three declared topics and the place-order saga's four (two command topics, replies, dead letters).
+      ["Kafka", ...(stack === "dev" ? ["KafkaNodePool"] : ["KafkaNodePool", "KafkaNodePool"]), ...Array(3 + 4).fill("KafkaTopic"), "KafkaUser", "KafkaUser", "KafkaUser", "KafkaUser"].sort(),
     );
     expect(crs.map((o) => ({ id: `${o.kind}/${o.metadata.name}`, ...crds.validate(o) })).filter((x) => !x.ok)).toEqual([]);
   });
@@ -84,9 +86,9 @@ describe("Strimzi custom resources", () => {
     expect(find(r.dev, "Kafka", "platform").spec.kafka.rack).toBeUndefined();
   });
 
-  it("declare one KafkaTopic per declared topic with its partitions, RF, min ISR and retention", () => {
+  it("declare one KafkaTopic per declared topic (and per saga topic) with its partitions, RF, min ISR and retention", () => {
     const topics = objects(r.prod, "kafka").filter((o) => o.kind === "KafkaTopic") as any[];
-    expect(topics.map((t) => t.metadata.name).sort()).toEqual(Object.keys(r.prod.config.messaging.kafka.topics).sort());
+    expect(topics.map((t) => t.metadata.name).sort()).toEqual([...Object.keys(r.prod.config.messaging.kafka.topics), ...allSagaTopics(r.prod.config.resilience.sagas)].sort());
     const inv = topics.find((t) => t.metadata.name === "inventory.reserved");
     expect(inv.spec).toMatchObject({ partitions: 6, replicas: 3, config: { "min.insync.replicas": 2, "retention.ms": 168 * 3_600_000 } });
   });

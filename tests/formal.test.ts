@@ -10,10 +10,50 @@ import * as path from "path";
 import { parse } from "yaml";
 import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
-import { circuitBreakerCases, configKeysOf, ModelCase, messageQueueCases, modelCases, sagaCases } from "../formal/constants";
+import { circuitBreakerCases, configKeysOf, ModelCase, messageQueueCases, modelCases, resilienceKeys, sagaCases } from "../formal/constants";
 import { parseTrail, runSpin, trailLines } from "../formal/run";
 import { FormalVerdict, formalReportSection, formalVerdicts, tally } from "../formal/verdicts";
+import { Rendered, renderStack } from "../render/render";
 import { platformConfigOf, readStackConfig } from "../render/stack";
+import type { LiveObject } from "../audit/running/pods";
+import { stringify } from "yaml";
+
+// The circuit-breaker model reads the render (DestinationRules, BackendTrafficPolicies, istiod's
+// mesh config): dev (Traefik) and prod (Envoy Gateway) are rendered once, charts included.
+const rendered: Record<string, Rendered> = {};
+beforeAll(async () => {
+  rendered["dev"] = await renderStack("dev");
+  rendered["prod"] = await renderStack("prod");
+}, 240_000);
+const objectsOf = (stack: string) => rendered[stack]!.running.objects;
+
+type Obj = Record<string, any>;
+/** A copy of a stack's rendered objects with `change` applied to each object `pick` selects (at least one). */
+function renderedWith(stack: string, pick: (o: Obj) => boolean, change: (o: Obj) => void): LiveObject[] {
+  let hits = 0;
+  const out = objectsOf(stack).map((o) => {
+    if (!pick(o)) return o;
+    hits++;
+    const c = structuredClone(o) as Obj;
+    change(c);
+    return c as LiveObject;
+  });
+  if (!hits) throw new Error("the change matched no rendered object");
+  return out;
+}
+const isDestinationRule = (o: Obj) => o["kind"] === "DestinationRule";
+const isMeshConfig = (o: Obj) => o["kind"] === "ConfigMap" && o["metadata"].name === "istio" && o["metadata"].namespace === "istio-system";
+/** istiod's rendered mesh config with its retry policy changed. */
+const meshRetries = (attempts: number) => (o: Obj) => {
+  const mesh = parse(o["data"].mesh);
+  mesh.defaultHttpRetryPolicy = { ...mesh.defaultHttpRetryPolicy, attempts };
+  o["data"].mesh = stringify(mesh);
+};
+/** Both changes at once, on one copy. */
+function renderedWithBoth(stack: string, a: [(o: Obj) => boolean, (o: Obj) => void], b: [(o: Obj) => boolean, (o: Obj) => void]): LiveObject[] {
+  const first = renderedWith(stack, ...a);
+  return first.map((o) => (b[0](o) ? (() => { const c = structuredClone(o) as Obj; b[1](c); return c as LiveObject; })() : o));
+}
 
 /** The dev stack's raw config, changed by `edit`, then validated like any stack (schema + rules). */
 function devWith(edit: (raw: Record<string, any>) => void): PlatformConfig {
@@ -76,23 +116,41 @@ describe("config → model constants", () => {
   it("has no message-queue run when Kafka is off", () => {
     const config = devWith((raw) => {
       raw.messaging.kafka = { enabled: false };
+      // A saga runs on Kafka topics: without Kafka the stack declares none (config validation refuses one).
+      raw.resilience.sagas = {};
       for (const s of Object.values<any>(raw.services)) {
         delete s.produces;
         delete s.consumes;
       }
     });
     expect(messageQueueCases(config)).toEqual([]);
-    expect(modelCases(config).map((c) => c.model)).toEqual(["circuit-breaker", "saga"]);
+    expect(modelCases(config, objectsOf("dev")).map((c) => c.model)).toEqual(["circuit-breaker"]);
   });
 
-  it("turns ejection time into whole detection intervals and the budget into retries per window", () => {
-    const [cb] = circuitBreakerCases(devWith((raw) => (raw.resilience.circuitBreaker = { consecutiveErrors: 7, intervalSeconds: 10, baseEjectionSeconds: 25 })));
+  it("reads the breaker from the rendered objects: ejection time in whole intervals, the budget as retries per window", () => {
+    const objects = renderedWith("dev", isDestinationRule, (o) => (o["spec"].trafficPolicy.outlierDetection = { ...o["spec"].trafficPolicy.outlierDetection, consecutive5xxErrors: 7, interval: "10s", baseEjectionTime: "25s" }));
+    const [cb, ...rest] = circuitBreakerCases(objects, resilienceKeys(dev));
+    expect(rest).toEqual([]); // dev's three DestinationRules share one set of constants
+    expect(cb!.subject).toBe("DestinationRule apps/inventory-service, DestinationRule apps/payment-service, DestinationRule apps/user-service");
     expect(valueOf(cb!, "THRESHOLD")).toBe(7);
     expect(valueOf(cb!, "OPEN_TICKS")).toBe(3);
     expect(valueOf(cb!, "HALF_OPEN_TRIALS")).toBe(7);
-    expect(valueOf(cb!, "RETRIES")).toBe(2);
-    expect(valueOf(cb!, "RETRY_TOKENS")).toBe(2); // 20 % of a 10-request window
+    expect(valueOf(cb!, "RETRIES")).toBe(2); // istiod's rendered defaultHttpRetryPolicy
+    expect(valueOf(cb!, "RETRY_TOKENS")).toBe(2); // the rendered retryBudget: 20 % of a 10-request window
     expect(configKeysOf(cb!)).toEqual(expect.arrayContaining(["resilience.retries.attempts", "resilience.retries.budgetPercent", "resilience.circuitBreaker.consecutiveErrors"]));
+  });
+
+  it("models the gateway's BackendTrafficPolicies with the waypoints' DestinationRules on prod", () => {
+    const [cb, ...rest] = circuitBreakerCases(objectsOf("prod"), resilienceKeys(prod));
+    expect(rest).toEqual([]);
+    expect(cb!.subject).toMatch(/BackendTrafficPolicy apps\/order-service/);
+    expect(cb!.subject).toMatch(/DestinationRule apps\/user-service/);
+  });
+
+  it("says the mesh's retries are unknown, and does not run, when istiod's mesh config is not in the render", () => {
+    const objects = objectsOf("dev").filter((o) => !isMeshConfig(o));
+    const [cb] = circuitBreakerCases(objects);
+    expect(cb!.outOfBounds).toMatch(/not in the render/);
   });
 
   it("maps a saga's steps to bit masks, step i to bit i", () => {
@@ -125,7 +183,7 @@ describe("config → model constants", () => {
 describe("the dev and prod stacks pass every model", () => {
   for (const stack of ["dev", "prod"]) {
     it(`passes ${stack}`, async () => {
-      const verdicts = await formalVerdicts(platformConfigOf(readStackConfig(stack)));
+      const verdicts = await formalVerdicts(platformConfigOf(readStackConfig(stack)), objectsOf(stack));
       expect(verdicts.map((v) => v.model)).toEqual(["message-queue", "circuit-breaker", "saga"]);
       for (const v of verdicts) {
         expect({ model: v.model, status: v.status, summary: v.summary }).toEqual({ model: v.model, status: "passed", summary: expect.stringMatching(/^no violation in \d+ states$/) });
@@ -143,7 +201,7 @@ describe("configs that break the message-queue model", () => {
     });
 
   it("loses an acknowledged message with min.insync.replicas 1, acks=all and one crash", async () => {
-    const v = only(await formalVerdicts(kafka3({ replicationFactor: 2, minInsyncReplicas: 1 })), "message-queue");
+    const v = only(await formalVerdicts(kafka3({ replicationFactor: 2, minInsyncReplicas: 1 }), []), "message-queue");
     expect(v.constants.find((k) => k.name === "CRASHES")!.value).toBe(1);
     expectCounterexample(v, "durable");
     expect(v.keys).toEqual(expect.arrayContaining(["platform:messaging.kafka.topicDefaults.minInsyncReplicas", "platform:messaging.kafka.topicDefaults.replicationFactor"]));
@@ -153,7 +211,7 @@ describe("configs that break the message-queue model", () => {
   });
 
   it("loses an acknowledged message through unclean leader election even with min.insync.replicas 2", async () => {
-    const v = only(await formalVerdicts(kafka3({ replicationFactor: 3, minInsyncReplicas: 2 }, { uncleanLeaderElection: true })), "message-queue");
+    const v = only(await formalVerdicts(kafka3({ replicationFactor: 3, minInsyncReplicas: 2 }, { uncleanLeaderElection: true }), []), "message-queue");
     expect(["durable", "served"]).toContain(v.property);
     expectCounterexample(v, v.property!);
     expect(v.trail.some((s) => /unclean election/.test(s.text))).toBe(true);
@@ -163,32 +221,45 @@ describe("configs that break the message-queue model", () => {
   it("stops producers with fewer brokers than replicas (the model catches what the schema also rejects)", async () => {
     const config = kafka3({ replicationFactor: 2, minInsyncReplicas: 1 });
     const broken = { ...config, messaging: { ...config.messaging, kafka: { ...config.messaging.kafka, brokers: 2, topicDefaults: { ...config.messaging.kafka.topicDefaults, replicationFactor: 3, minInsyncReplicas: 2 } } } };
-    const v = only(await formalVerdicts(broken), "message-queue");
+    const v = only(await formalVerdicts(broken, []), "message-queue");
     expect(v.constants.find((k) => k.name === "BROKERS")!.value).toBe(2);
     expectCounterexample(v, "available");
     expect(v.keys).toContain("platform:messaging.kafka.brokers");
   });
 
   it("passes RF 3 / min.insync.replicas 2 with clean election", async () => {
-    expect(only(await formalVerdicts(kafka3({ replicationFactor: 3, minInsyncReplicas: 2 })), "message-queue").status).toBe("passed");
+    expect(only(await formalVerdicts(kafka3({ replicationFactor: 3, minInsyncReplicas: 2 }), []), "message-queue").status).toBe("passed");
   });
 });
 
-describe("configs that break the circuit-breaker model", () => {
-  it("finds a retry storm: one failing request's retries, admitted by a 100% budget, eject a healthy host", async () => {
-    const v = only(await formalVerdicts(devWith((raw) => (raw.resilience.retries = { attempts: 5, budgetPercent: 100 }))), "circuit-breaker");
+describe("rendered objects that break the circuit-breaker model", () => {
+  const dev = platformConfigOf(readStackConfig("dev"));
+  const budget = (percent: number): [(o: Obj) => boolean, (o: Obj) => void] => [isDestinationRule, (o) => (o["spec"].trafficPolicy.retryBudget.percent = percent)];
+
+  it("passes the dev render as it is", async () => {
+    expect(only(await formalVerdicts(dev, objectsOf("dev")), "circuit-breaker").status).toBe("passed");
+  });
+
+  it("finds a retry storm once the rendered mesh retries 5 times under a 100% budget: one failing request ejects a healthy host", async () => {
+    const v = only(await formalVerdicts(dev, renderedWithBoth("dev", [isMeshConfig, meshRetries(5)], budget(100))), "circuit-breaker");
+    expect(v.constants.find((k) => k.name === "RETRIES")!.value).toBe(5);
     expectCounterexample(v, "no-storm");
     expect(v.trail.filter((s) => /^retry \(budget left \d+\)$/.test(s.text))).toHaveLength(4);
     expect(v.keys).toEqual(expect.arrayContaining(["platform:resilience.retries.attempts", "platform:resilience.retries.budgetPercent", "platform:resilience.circuitBreaker.consecutiveErrors"]));
   });
 
-  it("passes the same 5 retries once a 20% budget caps them", async () => {
-    const v = only(await formalVerdicts(devWith((raw) => (raw.resilience.retries = { attempts: 5, budgetPercent: 20 }))), "circuit-breaker");
+  it("passes the same 5 rendered retries once the rendered 20% budget caps them", async () => {
+    const v = only(await formalVerdicts(dev, renderedWithBoth("dev", [isMeshConfig, meshRetries(5)], budget(20))), "circuit-breaker");
     expect(v.status).toBe("passed");
   });
 
+  it("fails when only the rendered ejection threshold drops to the tries of one request", async () => {
+    const objects = renderedWith("dev", isDestinationRule, (o) => (o["spec"].trafficPolicy.outlierDetection.consecutive5xxErrors = 3));
+    expectCounterexample(only(await formalVerdicts(dev, objects), "circuit-breaker"), "no-storm");
+  });
+
   it("checks liveness: a breaker that never admits a trial never closes (acceptance cycle)", async () => {
-    const [cb] = circuitBreakerCases(platformConfigOf(readStackConfig("dev")));
+    const [cb] = circuitBreakerCases(objectsOf("dev"));
     const never = { ...cb!, constants: cb!.constants.map((k) => (k.name === "HALF_OPEN_TRIALS" ? { ...k, value: 0 } : k)) };
     const r = await runSpin(never);
     expect(r.status).toBe("failed");
@@ -202,31 +273,31 @@ describe("configs that break the saga model", () => {
   const steps = (...s: Record<string, unknown>[]) => devWith((raw) => (raw.resilience.sagas["place-order"].steps = s));
 
   it("cannot undo a first step without compensation when a later step fails", async () => {
-    const v = only(await formalVerdicts(steps({ service: "inventory-service", compensable: false }, { service: "payment-service" })), "saga");
+    const v = only(await formalVerdicts(steps({ service: "inventory-service", compensable: false }, { service: "payment-service" }), []), "saga");
     expectCounterexample(v, "all-or-nothing");
     expect(v.trail.map((s) => s.text)).toEqual(expect.arrayContaining(["step 1 fails", "step 0 has no compensation: the saga cannot undo it"]));
     expect(v.keys).toContain("platform:resilience.sagas.place-order.steps[0].compensable");
   });
 
   it("applies a redelivered command twice at a participant that does not deduplicate", async () => {
-    const v = only(await formalVerdicts(steps({ service: "inventory-service", idempotent: false }, { service: "payment-service" })), "saga");
+    const v = only(await formalVerdicts(steps({ service: "inventory-service", idempotent: false }, { service: "payment-service" }), []), "saga");
     expectCounterexample(v, "idempotent");
     expect(v.keys).toContain("platform:resilience.sagas.place-order.steps[0].idempotent");
   });
 
   it("passes a last step without compensation (the pivot)", async () => {
-    const v = only(await formalVerdicts(steps({ service: "inventory-service" }, { service: "payment-service", compensable: false })), "saga");
+    const v = only(await formalVerdicts(steps({ service: "inventory-service" }, { service: "payment-service", compensable: false }), []), "saga");
     expect(v.status).toBe("passed");
   });
 });
 
 describe("npm run formal", () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(__dirname, "..", "formal", "cli.ts"), ...args], { encoding: "utf8" });
+    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(__dirname, "..", "formal", "cli.ts"), ...args], { encoding: "utf8", env: process.env });
 
-  it("passes the prod stack and ends with the tally", () => {
+  it("renders the prod stack, passes it and ends with the tally", () => {
     const r = cli("--stack", "prod");
-    expect(r.status).toBe(0);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     const lines = r.stdout.trim().split("\n");
     expect(lines.filter((l) => l.startsWith("PASS  "))).toHaveLength(3);
     expect(lines[lines.length - 1]).toBe("3 passed, 0 failed");
@@ -250,7 +321,7 @@ describe("npm run formal", () => {
 
 describe("reporting", () => {
   it("says the check did not run when spin is missing, and never counts it as passed", async () => {
-    const verdicts = await formalVerdicts(platformConfigOf(readStackConfig("dev")), { spin: "/nonexistent/spin" });
+    const verdicts = await formalVerdicts(platformConfigOf(readStackConfig("dev")), objectsOf("dev"), { spin: "/nonexistent/spin" });
     expect(verdicts.map((v) => v.status)).toEqual(["not-run", "not-run", "not-run"]);
     expect(tally(verdicts)).toEqual({ passed: 0, failed: 3 });
     const { title, body } = formalReportSection(verdicts);
@@ -262,7 +333,7 @@ describe("reporting", () => {
   });
 
   it("reports a missing C compiler and a config beyond the model's bounds as not run", async () => {
-    const noCc = await formalVerdicts(platformConfigOf(readStackConfig("dev")), { cc: "/nonexistent/cc" });
+    const noCc = await formalVerdicts(platformConfigOf(readStackConfig("dev")), objectsOf("dev"), { cc: "/nonexistent/cc" });
     expect(noCc.map((v) => [v.status, v.summary])).toEqual(noCc.map(() => ["not-run", "did not run: a C compiler is not installed (no /nonexistent/cc; apt-get install gcc)"]));
     const wide = devWith((raw) => {
       raw.messaging.kafka = { ...raw.messaging.kafka, combinedRoles: false, brokers: 6, topicDefaults: { ...raw.messaging.kafka.topicDefaults, replicationFactor: 6, minInsyncReplicas: 4 } };
@@ -274,7 +345,7 @@ describe("reporting", () => {
   });
 
   it("puts each failing model, its keys and its counterexample in the report section", async () => {
-    const verdicts = await formalVerdicts(devWith((raw) => (raw.resilience.retries = { attempts: 5, budgetPercent: 100 })));
+    const verdicts = await formalVerdicts(platformConfigOf(readStackConfig("dev")), renderedWithBoth("dev", [isMeshConfig, meshRetries(5)], [isDestinationRule, (o) => (o["spec"].trafficPolicy.retryBudget.percent = 100)]));
     const { body } = formalReportSection(verdicts);
     expect(body).toContain("**2 passed, 1 failed**");
     expect(body).toMatch(/\| circuit-breaker \| .* \| \*\*FAILED\*\*: no-storm \| .*`platform:resilience\.retries\.attempts`/);

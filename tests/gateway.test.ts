@@ -13,6 +13,7 @@ import { Rendered, renderConfig } from "../render/render";
 import { platformConfigOf, readStackConfig, ROOT } from "../render/stack";
 import { charts } from "../versions";
 import { CRD_DIR, CrdValidator } from "./support/crd-schema";
+import { resiliencePlan } from "../config/resilience";
 import { unknownValueKeys } from "./support/helm-values";
 
 const crds = new CrdValidator(CRD_DIR);
@@ -139,7 +140,7 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
       const route = find(r, kind, svc, "apps");
       if (impl === "traefik") {
         for (const rule of route.spec.rules) {
-          expect(rule.filters.map((f: any) => f.extensionRef.name)).toEqual([`${svc}-security-headers`, `${svc}-rate-limit`]);
+          expect(rule.filters.map((f: any) => f.extensionRef.name)).toEqual([`${svc}-security-headers`, `${svc}-rate-limit`, `${svc}-retry`]);
         }
         expect(find(r, "Middleware", `${svc}-rate-limit`, "apps").spec.rateLimit).toMatchObject({ average: rps, period: "1s" });
         expect(find(r, "Middleware", `${svc}-security-headers`, "apps").spec.headers).toMatchObject({ stsSeconds: 31536000, frameDeny: true, contentTypeNosniff: true });
@@ -357,9 +358,10 @@ describe("route derivation (pure)", () => {
 
   it("attaches a route to every HTTPS listener that serves one of its hosts, and only those", () => {
     const e = { ...serviceGraph(cfg).exposures.find((x) => x.service === "user-service")!, spec: { ...cfg.services["user-service"]!.expose!, hosts: ["shop.example.com"] } };
-    const route = serviceRouteObjects("envoy", e, gw).find((o) => o.kind === "HTTPRoute") as any;
+    const res = { exposure: resiliencePlan(cfg).exposures.find((x) => x.service === "user-service")!, destination: resiliencePlan(cfg).destinations.get("user-service")! };
+    const route = serviceRouteObjects("envoy", e, gw, res).find((o) => o.kind === "HTTPRoute") as any;
     expect(route.spec.parentRefs.map((p: any) => p.sectionName)).toEqual(["https-0", "https-1"]);
-    const other = serviceRouteObjects("envoy", { ...e, spec: { ...e.spec, hosts: ["api.example.com"] } }, gw).find((o) => o.kind === "HTTPRoute") as any;
+    const other = serviceRouteObjects("envoy", { ...e, spec: { ...e.spec, hosts: ["api.example.com"] } }, gw, res).find((o) => o.kind === "HTTPRoute") as any;
     expect(other.spec.parentRefs.map((p: any) => p.sectionName)).toEqual(["https-1"]);
   });
 

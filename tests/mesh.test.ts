@@ -16,6 +16,9 @@ import { charts } from "../versions";
 import { CRD_DIR, CrdValidator } from "./support/crd-schema";
 import { unknownValueKeys } from "./support/helm-values";
 
+/** The schema's default retry policy (resilience.retries). */
+const RETRIES = { attempts: 2, perTryTimeoutMs: 500, backoffMs: 25, retryOn: ["connect-failure", "refused-stream", "reset-before-request"] as ("connect-failure" | "refused-stream" | "reset-before-request")[], budgetPercent: 20, budgetMinConcurrency: 3 };
+
 const crds = new CrdValidator(CRD_DIR);
 const MESH_STAGES = new Set(["mesh-ca", "mesh-control-plane", "mesh-policy"]);
 const TD = "cluster.local";
@@ -32,7 +35,7 @@ describe.each(["dev", "prod"])("the mesh of %s", (stack) => {
   it("renders only Istio and Gateway API objects that validate against the pinned CRDs", () => {
     const r = renders[stack]!;
     const mesh = r.model.groups.filter((g) => g.stage === "mesh-policy").flatMap((g) => g.objects);
-    expect(new Set(mesh.map((o) => o.kind))).toEqual(new Set(["PeerAuthentication", "Telemetry", "AuthorizationPolicy", "Gateway"]));
+    expect(new Set(mesh.map((o) => o.kind))).toEqual(new Set(["PeerAuthentication", "Telemetry", "AuthorizationPolicy", "Gateway", "HTTPRoute", "DestinationRule"]));
     for (const o of mesh) expect({ id: `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, ...crds.validate(o) }).toEqual({ id: `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, ok: true, errors: [], celNotEvaluated: [] });
   });
 
@@ -177,7 +180,7 @@ describe("Istio charts' values", () => {
   const opts = { extraTopLevel: ["profile", "platform", "compatibilityVersion"], freeForm: ["meshConfig", "resources"] };
 
   it.each([true, false])("use only keys of the pinned charts (production %s)", (production) => {
-    const v = istioValues({ replicas: production ? 2 : 1, distribution: "k3d", trustDomain: TD, spreadAcrossZones: production, otlpEndpoint: "http://otel-collector.observability.svc.cluster.local:4317", production });
+    const v = istioValues({ replicas: production ? 2 : 1, distribution: "k3d", trustDomain: TD, spreadAcrossZones: production, otlpEndpoint: "http://otel-collector.observability.svc.cluster.local:4317", production, retries: RETRIES });
     expect(unknownValueKeys(v.base, defaultsOf(charts.istioBase), opts)).toEqual([]);
     expect(unknownValueKeys(v.istiod, defaultsOf(charts.istiod), opts)).toEqual([]);
     expect(unknownValueKeys(v.cni, defaultsOf(charts.istioCni), opts)).toEqual([]);
@@ -185,7 +188,7 @@ describe("Istio charts' values", () => {
   });
 
   it("runs istiod HA in prod: autoscaling from the replica floor, PDB, zone spread", () => {
-    const v = istioValues({ replicas: 2, distribution: "generic", trustDomain: TD, spreadAcrossZones: true, otlpEndpoint: "http://c.o.svc:4317", production: true }).istiod as any;
+    const v = istioValues({ replicas: 2, distribution: "generic", trustDomain: TD, spreadAcrossZones: true, otlpEndpoint: "http://c.o.svc:4317", production: true, retries: RETRIES }).istiod as any;
     expect(v).toMatchObject({ autoscaleMin: 2, replicaCount: 2, global: { defaultPodDisruptionBudget: { enabled: true } }, resources: { requests: { cpu: "500m", memory: "2Gi" } } });
     expect(v.topologySpreadConstraints[0].topologyKey).toBe("topology.kubernetes.io/zone");
     expect(v.platform).toBeUndefined();

@@ -13,13 +13,20 @@
  * | sticky sessions    | weighted TraefikService with sticky cookies  | BackendTrafficPolicy consistent hash by cookie |
  * | rate limit         | Middleware rateLimit via ExtensionRef        | BackendTrafficPolicy local rate limit          |
  * | security headers   | Middleware headers via ExtensionRef          | ClientTrafficPolicy lateResponseHeaders        |
+ * | request timeout    | bounds the retry phase only (Middleware retry timeout) | HTTPRoute timeouts.request; BackendTrafficPolicy timeout for gRPC |
+ * | retries            | Middleware retry (attempts + 1 tries, network errors, status ranges) | BackendTrafficPolicy retry |
+ * | retry budget       | —                                            | BackendTrafficPolicy circuitBreaker.retryBudget |
+ * | pool, breaker      | — (Traefik sends to pod endpoints; its breaker is ratio-based) | BackendTrafficPolicy circuitBreaker, healthCheck.passive |
  *
  * Where one implementation cannot do what was asked, config validation refuses it by key
- * (config/schema.ts): no burst on Envoy's local rate limit, no sticky + split canary on Envoy.
+ * (config/schema.ts): no burst on Envoy's local rate limit, no sticky + split canary on Envoy; no
+ * explicit timeout, per-try timeout or gRPC retry condition on Traefik (config/resilience.ts).
  */
 import type { PlatformConfig } from "../../config/schema";
 import { hostCovered } from "../../config/schema";
+import { DestinationPolicy, ExposurePolicy, TRAEFIK_RETRY } from "../../config/resilience";
 import type { K8sObject } from "../core/objects";
+import { apiDuration } from "../shared/duration";
 import type { Exposure } from "../service-graph";
 
 export type Implementation = PlatformConfig["gateway"]["implementation"];
@@ -254,13 +261,7 @@ export function envoyClientTrafficPolicy(namespace: string): K8sObject {
 }
 
 /** Seconds as an Envoy Gateway duration (`1h30m`): each unit's number is at most five digits. */
-export function envoyDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const out = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
-  return out === "" ? "0s" : out;
-}
+export const envoyDuration = (seconds: number): string => apiDuration(seconds * 1000);
 
 /**
  * Prometheus scraping of the gateway: the data plane (and Envoy Gateway's controller) by pod, on
@@ -301,14 +302,66 @@ export const routeObjectNames = (service: string) => ({
   securityHeaders: `${service}-security-headers`,
   rateLimit: `${service}-rate-limit`,
   sticky: `${service}-sticky`,
+  retry: `${service}-retry`,
   policy: service,
 });
+
+/** An exposure's resilience at the gateway: its own timeout and retries, its destination's pool and breaker. */
+export interface RouteResilience {
+  readonly exposure: ExposurePolicy;
+  readonly destination: DestinationPolicy;
+}
+
+/** Traefik's retry middleware for an exposure: attempts counts the first try; conditions map to network errors and status ranges. */
+export function traefikRetry(r: RouteResilience): Record<string, unknown> | undefined {
+  const p = r.exposure.retries.value;
+  if (p.attempts === 0) return undefined;
+  const status = [...new Set(p.retryOn.flatMap((c) => (TRAEFIK_RETRY[c]?.status ? [TRAEFIK_RETRY[c]!.status!] : [])))];
+  return {
+    attempts: p.attempts + 1,
+    initialInterval: apiDuration(p.backoffMs),
+    // Traefik's only request-time bound on a route: no retry starts after the exposure's timeout.
+    timeout: apiDuration(r.exposure.timeoutMs.value),
+    ...(status.length ? { status } : {}),
+    ...(p.retryOn.some((c) => TRAEFIK_RETRY[c]?.network) ? {} : { disableRetryOnNetworkError: true }),
+    retryNonIdempotentMethod: r.exposure.retryNonIdempotent,
+  };
+}
+
+/** Envoy Gateway's retry, breaker and outlier detection for an exposure (BackendTrafficPolicy fields). */
+export function envoyResilience(r: RouteResilience, grpc: boolean): Record<string, unknown> {
+  const p = r.exposure.retries.value;
+  const pool = r.destination.connectionPool.value;
+  const cb = r.destination.circuitBreaker.value;
+  return {
+    retry: {
+      numRetries: p.attempts,
+      ...(p.attempts > 0
+        ? {
+            retryOn: { triggers: [...p.retryOn] },
+            perRetry: { timeout: apiDuration(p.perTryTimeoutMs), backOff: { baseInterval: apiDuration(p.backoffMs), maxInterval: apiDuration(10 * p.backoffMs) } },
+          }
+        : {}),
+    },
+    circuitBreaker: {
+      maxConnections: pool.maxConnections,
+      maxPendingRequests: pool.maxPendingRequests,
+      maxParallelRequests: pool.maxRequests,
+      retryBudget: { percent: { numerator: p.budgetPercent }, minRetryConcurrency: p.budgetMinConcurrency },
+    },
+    healthCheck: {
+      passive: { consecutive5XxErrors: cb.consecutiveErrors, interval: apiDuration(cb.intervalSeconds * 1000), baseEjectionTime: apiDuration(cb.baseEjectionSeconds * 1000), maxEjectionPercent: cb.maxEjectionPercent },
+    },
+    // GRPCRoute has no timeouts field: the route's request timeout goes here.
+    ...(grpc ? { timeout: { http: { requestTimeout: apiDuration(r.exposure.timeoutMs.value) } } } : {}),
+  };
+}
 
 /**
  * Everything that routes one exposed service: an HTTPRoute or GRPCRoute, and the implementation's
  * native objects for its rate limit, stickiness and headers.
  */
-export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: GatewayRef): K8sObject[] {
+export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: GatewayRef, resilience: RouteResilience): K8sObject[] {
   const n = routeObjectNames(e.service);
   const canary = e.spec.canary;
   const stable = { name: e.service, port: e.port };
@@ -342,6 +395,11 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
         },
       });
       filters.push({ type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: n.rateLimit } });
+    }
+    const retry = traefikRetry(resilience);
+    if (retry) {
+      out.push({ apiVersion: TRAEFIK_API, kind: "Middleware", metadata: { name: n.retry, namespace: e.namespace, labels }, spec: { retry } });
+      filters.push({ type: "ExtensionRef", extensionRef: { group: "traefik.io", kind: "Middleware", name: n.retry } });
     }
   }
 
@@ -383,10 +441,12 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
       return p === "/" ? { ...hdr } : { method: { type: "Exact", service: p.slice(1) }, ...hdr };
     });
   const withFilters = filters.length ? { filters } : {};
+  // Envoy Gateway honours HTTPRoute timeouts; Traefik 3.7 accepts and ignores them (traefik/traefik#11902).
+  const timeouts = impl === "envoy" && !grpc ? { timeouts: { request: apiDuration(resilience.exposure.timeoutMs.value) } } : {};
   const rules: object[] = [];
   // Header-routed requests always reach the canary: a more specific match, listed first.
-  if (canaryBackend) rules.push({ matches: matches(canaryHeader), ...withFilters, backendRefs: [{ kind: "Service", ...canaryBackend }] });
-  rules.push({ matches: matches([]), ...withFilters, backendRefs: splitBackends });
+  if (canaryBackend) rules.push({ matches: matches(canaryHeader), ...withFilters, backendRefs: [{ kind: "Service", ...canaryBackend }], ...timeouts });
+  rules.push({ matches: matches([]), ...withFilters, backendRefs: splitBackends, ...timeouts });
 
   out.push({
     apiVersion: GATEWAY_API,
@@ -395,14 +455,15 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
     spec: { parentRefs: parentRefs(gw, e.spec.hosts), hostnames: [...e.spec.hosts], rules },
   });
 
-  // Envoy: rate limit and stickiness are a BackendTrafficPolicy attached to the route.
-  if (impl === "envoy" && (e.spec.rateLimit || e.spec.sticky)) {
+  // Envoy: resilience, rate limit and stickiness are one BackendTrafficPolicy attached to the route.
+  if (impl === "envoy") {
     out.push({
       apiVersion: ENVOY_API,
       kind: "BackendTrafficPolicy",
       metadata: { name: n.policy, namespace: e.namespace, labels },
       spec: {
         targetRefs: [{ group: GATEWAY_GROUP, kind: grpc ? "GRPCRoute" : "HTTPRoute", name: n.route }],
+        ...envoyResilience(resilience, grpc),
         ...(e.spec.rateLimit ? { rateLimit: { type: "Local", local: { rules: [{ limit: { requests: e.spec.rateLimit.requestsPerSecond, unit: "Second" } }] } } } : {}),
         ...(e.spec.sticky
           ? {

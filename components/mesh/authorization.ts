@@ -8,9 +8,9 @@
  *   waypoint Gateway itself) for traffic addressed to that Service.
  *
  * Per application namespace: `allow-nothing` (ztunnel default deny). For each service with declared
- * callers: an ALLOW for exactly those principals, at ztunnel, or at the namespace's waypoint when
- * any caller into that namespace declared methods/paths (then the waypoint also gets its own
- * allow-nothing and ztunnel admits only the waypoint's identity). The gateway's identity is
+ * callers: an ALLOW for exactly those principals at the namespace's waypoint, which every namespace
+ * with a called service has (the calls' timeouts and breakers are L7); the waypoint also gets its
+ * own allow-nothing and ztunnel admits only the waypoint's identity. The gateway's identity is
  * allowed at ztunnel to exactly the exposed services: Traefik and Envoy Gateway send to pod
  * endpoints, not the Service address, so their traffic never passes a waypoint.
  */
@@ -42,10 +42,14 @@ export interface AuthorizationInput {
   readonly gatewayPrincipal?: string;
 }
 
-/** Namespaces where some caller declared methods or paths for a service there: they get a waypoint. */
+/**
+ * Namespaces with a called service: they get a waypoint. Every call carries L7 resilience (its
+ * timeout, the mesh's retries, the destination's breaker: components/mesh/traffic.ts), which only a
+ * waypoint applies; authorization of methods and paths needs it too.
+ */
 export function waypointNamespaces(graph: ServiceGraph): string[] {
   const nsOf = new Map(graph.services.map((s) => [s.name, s.namespace]));
-  return [...new Set(graph.calls.filter((c) => c.methods || c.paths).map((c) => nsOf.get(c.to)!))].sort();
+  return [...new Set(graph.calls.map((c) => nsOf.get(c.to)!))].sort();
 }
 
 /** Principal of a namespace's waypoint. */

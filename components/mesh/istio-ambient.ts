@@ -1,5 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { RetryPolicy } from "../../config/resilience";
+import { meshRetryPolicy } from "./traffic";
 import type { PlatformConfig } from "../../config/schema";
 import { charts } from "../../versions";
 import { chartRelease, childOptions } from "../core/objects";
@@ -24,6 +26,8 @@ export interface IstioAmbientArgs {
   readonly otlpEndpoint: string;
   /** Production sizing. */
   readonly production: boolean;
+  /** East-west retries, applied by every waypoint (resilience.retries → meshConfig.defaultHttpRetryPolicy). */
+  readonly retries: RetryPolicy;
   /**
    * What istiod (only istiod) must wait for: the plug-in CA's Secret, which it reads once at
    * start-up, and the Gateway API CRDs it watches. base, cni and ztunnel do not wait for them.
@@ -123,6 +127,9 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
         accessLogFile: "/dev/stdout",
         enableTracing: true,
         extensionProviders: [{ name: TRACING_PROVIDER, opentelemetry: { service: otlp.host, port: otlp.port } }],
+        // East-west retries: every waypoint route without its own retry (all of them: HTTPRoute
+        // `retry` is experimental-channel only) takes this policy (components/mesh/traffic.ts).
+        defaultHttpRetryPolicy: meshRetryPolicy(a.retries),
       },
     },
     cni: {

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource, K8sObject } from "../core/objects";
 import { chunks, PacedComponent } from "../core/pacing";
+import type { ResiliencePlan } from "../../config/resilience";
 import type { ServiceGraph } from "../service-graph";
 import { authorizationObjects } from "./authorization";
+import { meshTrafficObjects } from "./traffic";
 import { TRACING_PROVIDER } from "./istio-ambient";
 
 /** Inputs of the mesh-wide and per-namespace policies. */
@@ -17,6 +19,8 @@ export interface MeshPoliciesArgs {
   readonly gatewayPrincipal?: string;
   /** Tracing sampling percentage (observability.tracingSamplingPercent, ≥ 5). */
   readonly samplingPercent: number;
+  /** Effective timeouts, pools and breakers of the declared calls (config/resilience.ts). */
+  readonly resilience: ResiliencePlan;
 }
 
 /** Mesh-wide STRICT mTLS and telemetry, in the root namespace. */
@@ -40,9 +44,10 @@ export function meshWideObjects(rootNamespace: string, samplingPercent: number):
 const POLICIES_PER_TURN = 4;
 
 /**
- * STRICT mTLS mesh-wide, tracing and access logs, and least-privilege authorization derived from
- * the declared calls: default deny per application namespace, an ALLOW per declared caller (L7
- * through a waypoint where methods/paths are declared), the gateway to exposed services only.
+ * STRICT mTLS mesh-wide, tracing and access logs, least-privilege authorization derived from the
+ * declared calls (default deny per application namespace, an ALLOW per declared caller at the
+ * called service's waypoint, the gateway to exposed services only), and each called service's
+ * timeout route and DestinationRule (components/mesh/traffic.ts).
  */
 export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number }> {
   /** Number of AuthorizationPolicies, for the report. */
@@ -53,6 +58,7 @@ export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number
     const objs = [
       ...meshWideObjects(args.rootNamespace, args.samplingPercent),
       ...authorizationObjects(args.graph, { trustDomain: args.trustDomain, ...(args.gatewayPrincipal ? { gatewayPrincipal: args.gatewayPrincipal } : {}) }),
+      ...meshTrafficObjects(args.graph, args.resilience),
     ];
     this.authorizationPolicies = objs.filter((o) => o.kind === "AuthorizationPolicy").length;
     // A few policies per turn (components/core/pacing.ts).

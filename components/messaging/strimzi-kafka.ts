@@ -71,9 +71,9 @@ export interface TopicSettings {
   readonly retentionHours: number;
 }
 
-/** Every declared topic with its effective settings. */
-export function topicSettings(k: KafkaConfig): Record<string, TopicSettings> {
-  return Object.fromEntries(Object.entries(k.topics).map(([name, t]) => [name, { ...k.topicDefaults, ...t }]));
+/** Every declared topic with its effective settings, and the sagas' topics with the topic defaults. */
+export function topicSettings(k: KafkaConfig, sagaTopics: readonly string[] = []): Record<string, TopicSettings> {
+  return { ...Object.fromEntries(sagaTopics.map((name) => [name, { ...k.topicDefaults }])), ...Object.fromEntries(Object.entries(k.topics).map(([name, t]) => [name, { ...k.topicDefaults, ...t }])) };
 }
 
 /** The KafkaTopic spec of one topic. */
@@ -176,8 +176,10 @@ export interface StrimziKafkaArgs {
   readonly zones: boolean;
   /** StorageClass for the node volumes; absent: the cluster default. */
   readonly storageClass?: string;
-  /** What each service produces and consumes: the only source of topics' users and ACLs. */
+  /** What each service produces and consumes (its own declarations and its sagas'): the only source of topics' users and ACLs. */
   readonly usage: readonly TopicUse[];
+  /** The declared sagas' command, reply and dead-letter topics (config/resilience.ts allSagaTopics), created with the topic defaults. */
+  readonly sagaTopics?: readonly string[];
   /** Namespaces of the services in `usage`. */
   readonly clients: readonly KafkaClient[];
 }
@@ -267,7 +269,7 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
       crOpts,
     );
 
-    for (const [topic, t] of Object.entries(topicSettings(k))) {
+    for (const [topic, t] of Object.entries(topicSettings(k, args.sagaTopics))) {
       new k8s.apiextensions.CustomResource(
         `${name}-topic-${topic}`,
         { apiVersion: KAFKA_API, kind: "KafkaTopic", metadata: { name: topic, namespace: ns, labels: crLabels }, spec: kafkaTopicSpec(topic, t, k.uncleanLeaderElection) },
