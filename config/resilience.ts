@@ -233,7 +233,7 @@ export function resilienceRules(cfg: Config): ResilienceProblem[] {
     s.calls.forEach((c, i) => {
       const at = `services.${name}.calls[${i}]`;
       if (c.retries !== undefined) add(`${at}.retries`, "east-west retries are mesh-wide (istiod's defaultHttpRetryPolicy): a per-call retry needs HTTPRoute `retry`, which the standard-channel Gateway API CRDs installed here do not have (GEP-1731, experimental)", c.retries, "resilience.retries for every call, or no retries on the call");
-      if (!cfg.mesh.enabled && (c.timeoutMs !== undefined || c.retryNonIdempotent)) add(`${at}.timeoutMs`, "mesh.enabled is false: no waypoint carries east-west timeouts", c.timeoutMs, "mesh.enabled: true, or no per-call resilience");
+      if (!cfg.mesh.enabled && c.timeoutMs !== undefined) add(`${at}.timeoutMs`, "mesh.enabled is false: no waypoint carries east-west timeouts", c.timeoutMs, "mesh.enabled: true, or no per-call timeout");
     });
     if (s.resilience && !plan.destinations.has(name)) add(`services.${name}.resilience`, "nothing calls or exposes this service, so no waypoint or gateway carries its connection pool or circuit breaker", s.resilience, "an override only on a called or exposed service");
     else if (s.resilience && !cfg.mesh.enabled && (!s.expose || traefik || !cfg.gateway.enabled)) add(`services.${name}.resilience`, `with mesh.enabled false only Envoy Gateway deploys a destination's pool and breaker, and ${!s.expose ? "this service is not exposed" : "the gateway is not Envoy Gateway"}`, s.resilience, "mesh.enabled: true or an exposure through gateway.implementation envoy");

@@ -254,6 +254,11 @@ describe("bad combinations are refused before anything is registered, one line e
     expect(problemsOf((r) => (r.services["order-service"].expose.resilience = { retries: { perTryTimeoutMs: 300, retryOn: ["connect-failure", "unavailable"] }, retryNonIdempotent: true }), envoyDev)).toEqual([]);
   });
 
+  it("refuses a per-call timeout with the mesh off, where no waypoint would carry it", () => {
+    const p = problemsOf((r) => ((r.mesh = { enabled: false }), (r.services["order-service"].calls[2].timeoutMs = 1800)));
+    expect(p).toEqual([expect.stringMatching(/^platform:services\.order-service\.calls\[2\]\.timeoutMs: mesh\.enabled is false: no waypoint carries east-west timeouts/)]);
+  });
+
   it("refuses a destination override that nothing deploys", () => {
     expect(problemsOf((r) => (r.services["notification-service"].resilience = { circuitBreaker: { consecutiveErrors: 9 } }))).toEqual([expect.stringMatching(/^platform:services\.notification-service\.resilience: nothing calls or exposes this service/)]);
   });
