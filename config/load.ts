@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { crossFieldRules, PlatformConfig, structuralSchema } from "./schema";
+import { ConfigProblem, crossFieldRules, PlatformConfig, structuralSchema } from "./schema";
+import { maskSecrets } from "./secrets";
 
 export const CONFIG_NAMESPACE = "platform";
 
@@ -27,9 +28,10 @@ export function keyPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function show(v: unknown): string {
+/** A value as an error line shows it: secrets masked (config/secrets.ts), long values cut. */
+function show(v: unknown, key = ""): string {
   if (v === undefined) return "nothing";
-  const s = JSON.stringify(v);
+  const s = JSON.stringify(maskSecrets(v, key));
   return s.length > 120 ? s.slice(0, 117) + "..." : s;
 }
 
@@ -90,9 +92,48 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     }
     const missing = (issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined;
     const what = missing ? "required" : issue.code === "invalid_key" ? `invalid key: ${issue.issues.map((i) => i.message).join("; ")}` : issue.message;
-    lines.push(`${CONFIG_NAMESPACE}:${keyPath(issue.path)}: ${what} (got ${show(issue.input)}; expected ${expectedOf(issue)})`);
+    lines.push(`${CONFIG_NAMESPACE}:${keyPath(issue.path)}: ${what} (got ${show(issue.input, String(issue.path[issue.path.length - 1] ?? ""))}; expected ${expectedOf(issue)})`);
   }
   return lines;
+}
+
+/** Formats cross-field problems as error lines. */
+function problemLines(problems: readonly ConfigProblem[]): string[] {
+  return problems.map((p) => `${CONFIG_NAMESPACE}:${keyPath(p.path)}: ${p.message} (got ${show(p.got, String(p.path[p.path.length - 1] ?? ""))}; expected ${p.expected})`);
+}
+
+/**
+ * The cross-field mistakes a structurally invalid config also has, so that one run reports every
+ * mistake it can: the keys structural validation refused are taken out (an unknown key, a bad
+ * optional value) and the rules run on the rest. Rules about the part of the config a removed key
+ * sits in (the same service, the same area) are left out, since the removal itself could cause
+ * them. When a removal cannot help (a required key, an array element) no rule runs.
+ */
+function rulesBesides(raw: Record<string, unknown>, issues: readonly z.core.$ZodIssue[]): string[] {
+  const removed: (string | number)[][] = [];
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  for (let round = 0; round < 3; round++) {
+    for (const issue of issues) {
+      const path = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [[...issue.path]];
+      for (const p of path) {
+        const last = p[p.length - 1];
+        if (p.length === 0 || typeof last === "number" || p.some((x) => typeof x === "number") || ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined)) return [];
+        let parent: unknown = copy;
+        for (const k of p.slice(0, -1)) parent = (parent as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
+        if (!parent || typeof parent !== "object") return [];
+        delete (parent as Record<PropertyKey, unknown>)[last as PropertyKey];
+        removed.push(p as (string | number)[]);
+      }
+    }
+    const again = structuralSchema.safeParse(copy);
+    if (again.success) {
+      // The area a removed key belongs to: its first two segments (services.<name>, messaging.kafka...).
+      const areas = removed.map((p) => p.slice(0, 2).join("."));
+      return problemLines(crossFieldRules(again.data).filter((pr) => !areas.some((a) => pr.path.slice(0, 2).join(".") === a)));
+    }
+    issues = again.error.issues;
+  }
+  return [];
 }
 
 /**
@@ -101,12 +142,10 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string[] {
  */
 export function parsePlatformConfig(raw: Record<string, unknown>): PlatformConfig {
   const parsed = structuralSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(formatZodIssues(parsed.error.issues));
+  if (!parsed.success) throw new ConfigError([...formatZodIssues(parsed.error.issues), ...rulesBesides(raw, parsed.error.issues)]);
   const problems = crossFieldRules(parsed.data);
   if (problems.length > 0) {
-    throw new ConfigError(
-      problems.map((p) => `${CONFIG_NAMESPACE}:${keyPath(p.path)}: ${p.message} (got ${show(p.got)}; expected ${p.expected})`),
-    );
+    throw new ConfigError(problemLines(problems));
   }
   return parsed.data;
 }

@@ -258,16 +258,22 @@ export function resilienceRules(cfg: Config): ResilienceProblem[] {
     }
   }
 
-  // Retries within the timeout, per call and per exposure.
+  // Retries within the timeout, per call and per exposure: one line per key, naming every route it breaks.
+  const tooLong = new Map<string, { what: string; timeout: Sourced<number>; retries: Sourced<RetryPolicy>; worst: number }[]>();
   const retryFits = (timeout: Sourced<number>, retries: Sourced<RetryPolicy>, what: string) => {
     const worst = worstRetryMs(retries.value);
-    if (worst > timeout.value) {
-      const key = timeout.source === "override" ? timeout.key : `${retries.key}.perTryTimeoutMs`;
-      add(key, `${what}: ${1 + retries.value.attempts} tries of ${retries.value.perTryTimeoutMs} ms plus backoff take up to ${worst} ms, longer than its ${timeout.value} ms timeout (${timeout.key}), so the last retries never finish`, timeout.source === "override" ? timeout.value : retries.value.perTryTimeoutMs, `a timeout of at least ${worst} ms, or fewer or shorter tries (${retries.key})`);
-    }
+    if (worst <= timeout.value) return;
+    const key = timeout.source === "override" ? timeout.key : `${retries.key}.perTryTimeoutMs`;
+    tooLong.set(key, [...(tooLong.get(key) ?? []), { what, timeout, retries, worst }]);
   };
   if (cfg.mesh.enabled) for (const c of plan.calls) retryFits(c.timeoutMs, c.retries, `the call ${c.from} → ${c.to}`);
   for (const e of plan.exposures) if (!traefik || e.retries.value.attempts > 0) retryFits(e.timeoutMs, e.retries, `the exposure of ${e.service}`);
+  for (const [key, items] of tooLong) {
+    const { retries, worst, timeout } = items[0]!;
+    const where = items.map((i) => `${i.what}: ${i.timeout.value} ms (${i.timeout.key})`).join("; ");
+    const needed = Math.max(...items.map((i) => i.worst));
+    add(key, `${1 + retries.value.attempts} tries of ${retries.value.perTryTimeoutMs} ms plus backoff take up to ${worst} ms, longer than the timeout of ${where}, so the last retries never finish`, timeout.source === "override" ? timeout.value : retries.value.perTryTimeoutMs, `a timeout of at least ${needed} ms, or fewer or shorter tries (${retries.key})`);
+  }
 
   // Timeouts shrink along every call chain (and below each exposure); calls inside one cycle are exempt.
   const callsFrom = new Map<string, CallPolicy[]>();
@@ -307,17 +313,23 @@ export function resilienceRules(cfg: Config): ResilienceProblem[] {
   }
 
   // One failing request must not eject a healthy host: its tries stay below the ejection threshold.
+  // One line per breaker key, naming every route that reaches it.
+  const ejecting = new Map<string, { what: string; tries: number; retries: Sourced<RetryPolicy>; threshold: number }[]>();
   const ejects = (retries: Sourced<RetryPolicy>, to: string, what: string) => {
     const d = plan.destinations.get(to);
     if (!d) return;
     const tries = 1 + retries.value.attempts;
-    if (tries >= d.circuitBreaker.value.consecutiveErrors) {
-      add(`${d.circuitBreaker.key}.consecutiveErrors`, `${what} makes up to ${tries} tries (${retries.key}.attempts + 1), so one failing request can eject a healthy host of ${to} after ${d.circuitBreaker.value.consecutiveErrors} consecutive errors`, d.circuitBreaker.value.consecutiveErrors, `more than ${tries}, or fewer attempts`);
-    }
+    const key = `${d.circuitBreaker.key}.consecutiveErrors`;
+    if (tries >= d.circuitBreaker.value.consecutiveErrors) ejecting.set(key, [...(ejecting.get(key) ?? []), { what, tries, retries, threshold: d.circuitBreaker.value.consecutiveErrors }]);
   };
   const seen = new Set<string>();
   if (cfg.mesh.enabled) for (const c of plan.calls) if (!seen.has(c.to)) (seen.add(c.to), ejects(c.retries, c.to, `a call to ${c.to}`));
   if (!traefik) for (const e of plan.exposures) ejects(e.retries, e.service, `the gateway route of ${e.service}`);
+  for (const [key, items] of ejecting) {
+    const tries = Math.max(...items.map((i) => i.tries));
+    const retryKeys = [...new Set(items.map((i) => `${i.retries.key}.attempts`))].join(", ");
+    add(key, `${items.map((i) => i.what).join(", ")} ${items.length > 1 ? "make" : "makes"} up to ${tries} tries (${retryKeys} + 1), so one failing request can eject a healthy host after ${items[0]!.threshold} consecutive errors`, items[0]!.threshold, `more than ${tries}, or fewer attempts`);
+  }
   // One line per mistake: the same key and message found twice (mesh and gateway) is one.
   const once = new Set<string>();
   return out.filter((p) => !once.has(`${p.path.join(".")}|${p.message}`) && !!once.add(`${p.path.join(".")}|${p.message}`));

@@ -9,8 +9,10 @@
  * invariants). Both report every problem they find; see config/load.ts for the message format.
  */
 import { CronExpressionParser } from "cron-parser";
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import { resilienceRules, sagaTopics } from "./resilience";
+import { MASKED, secretLooking } from "./secrets";
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -98,6 +100,19 @@ const topicName = z
   .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be lower-case letters, digits, '.' and '-'");
 
 /** Environment variable names (POSIX). */
+/**
+ * A regular expression the OpenTelemetry Collector can compile: its OTTL `replace_pattern` uses
+ * Go's regexp, which is RE2 (no lookaround, no backreferences). Checked with re2js, a port of
+ * RE2/J, so a pattern the collector would refuse at start-up is refused here by key.
+ */
+const re2Pattern = z.string().min(1).superRefine((p, ctx) => {
+  try {
+    RE2JS.compile(p);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `is not an RE2 pattern the collector can compile (${e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e)}); RE2 has no lookaround or backreferences` });
+  }
+});
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a POSIX environment variable name");
 
 /**
@@ -495,7 +510,7 @@ const observabilitySchema = z.strictObject({
     .array(z.string().min(1))
     .default(["user.email", "enduser.id", "http.request.header.authorization", "http.request.header.cookie"]),
   /** Regular expressions masked in log bodies. */
-  redactPatterns: z.array(z.string().min(1)).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
+  redactPatterns: z.array(re2Pattern).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
   /** OTLP endpoint workloads export to: the node-local collector agent's Service. */
   otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (a host:port without a scheme is not one)" }).default("http://otel-agent.observability.svc.cluster.local:4317"),
   /** Collector gateway replicas (HPA bounds; a PDB when min > 1). */
@@ -679,7 +694,6 @@ export interface ConfigProblem {
   readonly expected: string;
 }
 
-const secretLikeEnv = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 
 /** Parses a Kubernetes byte quantity into bytes (only the suffixes the schema admits). */
 export function bytesOf(q: string): number {
@@ -776,9 +790,20 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         add([...path, "minInsyncReplicas"], "prod topics need min.insync.replicas of at least 2 (acks=all is only as strong as it)", t.minInsyncReplicas, "at least 2");
       }
     };
+    const before = out.length;
     check(["messaging", "kafka", "topicDefaults"], kafka.topicDefaults);
+    // A field the defaults already fail on is reported once, at the defaults' key, not again for
+    // every topic that merely inherits it.
+    const failingDefaults = new Set(out.slice(before).map((p) => `${String(p.path[p.path.length - 1])}|${p.message}`));
     for (const [name, t] of Object.entries(kafka.topics)) {
-      if (Object.keys(t).length > 0) check(["messaging", "kafka", "topics", name], { ...kafka.topicDefaults, ...t });
+      if (Object.keys(t).length === 0) continue;
+      const mark = out.length;
+      check(["messaging", "kafka", "topics", name], { ...kafka.topicDefaults, ...t });
+      const own = out.splice(mark).filter((p) => {
+        const field = String(p.path[p.path.length - 1]);
+        return field in t || !failingDefaults.has(`${field}|${p.message}`);
+      });
+      out.push(...own);
     }
   }
 
@@ -838,7 +863,6 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   if (inversion(c.slo.latencyMs)) add(["slo", "latencyMs"], "latency objectives out of percentile order", c.slo.latencyMs, "p50 ≤ p95 ≤ p99");
 
   // Services: references, exposure, images, environment.
-  if (serviceNames.length === 0) add(["services"], "no services declared", {}, "at least one service");
   for (const [name, s] of Object.entries(c.services)) {
     const at = (...p: (string | number)[]) => ["services", name, ...p];
     if (s.replicas.min > s.replicas.max) add(at("replicas", "min"), "min replicas exceed max replicas", s.replicas.min, `at most ${s.replicas.max}`);
@@ -886,7 +910,9 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }
     for (const key of Object.keys(s.env)) {
-      if (secretLikeEnv.test(key)) add(at("env", key), "looks like a secret; plain env is not for secrets", key, "a generated secret or a Secret reference");
+      const why = secretLooking(key, s.env[key]);
+      // The value is never shown: it may be the secret.
+      if (why) add(at("env", key), `looks like a secret (${why}); plain env is not for secrets`, MASKED, "a value that is not a credential; secrets reach a service through generated Secrets (configStore, Kafka credentials), not env");
     }
     if (s.expose) {
       if (!c.gateway.enabled) add(at("expose"), "service is exposed but the gateway is disabled", s.expose.hosts, "gateway.enabled: true");
@@ -908,6 +934,22 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         add(at("expose", "sticky"), "sticky sessions by cookie need HTTP routes; this service is gRPC", s.expose.sticky, "no sticky on gRPC services");
       }
     }
+  }
+  // One owner per host, path and header match: two routes claiming the same match leave the
+  // choice to the gateway's tie-break (the older route wins in Gateway API), so one service would
+  // silently receive the other's traffic.
+  const claimedMatch = new Map<string, string>();
+  for (const [name, s] of Object.entries(c.services)) {
+    if (!s.expose) continue;
+    const headers = JSON.stringify(Object.entries(s.expose.headers).sort());
+    s.expose.hosts.forEach((h, i) => {
+      for (const p of s.expose!.paths) {
+        const k = `${h} ${s.protocol === "grpc" ? "grpc" : "http"} ${p} ${headers}`;
+        const other = claimedMatch.get(k);
+        if (other !== undefined && other !== name) add(["services", name, "expose", "hosts", i], `host ${h} with path ${p} is already routed to ${other}: the gateway would pick one of the two routes by age`, h, `another host or path than services.${other}.expose`);
+        else claimedMatch.set(k, name);
+      }
+    });
   }
   // Sagas: the orchestrator and every participant are declared services, and the orchestrator
   // declares a call to each participant (the mesh only allows declared calls). Their commands,

@@ -25,8 +25,11 @@ export function readStackFile(file: string): Record<string, string> {
   const lineCounter = new LineCounter();
   const parsed = parseDocument(fs.readFileSync(file, "utf8"), { merge: true, uniqueKeys: true, prettyErrors: true, lineCounter });
   if (parsed.errors.length) {
-    // The pretty message ends its first line with " at line L, column C:"; the position is in linePos.
-    throw new ConfigError(parsed.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? "?"}:${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`));
+    // The first error only: the ones after it follow from it (a tab makes three), and go-yaml,
+    // Pulumi's reader, stops at the first too. The pretty message ends its first line with
+    // " at line L, column C:"; the position is in linePos.
+    const e = parsed.errors[0]!;
+    throw new ConfigError([`${file}:${e.linePos?.[0]?.line ?? "?"}:${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`]);
   }
   const js = parsed.toJS() as unknown;
   if (js !== null && (typeof js !== "object" || Array.isArray(js))) throw new ConfigError([`${file}:1:1: a stack file is a mapping with a config: key (got ${Array.isArray(js) ? "a list" : typeof js})`]);

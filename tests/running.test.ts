@@ -234,10 +234,13 @@ describe("the audit", () => {
   });
 });
 
-describe("the variants: traefik and consul", () => {
+describe("the variants: traefik, consul, and the platform alone", () => {
   it.each([
     ["traefik", (c: Record<string, string>) => ({ ...c, "platform:gateway": JSON.stringify({ ...JSON.parse(c["platform:gateway"]!), implementation: "traefik" }) })],
     ["consul", (c: Record<string, string>) => ({ ...c, "platform:discovery": JSON.stringify({ store: "consul", consul: { servers: 3, storage: "20Gi" } }) })],
+    // No services: no application namespace, so no image rule may match at all (an empty namespace
+    // list in a Kyverno rule matches every namespace, and would refuse the platform's own pods).
+    ["no services", (c: Record<string, string>) => ({ ...c, "platform:services": "{}", "platform:resilience": JSON.stringify({ ...JSON.parse(c["platform:resilience"]!), sagas: {} }) })],
   ])("prod with %s: every proof holds, and the pack finds no mandatory violation in any object, chart objects included", async (_name, change) => {
     const r = await renderConfig("prod", change(readStackConfig("prod")));
     expect(r.running.notRun).toEqual([]);

@@ -93,6 +93,8 @@ describe("admission policies (pure)", () => {
     expect(names(admissionPolicies(sec, ["apps"]))).toEqual(["pod-security/pod-security-restricted", "image-registries/allowed-registries", "image-registries/pinned-by-digest", "verify-images/signed-with-provenance-and-sbom"]);
     const { signing: _signing, ...unsigned } = sec;
     expect(names(admissionPolicies({ ...unsigned, requireDigest: false }, ["apps"]))).toEqual(["pod-security/pod-security-restricted", "image-registries/allowed-registries"]);
+    // Without application namespaces no rule may name an empty namespace list: Kyverno reads it as every namespace.
+    expect(names(admissionPolicies(sec, []))).toEqual(["pod-security/pod-security-restricted"]);
   });
   it("checks every container list, the optional ones only when present", () => {
     const reg = admissionPolicies(sec, ["apps"]).find((o) => o.metadata.name === "image-registries") as any;

@@ -63,30 +63,34 @@ const imagePattern = (image: string) => ({
 export function admissionPolicies(sec: Security, appNamespaces: readonly string[], waypointImage?: string): K8sObject[] {
   const action = sec.enforcement;
   const images = sec.allowedRegistries.map(registryPattern);
-  const out: K8sObject[] = [
-    {
-      apiVersion: "kyverno.io/v1",
-      kind: "ClusterPolicy",
-      metadata: {
-        name: "pod-security",
-        labels,
-        annotations: {
-          "policies.kyverno.io/title": `Pod Security Standard: ${sec.podSecurity}`,
-          "platform.io/excluded-namespaces": Object.entries(POD_SECURITY_EXCLUSIONS).map(([ns, why]) => `${ns}: ${why}`).join(" "),
-        },
-      },
-      spec: {
-        background: true,
-        rules: [
-          {
-            name: `pod-security-${sec.podSecurity}`,
-            match: { any: [{ resources: { kinds: ["Pod"], namespaceSelector: { matchLabels: { "app.kubernetes.io/part-of": "platform" } } } }] },
-            exclude: { any: [{ resources: { namespaces: Object.keys(POD_SECURITY_EXCLUSIONS) } }] },
-            validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } },
-          },
-        ],
+  const podSecurity: K8sObject = {
+    apiVersion: "kyverno.io/v1",
+    kind: "ClusterPolicy",
+    metadata: {
+      name: "pod-security",
+      labels,
+      annotations: {
+        "policies.kyverno.io/title": `Pod Security Standard: ${sec.podSecurity}`,
+        "platform.io/excluded-namespaces": Object.entries(POD_SECURITY_EXCLUSIONS).map(([ns, why]) => `${ns}: ${why}`).join(" "),
       },
     },
+    spec: {
+      background: true,
+      rules: [
+        {
+          name: `pod-security-${sec.podSecurity}`,
+          match: { any: [{ resources: { kinds: ["Pod"], namespaceSelector: { matchLabels: { "app.kubernetes.io/part-of": "platform" } } } }] },
+          exclude: { any: [{ resources: { namespaces: Object.keys(POD_SECURITY_EXCLUSIONS) } }] },
+          validate: { failureAction: action, podSecurity: { level: sec.podSecurity, version: "latest" } },
+        },
+      ],
+    },
+  };
+  // A stack without services has no application namespace, and a Kyverno rule whose namespace
+  // list is empty matches every namespace: the image rules would then refuse the platform's own pods.
+  if (appNamespaces.length === 0) return [podSecurity];
+  const out: K8sObject[] = [
+    podSecurity,
     {
       apiVersion: "kyverno.io/v1",
       kind: "ClusterPolicy",
