@@ -177,7 +177,7 @@ const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 export function verdictsMarkdown(v: Verdicts, configFile: string | undefined): string {
   const lines: string[] = [];
   lines.push(
-    `CrossGuard pack \`policy/\` run over this render (the same policies \`pulumi preview --policy-pack policy\` runs), config ${configFile ? `\`${configFile}\`` : "none (pack defaults)"}: ` +
+    `CrossGuard pack \`policy/\` run over this render (the same policies \`pulumi preview --policy-pack policy\` runs), config ${configFile ? `\`${configFile}\`` : "derived from the stack's config (audit/pack-config.ts; print it with `npm run audit -- --stack-file <file> --print-policy-config`)"}: ` +
       `**${v.mandatory} mandatory**, ${v.advisory} advisory.`,
     "",
   );

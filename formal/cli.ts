@@ -4,16 +4,23 @@
  * Checks the stack against the SPIN models (formal/*.pml): the queue and saga models with its
  * config, the circuit-breaker model with what its render deploys (so the stack is rendered first,
  * charts included: istiod's mesh config holds the mesh's retries). Prints each verdict, the config
- * keys involved and, for a violation, the counterexample. Ends with `N passed, N failed`; exits 1
- * when any model fails or could not run, 2 on an unknown stack.
+ * keys involved and, for a violation, the counterexample. Ends with `N passed, N failed` (and
+ * `N not run` when a model could not run); exits 1 when any model fails or could not run, 2 on a
+ * bad command line (`--help` lists the options).
  */
 import { ConfigError } from "../config/load";
 import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
 import { renderConfig } from "../render/render";
+import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "../render/args";
 import { chartOptionsFromArgs, stackFromArgs } from "../render/stack";
-import { formalVerdicts, tally, verdictText } from "./verdicts";
+import { formalVerdicts, tally, tallyText, verdictText } from "./verdicts";
+
+const OPTIONS = { ...STACK_OPTIONS, ...CHART_OPTIONS };
+const USAGE = usageOf("npm run formal --", ["[--stack <name> | --stack-file <path>] [chart options]"], OPTIONS);
 
 async function main(argv: string[]): Promise<number> {
+  const answered = answerArgs(argv, OPTIONS, USAGE, "npm run formal --", (t) => void process.stdout.write(t), (t) => void process.stderr.write(t));
+  if (answered !== undefined) return answered;
   const named = stackFromArgs(argv);
   if ("error" in named) {
     process.stderr.write(`${named.error}\n`);
@@ -43,9 +50,9 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`formal models for stack ${stack}\n`);
   const verdicts = await formalVerdicts(rendered.config, rendered.running.objects);
   for (const v of verdicts) process.stdout.write(verdictText(v).join("\n") + "\n");
-  const { passed, failed } = tally(verdicts);
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
-  return failed ? 1 : 0;
+  const counts = tally(verdicts);
+  process.stdout.write(`${tallyText(counts)}\n`);
+  return counts.failed || counts.notRun ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

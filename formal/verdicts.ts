@@ -56,11 +56,19 @@ export async function formalVerdicts(config: PlatformConfig, objects: readonly R
   return out;
 }
 
-/** `N passed, N failed` (anything not passed counts as failed: a check that did not run is no pass). */
-export function tally(verdicts: readonly FormalVerdict[]): { passed: number; failed: number } {
+/**
+ * `N passed, N failed, N not run`: a model that could not run (spin or gcc missing, beyond its
+ * bounds, a search that did not finish) is counted as not run, never as passed nor as failed; the
+ * commands still exit non-zero for it, since nothing was proven.
+ */
+export function tally(verdicts: readonly FormalVerdict[]): { passed: number; failed: number; notRun: number } {
   const passed = verdicts.filter((v) => v.passed).length;
-  return { passed, failed: verdicts.length - passed };
+  const failed = verdicts.filter((v) => v.status === "failed").length;
+  return { passed, failed, notRun: verdicts.length - passed - failed };
 }
+
+/** The tally as one line: `3 passed, 0 failed` or `0 passed, 0 failed, 3 not run`. */
+export const tallyText = (t: ReturnType<typeof tally>): string => `${t.passed} passed, ${t.failed} failed${t.notRun ? `, ${t.notRun} not run` : ""}`;
 
 /** Plain-text report of one verdict (the CLI's output). */
 export function verdictText(v: FormalVerdict): string[] {
@@ -74,7 +82,7 @@ export function verdictText(v: FormalVerdict): string[] {
 
 /** The report.md section: one table row per model case, then each counterexample. */
 export function formalReportSection(verdicts: readonly FormalVerdict[]): { title: string; body: string } {
-  const { passed, failed } = tally(verdicts);
+  const counts = tally(verdicts);
   const notRun = verdicts.filter((v) => v.status === "not-run" || v.status === "error");
   const out: string[] = [];
   out.push(
@@ -86,7 +94,7 @@ export function formalReportSection(verdicts: readonly FormalVerdict[]): { title
   }
   const violated = verdicts.filter((v) => v.status === "failed").length;
   out.push(
-    `**${passed} passed, ${failed} failed**${notRun.length ? ` (${notRun.length} did not run)` : ""}${violated ? " — a failing model is a mandatory violation: change the config keys it names." : ""}`,
+    `**${tallyText(counts)}**${violated ? " — a failing model is a mandatory violation: change the config keys it names." : ""}${counts.notRun ? " — a model that did not run proves nothing." : ""}`,
     "",
   );
   out.push("| model | covers | verdict | config keys |", "| --- | --- | --- | --- |");

@@ -17,10 +17,16 @@ import type { RenderedObject } from "../formal/constants";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
+import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
 import { chartOptionsFromArgs, cliArg, stackFromArgs } from "./stack";
 import { writeRender } from "./write";
 
+const OPTIONS = { ...STACK_OPTIONS, out: { type: "string", value: "dir", help: "where to write (default out/<stack>); only the render's own entries there are replaced" }, ...CHART_OPTIONS } as const;
+const USAGE = usageOf("npm run render --", ["[--stack <name> | --stack-file <path>] [--out <dir>] [chart options]"], OPTIONS);
+
 async function main(argv: string[]): Promise<number> {
+  const answered = answerArgs(argv, OPTIONS, USAGE, "npm run render --", (t) => void process.stdout.write(t), (t) => void process.stderr.write(t));
+  if (answered !== undefined) return answered;
   const named = stackFromArgs(argv);
   if ("error" in named) {
     process.stderr.write(`${named.error}\n`);

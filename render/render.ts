@@ -3,6 +3,7 @@ import * as path from "path";
 import { proveRunning, RunningProofs } from "../audit/running";
 import { runningSections } from "../audit/running/report";
 import { auditRun } from "../audit/stack";
+import { packConfigFor } from "../audit/pack-config";
 import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
 import { definePlatform } from "../program";
 import type { PlatformConfig } from "../config/schema";
@@ -64,8 +65,9 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
   phase("program");
   const model = buildModel(run.resources, options.charts?.mode ?? "rendered");
   phase("model");
+  // The stack's pack config file (what CI's preview passes) when there is one, else the same config derived from the stack.
   const policyConfig = stackPolicyConfigFile(stack);
-  const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : {});
+  const verdicts = await auditRun(run, model, policyConfig ? readPolicyConfig(policyConfig) : packConfigFor(config));
   phase("policy");
   const running = proveRunning(run, config);
   phase("proofs");

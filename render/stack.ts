@@ -1,10 +1,11 @@
 /** Reads a stack's Pulumi.<stack>.yaml into the flat string map the Pulumi runtime uses. */
 import * as fs from "fs";
 import * as path from "path";
-import { LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter } from "yaml";
 import { ConfigError, parseStackConfig } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { defaultChartCaches } from "./charts";
+import { parseGoYaml } from "./go-yaml";
 import type { ChartMode } from "./model";
 
 export const PROJECT = "platform";
@@ -23,7 +24,8 @@ export function readStackConfig(stack: string, root = ROOT): Record<string, stri
 export function readStackFile(file: string): Record<string, string> {
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const lineCounter = new LineCounter();
-  const parsed = parseDocument(fs.readFileSync(file, "utf8"), { merge: true, uniqueKeys: true, prettyErrors: true, lineCounter });
+  // go-yaml v3's scalar resolution (render/go-yaml.ts): the values `pulumi up` will read.
+  const { doc: parsed } = parseGoYaml(fs.readFileSync(file, "utf8"), lineCounter);
   if (parsed.errors.length) {
     // The first error only: the ones after it follow from it (a tab makes three), and go-yaml,
     // Pulumi's reader, stops at the first too. The pretty message ends its first line with
@@ -31,14 +33,27 @@ export function readStackFile(file: string): Record<string, string> {
     const e = parsed.errors[0]!;
     throw new ConfigError([`${file}:${e.linePos?.[0]?.line ?? "?"}:${e.linePos?.[0]?.col ?? "?"}: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`]);
   }
-  const js = parsed.toJS() as unknown;
+  let js: unknown;
+  try {
+    js = parsed.toJS();
+  } catch (e) {
+    // An alias to an anchor that does not exist is found only here.
+    throw new ConfigError([`${file}: ${e instanceof Error ? e.message : String(e)}`]);
+  }
   if (js !== null && (typeof js !== "object" || Array.isArray(js))) throw new ConfigError([`${file}:1:1: a stack file is a mapping with a config: key (got ${Array.isArray(js) ? "a list" : typeof js})`]);
   const doc = (js ?? {}) as { config?: Record<string, unknown> };
   if (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config))) throw new ConfigError([`${file}: config: must be a mapping of keys to values`]);
+  // A scalar value is kept as written: Pulumi decodes it into a string (config.Value), so `0755`
+  // stays "0755"; a structure is the JSON of go-yaml's values, as Pulumi writes it.
+  const config = parsed.get("config", true);
+  const raw = (k: string): string | undefined => {
+    const node = isMap(config) ? config.get(k, true) : undefined;
+    return isScalar(node) && node.value !== null && typeof node.source === "string" ? node.source : undefined;
+  };
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc.config ?? {})) {
     const key = k.includes(":") ? k : `${PROJECT}:${k}`;
-    out[key] = typeof v === "string" ? v : JSON.stringify(v);
+    out[key] = v !== null && typeof v === "object" ? JSON.stringify(v) : raw(k) ?? (typeof v === "string" ? v : JSON.stringify(v));
   }
   return out;
 }
@@ -70,6 +85,7 @@ export interface CliStack {
 /** The named stack, or an error line when `--stack` names none of the repository's stacks. */
 export function stackFromArgs(argv: readonly string[]): CliStack | { readonly error: string } {
   const stackFile = cliArg("stack-file", argv);
+  if (stackFile !== undefined && cliArg("stack", argv) !== undefined) return { error: "--stack and --stack-file name the stack twice; give one" };
   const stack = cliArg("stack", argv) ?? (stackFile ? /Pulumi\.(.+)\.yaml$/.exec(path.basename(stackFile))?.[1] : undefined) ?? "dev";
   if (!stackFile && !listStacks().includes(stack)) return { error: `unknown stack ${JSON.stringify(stack)}; expected one of ${listStacks().join(", ")}` };
   return { stack, read: () => (stackFile ? readStackFile(path.resolve(stackFile)) : readStackConfig(stack)) };

@@ -4,6 +4,7 @@
 #   helm  helm.sh/helm/v4/cmd/helm  — templates the platform's charts offline (render/charts.ts)
 #   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (audit/running/admission.ts)
 #   kyverno  tools/kyverno (github.com/kyverno/kyverno CLI) — the platform's ClusterPolicies on every pod (audit/running/kyverno.ts)
+#   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
 set -euo pipefail
@@ -30,18 +31,31 @@ fi
 ln -sf "$helm_dir/helm" .tools/bin/helm
 echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm"
 
+# A small command of this repository (tools/<name>: main.go, go.mod, go.sum), built once per
+# content into the cache and linked into .tools/bin. $2 says what it is built from.
+small_tool() {
+  local name=$1 what=$2
+  local key dir
+  key=$(cat "tools/$name/go.mod" "tools/$name/go.sum" "tools/$name/main.go" | sha256sum | cut -c1-12)
+  dir="$cache/$name-$key"
+  if [ ! -x "$dir/$name" ]; then
+    echo "install-tools: building $name ($what) into $dir"
+    mkdir -p "$dir"
+    (cd "tools/$name" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/$name" .)
+  fi
+  ln -sf "$dir/$name" ".tools/bin/$name"
+  echo "install-tools: $name at .tools/bin/$name"
+}
+
 # pod-security: Kubernetes' own Pod Security Admission library (k8s.io/pod-security-admission,
 # pinned in tools/pod-security/go.mod) over the pods the platform will run (audit/running/admission.ts).
 # ~1 min and 10 MB once; rebuilt when its source changes.
-psa_key=$(cat tools/pod-security/go.mod tools/pod-security/go.sum tools/pod-security/main.go | sha256sum | cut -c1-12)
-psa_dir="$cache/pod-security-$psa_key"
-if [ ! -x "$psa_dir/pod-security" ]; then
-  echo "install-tools: building pod-security (k8s.io/pod-security-admission $(awk '/pod-security-admission/ {print $2}' tools/pod-security/go.mod)) into $psa_dir"
-  mkdir -p "$psa_dir"
-  (cd tools/pod-security && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$psa_dir/pod-security" .)
-fi
-ln -sf "$psa_dir/pod-security" .tools/bin/pod-security
-echo "install-tools: pod-security at .tools/bin/pod-security"
+small_tool pod-security "k8s.io/pod-security-admission $(awk '/pod-security-admission/ {print $2}' tools/pod-security/go.mod)"
+
+# yaml-json: go-yaml v3 (gopkg.in/yaml.v3, pinned in tools/yaml-json/go.mod), the YAML reader
+# Pulumi's Go SDK reads stack files with, printing JSON; tests/yaml-parity.test.ts compares the
+# program's reader with it. A few seconds and 2 MB once; rebuilt when its source changes.
+small_tool yaml-json "gopkg.in/yaml.v3 $(awk '/gopkg.in\/yaml.v3/ {print $NF; exit}' tools/yaml-json/go.mod)"
 
 # kyverno: the Kyverno CLI at the version the kyverno chart deploys (tools/kyverno/go.mod pins it
 # and repeats Kyverno's replace directive), so `kyverno apply` runs the platform's ClusterPolicies

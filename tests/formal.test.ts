@@ -189,7 +189,7 @@ describe("the dev and prod stacks pass every model", () => {
         expect({ model: v.model, status: v.status, summary: v.summary }).toEqual({ model: v.model, status: "passed", summary: expect.stringMatching(/^no violation in \d+ states$/) });
         expect(v.trail).toEqual([]);
       }
-      expect(tally(verdicts)).toEqual({ passed: 3, failed: 0 });
+      expect(tally(verdicts)).toEqual({ passed: 3, failed: 0, notRun: 0 });
     });
   }
 });
@@ -323,11 +323,11 @@ describe("reporting", () => {
   it("says the check did not run when spin is missing, and never counts it as passed", async () => {
     const verdicts = await formalVerdicts(platformConfigOf(readStackConfig("dev")), objectsOf("dev"), { spin: "/nonexistent/spin" });
     expect(verdicts.map((v) => v.status)).toEqual(["not-run", "not-run", "not-run"]);
-    expect(tally(verdicts)).toEqual({ passed: 0, failed: 3 });
+    expect(tally(verdicts)).toEqual({ passed: 0, failed: 0, notRun: 3 });
     const { title, body } = formalReportSection(verdicts);
     expect(title).toBe("Formal models");
     expect(body).toMatch(/\*\*The formal check did not run\*\*: spin is not installed/);
-    expect(body).toContain("**0 passed, 3 failed** (3 did not run)");
+    expect(body).toContain("**0 passed, 0 failed, 3 not run** — a model that did not run proves nothing.");
     expect(body).not.toMatch(/mandatory violation/);
     expect(body).not.toMatch(/\| passed \|/);
   });

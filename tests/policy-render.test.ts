@@ -12,7 +12,8 @@ import { fluxReleaseAsHelm, readPolicyConfig, stackPolicyConfigFile, Verdicts } 
 import { helmReleaseToFlux } from "../render/gitops";
 import { policies } from "../policy/policies";
 import { Rendered, renderStack } from "../render/render";
-import { listStacks } from "../render/stack";
+import { listStacks, platformConfigOf, readStackConfig } from "../render/stack";
+import { packConfigFor } from "../audit/pack-config";
 import { writeRender } from "../render/write";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -74,6 +75,21 @@ describe("per-stack pack config (policy/stacks/<stack>.json, what the preview pa
     expect(cfg["quorum-members-in-prod"].environment).toBe(stackCfg["platform:environment"]);
     const digestLevel = typeof cfg["image-pinned-by-digest"] === "string" ? cfg["image-pinned-by-digest"] : cfg["image-pinned-by-digest"]?.enforcementLevel ?? "mandatory";
     expect(digestLevel).toBe(security.requireDigest === false ? "advisory" : "mandatory");
+    // The file is what the stack's own config derives (audit/pack-config.ts): regenerate it with
+    // `npm run audit -- --stack <stack> --print-policy-config > policy/stacks/<stack>.json`.
+    expect(cfg).toEqual(packConfigFor(platformConfigOf(readStackConfig(stack))));
+  });
+
+  it("derives a new stack's pack config from its stack file: environment, registries, digest level, gateway namespace", () => {
+    const raw = structuredClone(readStackConfig("prod"));
+    raw["platform:security"] = JSON.stringify({ ...JSON.parse(raw["platform:security"]!), allowedRegistries: ["ghcr.io/acme-shop", "registry.example.org/team"] });
+    raw["platform:gateway"] = JSON.stringify({ ...JSON.parse(raw["platform:gateway"]!), namespace: "edge" });
+    const cfg = packConfigFor(platformConfigOf(raw)) as Record<string, any>;
+    expect(cfg["image-allowed-registry"].allowedRegistries).toEqual(["ghcr.io/acme-shop", "registry.example.org/team"]);
+    expect(cfg["quorum-members-in-prod"]).toEqual({ environment: "prod" });
+    expect(cfg["no-external-service"].gatewayServices.every((g: any) => g.namespace === "edge")).toBe(true);
+    expect(JSON.stringify(cfg)).not.toContain('"gateway-system"');
+    expect(() => normalizeConfig(policies, cfg)).not.toThrow();
   });
   it("every exemption in a stack's config carries a reason, and prod lowers no policy below mandatory", () => {
     for (const stack of listStacks()) {
