@@ -2,7 +2,7 @@
  * The running platform (audit/running): flows, admission, placement, ownership over the whole
  * render, chart objects and controller-made pods included. Each proof holds on dev and prod, and
  * each is broken on purpose to see it fail. Admission needs the pod-security tool that
- * scripts/install-tools.sh builds (the README's test command runs it first).
+ * scripts/install-tools.sh builds (the README's test command runs it first, through scripts/setup.sh).
  */
 import * as fc from "fast-check";
 import { main as auditMain } from "../audit/cli";

@@ -16,7 +16,7 @@ import {
 import { serviceGraph } from "../components/service-graph";
 import { platformConfigOf, readStackConfig } from "../render/stack";
 
-// promtool comes from the Debian `prometheus` package (.ci/run installs it).
+// promtool comes from the Debian `prometheus` package (scripts/setup.sh installs it).
 const promtool = (args: string[], cwd: string) => spawnSync("promtool", args, { cwd, encoding: "utf8" });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "slo-"));
 const writeRules = (dir: string, groups: readonly RuleGroup[]) => {
