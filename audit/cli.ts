@@ -17,7 +17,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/load";
-import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
+import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
 import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "../render/args";
 import { renderConfig } from "../render/render";
 import { chartOptionsFromArgs, cliArg as arg, platformConfigOf, stackFromArgs } from "../render/stack";
@@ -108,7 +108,7 @@ export async function main(argv: string[], out = (s: string) => void process.std
     print(v, json, out);
     return v.mandatory > 0 ? 1 : 0;
   } catch (e) {
-    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+    if (e instanceof ChartNotFoundError || e instanceof ChartTemplateError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
       err(`${e.message}\n`);
       return 2;
     }

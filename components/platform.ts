@@ -5,7 +5,7 @@ import type { PlatformConfig } from "../config/schema";
 import { allSagaTopics, resiliencePlan, ResiliencePlan } from "../config/resilience";
 import { crdBundles, images } from "../versions";
 import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
-import { useChartSource } from "./core/objects";
+import { useChartSource, useChartValues } from "./core/objects";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Consul } from "./discovery/consul";
 import { EtcdCluster, etcdPodMonitor } from "./discovery/etcd-cluster";
@@ -103,6 +103,7 @@ export class Platform extends pulumi.ComponentResource {
     this.resilience = resiliencePlan(cfg);
     // Every chart below comes from the stack's chart source (a local cache or a mirror), when set.
     useChartSource(cfg.charts.path || cfg.charts.repository ? cfg.charts : undefined);
+    useChartValues(cfg.charts.values);
 
     // Stage "crds": the Gateway API is read by both the gateway and the mesh.
     let gatewayApiCrds: GatewayApiCrds | undefined;

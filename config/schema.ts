@@ -11,6 +11,7 @@
 import { CronExpressionParser } from "cron-parser";
 import { RE2JS } from "re2js";
 import { z } from "zod";
+import { charts as pinnedCharts } from "../versions";
 import { resilienceRules, sagaTopics } from "./resilience";
 import { MASKED, secretLooking } from "./secrets";
 
@@ -171,6 +172,25 @@ const circuitBreakerFields = {
 };
 const partial = <T extends Record<string, z.ZodTypeAny>>(fields: T) => z.strictObject(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> });
 
+/** A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const qualifiedKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.'")
+  .refine((k) => !k.includes("/") || k.indexOf("/") <= 253, "the prefix is at most 253 characters");
+
+/** A node taint the pods tolerate (core/v1 Toleration). */
+const tolerationSchema = z.strictObject({
+  key: qualifiedKey.optional(),
+  operator: z.enum(["Equal", "Exists"]).default("Equal"),
+  value: z.string().max(63).optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  /** Only with effect NoExecute: how long the pod stays after the taint appears. */
+  tolerationSeconds: z.number().int().min(0).optional(),
+});
+
+/** Keys of the pod's labels and annotations the platform owns (identity, routing, mesh enrollment). */
+export const RESERVED_POD_KEY = /^(app\.kubernetes\.io\/(name|instance|version|part-of|managed-by)|platform\.io\/.+|([a-z0-9-]+\.)*istio\.io\/.+|([a-z0-9-]+\.)*kubernetes\.io\/.+|([a-z0-9-]+\.)*k8s\.io\/.+)$/;
+
 /** One declared service-to-service call: the only source of mesh allow rules. */
 const callSchema = z.strictObject({
   /** The called service (a key of `services`). */
@@ -314,6 +334,22 @@ const serviceSchema = z.strictObject({
   /** SLO overrides. */
   slo: sloOverrideSchema.optional(),
   /**
+   * Escape hatches for the pods (stable and canary alike), for what the schema does not model:
+   * scheduling, registry credentials, labels and annotations for the team's own tooling. Keys the
+   * platform owns (identity, routing, `*.istio.io`, `*.kubernetes.io`, `*.k8s.io`) are refused.
+   */
+  pod: z
+    .strictObject({
+      labels: z.record(qualifiedKey, labelValue).default({}),
+      annotations: z.record(qualifiedKey, z.string()).default({}),
+      /** Node labels the pods must land on (the placement proof does not model node labels). */
+      nodeSelector: z.record(qualifiedKey, labelValue).default({}),
+      tolerations: z.array(tolerationSchema).default([]),
+      /** Secrets (kubernetes.io/dockerconfigjson) in the service's namespace, for private registries. */
+      imagePullSecrets: z.array(dnsLabel).default([]),
+    })
+    .prefault({}),
+  /**
    * How this service is protected as a destination: its connection pool and outlier detection, at
    * its waypoint (DestinationRule) and at the gateway (Envoy Gateway) when exposed. Each field
    * overrides resilience.connectionPool / resilience.circuitBreaker.
@@ -361,6 +397,13 @@ const chartsSchema = z.strictObject({
   path: z.string().min(1).optional(),
   /** One Helm repository (https://) or OCI registry (oci://) that mirrors every pinned chart under its upstream name. */
   repository: z.string().regex(/^(https:\/\/|oci:\/\/)\S+$/, "an https:// or oci:// URL").optional(),
+  /**
+   * Values merged over the platform's own for a chart, by chart name (`istiod`, `traefik`,
+   * `kube-prometheus-stack`...): maps merge, lists and scalars replace, as with `helm -f`. The
+   * escape hatch for what the schema does not model; the render's proofs and the pack still check
+   * every object the result templates to.
+   */
+  values: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
 
 const gatewaySchema = z.strictObject({
@@ -970,6 +1013,24 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       }
     });
   }
+  // Escape hatches: nothing that takes over what the platform owns, nothing Kubernetes refuses.
+  for (const [name, s] of Object.entries(c.services)) {
+    for (const field of ["labels", "annotations"] as const) {
+      for (const k of Object.keys(s.pod[field])) {
+        if (RESERVED_POD_KEY.test(k)) add(["services", name, "pod", field, k], "is a key the platform owns (identity, routing, mesh enrollment) or Kubernetes reserves", k, "a key of your own prefix, e.g. team.example.com/owner");
+      }
+    }
+    s.pod.tolerations.forEach((t, i) => {
+      if (t.operator === "Exists" && t.value !== undefined) add(["services", name, "pod", "tolerations", i, "value"], "a toleration with operator Exists takes no value (the API server refuses it)", t.value, "no value, or operator Equal");
+      if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute") add(["services", name, "pod", "tolerations", i, "tolerationSeconds"], "only a NoExecute toleration has tolerationSeconds", t.tolerationSeconds, "effect: NoExecute, or no tolerationSeconds");
+      if (t.key === undefined && t.operator !== "Exists") add(["services", name, "pod", "tolerations", i, "key"], "a toleration without a key must use operator Exists (it then tolerates every taint)", t, "a key, or operator: Exists");
+    });
+  }
+  const chartNames: string[] = [...new Set(Object.values(pinnedCharts).map((p) => p.chart))].sort();
+  for (const chart of Object.keys(c.charts.values)) {
+    if (!chartNames.includes(chart)) add(["charts", "values", chart], "is not a chart the platform installs", chart, chartNames.join(" | "));
+  }
+
   // Timeouts, retries and breakers: what the mesh and the gateway will do (config/resilience.ts).
   out.push(...resilienceRules(c));
   return out;

@@ -9,7 +9,7 @@
  * bad command line (`--help` lists the options).
  */
 import { ConfigError } from "../config/load";
-import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
+import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingSubchartError } from "../render/charts";
 import { renderConfig } from "../render/render";
 import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "../render/args";
 import { chartOptionsFromArgs, stackFromArgs } from "../render/stack";
@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     // The circuit-breaker model needs the render; without its charts there is nothing to check.
-    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+    if (e instanceof ChartNotFoundError || e instanceof ChartTemplateError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
       process.stderr.write(`stack ${stack}: ${e.message}\nno model was checked.\n`);
       return 1;
     }

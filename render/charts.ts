@@ -166,6 +166,21 @@ export function missingDependencies(dir: string): ChartDependency[] {
   return (meta.dependencies ?? []).filter((d) => !present.some((f) => f === d.name || (f.startsWith(`${d.name}-`) && f.endsWith(".tgz"))));
 }
 
+/**
+ * `helm template` refused a chart's values (its values.schema.json, a required value, a template
+ * error): most often a stack's own `platform:charts.values.<chart>`. The render exits non-zero.
+ */
+export class ChartTemplateError extends Error {
+  constructor(
+    public readonly chart: string,
+    public readonly version: string,
+    dir: string,
+    helmSays: string,
+  ) {
+    super(`helm template of chart ${chart} ${version} (${dir}) failed (values the stack sets in platform:charts.values.${chart}, if any, are merged into the platform's): ${helmSays.replace(/\s*\n\s*/g, " ")}`);
+  }
+}
+
 /** A chart the cache does not hold; the render exits non-zero with this message. */
 export class ChartNotFoundError extends Error {
   constructor(
@@ -526,7 +541,7 @@ export class ChartExpander {
           return { text: stdout, cached: false };
         } catch (e) {
           const err = e as Error & { stderr?: string };
-          throw new Error(`helm template of chart ${inp.chart} ${inp.version ?? ""} (${dir}) failed: ${(err.stderr || err.message).trim()}`);
+          throw new ChartTemplateError(inp.chart, inp.version ?? "", dir, (err.stderr || err.message).trim());
         } finally {
           fs.rmSync(tmp, { recursive: true, force: true });
         }

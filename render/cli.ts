@@ -15,7 +15,7 @@ import { ConfigError } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import type { RenderedObject } from "../formal/constants";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
-import { ChartNotFoundError, HelmNotInstalledError, MissingSubchartError } from "./charts";
+import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
 import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
 import { chartOptionsFromArgs, cliArg, stackFromArgs } from "./stack";
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`stack ${stack}: ${e.message}\n`);
       return 1;
     }
-    if (e instanceof ChartNotFoundError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
+    if (e instanceof ChartNotFoundError || e instanceof ChartTemplateError || e instanceof HelmNotInstalledError || e instanceof MissingSubchartError) {
       process.stderr.write(`stack ${stack}: ${e.message}\nnothing written.\n`);
       return 1;
     }

@@ -50,6 +50,29 @@ export function useChartSource(source: ChartSource | undefined): void {
   stackChartSource = source;
 }
 
+let stackChartValues: Readonly<Record<string, Record<string, unknown>>> = {};
+
+/** Sets the stack's values overrides by chart name (`platform:charts.values`), merged over the platform's in every chart of that name. */
+export function useChartValues(values: Readonly<Record<string, Record<string, unknown>>>): void {
+  stackChartValues = values;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `over` merged into `base` as `helm -f` merges values files: maps merge, lists and scalars replace. */
+export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeValues(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** A chart's values with the stack's override for that chart, if any (values may hold Outputs: merged once resolved). */
+function withStackValues(chart: string, values: ChartReleaseArgs["values"]): ChartReleaseArgs["values"] {
+  const over = stackChartValues[chart];
+  if (!over) return values;
+  return pulumi.output(values ?? {}).apply((v) => mergeValues(v as Record<string, unknown>, over)) as ChartReleaseArgs["values"];
+}
+
 /** What differs between the platform's charts; the chart, version and repository come from the pin. */
 export interface ChartReleaseArgs {
   /** The Helm release name (what the chart's templates see as `.Release.Name`). */
@@ -86,7 +109,7 @@ export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.
   if (args.needsHooks) {
     return new k8s.helm.v3.Release(
       name,
-      { name: args.releaseName, ...from, version: pin.version, namespace: args.namespace, ...(args.skipCrds ? { skipCrds: true } : {}), values: args.values },
+      { name: args.releaseName, ...from, version: pin.version, namespace: args.namespace, ...(args.skipCrds ? { skipCrds: true } : {}), values: withStackValues(pin.chart, args.values) },
       opts as pulumi.CustomResourceOptions,
     );
   }
@@ -98,7 +121,7 @@ export function chartRelease(name: string, args: ChartReleaseArgs, opts: pulumi.
       version: pin.version,
       namespace: args.namespace,
       ...(args.skipCrds ? { skipCrds: true } : {}),
-      values: args.values,
+      values: withStackValues(pin.chart, args.values),
     },
     opts,
   );

@@ -103,6 +103,10 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
           seccompProfile: { type: "RuntimeDefault" },
         },
         topologySpreadConstraints: spreadConstraints(selector, args.spreadAcrossZones),
+        // The declaration's escape hatches (services.<name>.pod), each only when given.
+        ...(Object.keys(s.pod.nodeSelector).length ? { nodeSelector: { ...s.pod.nodeSelector } } : {}),
+        ...(s.pod.tolerations.length ? { tolerations: s.pod.tolerations.map((t) => ({ ...t })) } : {}),
+        ...(s.pod.imagePullSecrets.length ? { imagePullSecrets: s.pod.imagePullSecrets.map((n) => ({ name: n })) } : {}),
         containers: [
           {
             name: "app",
@@ -144,7 +148,8 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
             selector: { matchLabels: selector },
             // Never drop below the desired count during a rollout.
             strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-            template: { metadata: { labels }, spec: pod.podSpec },
+            // The stack's own pod labels and annotations beside the platform's (config refuses its keys).
+            template: { metadata: { labels: { ...s.pod.labels, ...labels }, ...(Object.keys(s.pod.annotations).length ? { annotations: { ...s.pod.annotations } } : {}) }, spec: pod.podSpec },
           },
         },
         childOptions(this, opts, args.admittedAfter ?? []),

@@ -1,0 +1,116 @@
+/**
+ * Escape hatches (issue 20): what the schema does not model, a stack can still say, and the
+ * platform's checks still apply to the result. `services.<name>.pod` (labels, annotations, node
+ * selector, tolerations, image pull secrets) on every pod of the service; `charts.values.<chart>`
+ * merged over the platform's values as `helm -f` would, the chart then templated and proven like
+ * any other. Keys the platform owns are refused by key.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parsePlatformConfig, platformKeysOf } from "../config/load";
+import { mergeValues } from "../components/core/objects";
+import { definePlatform } from "../program";
+import { runProgram } from "../render/harness";
+import { renderConfig } from "../render/render";
+import { PROJECT, readStackConfig } from "../render/stack";
+import { configProblems } from "./support/config-problems";
+
+type Raw = Record<string, any>;
+const rawOf = (stack: string): Raw => structuredClone(platformKeysOf(readStackConfig(stack))) as Raw;
+const run = async (raw: Raw) => {
+  const config = parsePlatformConfig(raw);
+  return (await runProgram({ project: PROJECT, stack: "hatches", config: {}, program: () => definePlatform(config) })).resources;
+};
+
+describe("services.<name>.pod", () => {
+  const pod = {
+    labels: { "team.example.com/owner": "payments", cost_center: "cc-17" },
+    annotations: { "team.example.com/runbook": "https://runbooks.example.com/order" },
+    nodeSelector: { "kubernetes.io/arch": "arm64" },
+    tolerations: [{ key: "dedicated", operator: "Equal", value: "shop", effect: "NoSchedule" }],
+    imagePullSecrets: ["acme-registry"],
+  };
+
+  it("puts them on the stable and the canary pods, beside the platform's own labels and selectors", async () => {
+    const raw = rawOf("dev");
+    raw.services["order-service"].pod = pod;
+    const resources = await run(raw);
+    const deployments = resources.filter((r) => (r.inputs as Raw)["kind"] === "Deployment" || r.type === "kubernetes:apps/v1:Deployment").map((r) => r.inputs as Raw).filter((d) => String(d["metadata"]?.name).startsWith("order-service"));
+    expect(deployments.map((d) => d["metadata"].name).sort()).toEqual(["order-service", "order-service-canary"]);
+    for (const d of deployments) {
+      const t = d["spec"].template;
+      expect(t.metadata.labels).toMatchObject({ ...pod.labels, "app.kubernetes.io/name": "order-service" });
+      expect(t.metadata.annotations).toEqual(pod.annotations);
+      expect(t.spec.nodeSelector).toEqual(pod.nodeSelector);
+      expect(t.spec.tolerations).toEqual(pod.tolerations);
+      expect(t.spec.imagePullSecrets).toEqual([{ name: "acme-registry" }]);
+      // The selector is the platform's alone: a stack label cannot capture or release pods.
+      expect(Object.keys(d["spec"].selector.matchLabels).sort()).toEqual(["app.kubernetes.io/name", "platform.io/track"]);
+    }
+    // Without them, nothing of the kind is rendered.
+    const plain = (await run(rawOf("dev"))).map((r) => r.inputs as Raw).find((d) => d["kind"] === "Deployment" && d["metadata"]?.name === "user-service")!;
+    expect(plain["spec"].template.spec.nodeSelector).toBeUndefined();
+    expect(plain["spec"].template.metadata.annotations).toBeUndefined();
+  });
+
+  it("refuses keys the platform owns and tolerations the API server refuses, by key", () => {
+    const raw = rawOf("dev");
+    raw.services["order-service"].pod = {
+      labels: { "app.kubernetes.io/name": "other", "platform.io/track": "stable" },
+      annotations: { "ambient.istio.io/bypass-inbound-capture": "true", "sidecar.istio.io/inject": "true" },
+      tolerations: [{ key: "a", operator: "Exists", value: "x" }, { key: "b", effect: "NoSchedule", tolerationSeconds: 5 }, { operator: "Equal", value: "y" }],
+    };
+    const p = configProblems(raw);
+    expect(p.map((l) => l.split(": ")[0])).toEqual(
+      expect.arrayContaining([
+        "platform:services.order-service.pod.labels.app.kubernetes.io/name",
+        "platform:services.order-service.pod.labels.platform.io/track",
+        "platform:services.order-service.pod.annotations.ambient.istio.io/bypass-inbound-capture",
+        "platform:services.order-service.pod.annotations.sidecar.istio.io/inject",
+        "platform:services.order-service.pod.tolerations[0].value",
+        "platform:services.order-service.pod.tolerations[1].tolerationSeconds",
+        "platform:services.order-service.pod.tolerations[2].key",
+      ]),
+    );
+    expect(p).toHaveLength(7);
+  });
+});
+
+describe("charts.values", () => {
+  it("merges like helm -f: maps merge, lists and scalars replace", () => {
+    expect(mergeValues({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3], e: true }, d: null })).toEqual({ a: { b: 1, c: [3], e: true }, d: null });
+  });
+
+  it("refuses a chart the platform does not install", () => {
+    const raw = rawOf("dev");
+    raw.charts = { values: { nginx: { replicaCount: 2 } } };
+    expect(configProblems(raw)).toEqual([expect.stringMatching(/^platform:charts\.values\.nginx: is not a chart the platform installs .*expected .*istiod .*traefik/)]);
+  });
+
+  it("reaches the chart's templates, and the proofs and the pack check what it templates to", async () => {
+    const flat = { ...readStackConfig("dev"), "platform:charts": JSON.stringify({ values: { traefik: { log: { format: "json" } } } }) };
+    const r = await renderConfig("dev", flat);
+    const traefik = r.running.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "traefik")!;
+    const args: string[] = (traefik as Raw)["spec"].template.spec.containers[0].args;
+    expect(args).toContain("--log.format=json");
+    // The platform's own values survive the merge (the same map, other keys).
+    expect(args.some((a) => a.startsWith("--log.level="))).toBe(true);
+    expect(r.running.findings).toEqual([]);
+    expect(r.verdicts.mandatory).toBe(0);
+  });
+
+  it("a value the chart's schema refuses fails the render in one line naming the chart and the stack key, nothing written", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hatch-"));
+    const file = path.join(dir, "Pulumi.bad.yaml");
+    fs.writeFileSync(file, fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8") + "  platform:charts:\n    values:\n      traefik: {logs: {general: {format: json}}}\n");
+    const out = path.join(dir, "out");
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "render", "cli.ts"), "--stack-file", file, "--out", out], { encoding: "utf8", env: process.env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^stack bad: helm template of chart traefik 41\.3\.0 .* failed \(values the stack sets in platform:charts\.values\.traefik, if any, are merged into the platform's\): .*additional properties 'logs' not allowed/);
+    expect(r.stderr).toMatch(/nothing written\.\n$/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
