@@ -311,8 +311,16 @@ const serviceSchema = z.strictObject({
       initialDelaySeconds: z.number().int().min(0).default(5),
     })
     .prefault({}),
-  /** Plain (non-secret) environment. Secret-looking names are rejected: use generated secrets. */
+  /** Plain (non-secret) environment. Secret-looking names and values are refused: use secretEnv. */
   env: z.record(envName, z.string()).default({}),
+  /**
+   * Environment from Secrets in the service's namespace (created by the team, or by External
+   * Secrets from a store): name → {secret, key}, rendered as `valueFrom.secretKeyRef`, so no value
+   * is ever in the config, the render or the state.
+   */
+  secretEnv: z
+    .record(envName, z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret data key (letters, digits, '-', '_', '.')") }))
+    .default({}),
   /** Paths that need to be writable; each gets an emptyDir since the root filesystem is read-only. */
   writablePaths: z.array(pathPrefix).default([]).refine((ps) => new Set(ps).size === ps.length, "lists a path twice: each path is one volume mount, and a pod refuses two mounts at one path"),
   /** Mount a Kubernetes API token (off unless the service talks to the API server). */
@@ -728,6 +736,18 @@ export function natsSubjectsCollide(a: string, b: string): boolean {
   }
 }
 
+/**
+ * Env names the platform sets itself: telemetry in every service, and the store's and Kafka's
+ * connection in their clients (components/discovery, components/messaging; a test keeps this list
+ * equal to what they set). A service's own env or secretEnv may not take them.
+ */
+export const PLATFORM_ENV_NAMES: readonly string[] = [
+  "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES",
+  "ETCD_ENDPOINTS", "ETCD_USERNAME", "ETCD_KEY_PREFIX", "ETCD_CA_PEM", "ETCD_CERT_PEM", "ETCD_KEY_PEM",
+  "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "CONSUL_KEY_PREFIX", "CONSUL_CACERT_PEM",
+  "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_JAAS_CONFIG", "KAFKA_USERNAME", "KAFKA_PASSWORD", "KAFKA_CA_PEM", "KAFKA_ACKS", "KAFKA_ENABLE_IDEMPOTENCE", "KAFKA_GROUP_ID",
+];
+
 /** A problem found by a cross-field rule. */
 export interface ConfigProblem {
   /** Key path below `platform:`, e.g. ["services", "order-service", "calls", 0, "service"]. */
@@ -955,7 +975,12 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     for (const key of Object.keys(s.env)) {
       const why = secretLooking(key, s.env[key]);
       // The value is never shown: it may be the secret.
-      if (why) add(at("env", key), `looks like a secret (${why}); plain env is not for secrets`, MASKED, "a value that is not a credential; secrets reach a service through generated Secrets (configStore, Kafka credentials), not env");
+      if (why) add(at("env", key), `looks like a secret (${why}); plain env is not for secrets`, MASKED, `secretEnv.${key}: {secret: <Secret name>, key: <data key>} (a Secret in namespace ${s.namespace})`);
+      if (PLATFORM_ENV_NAMES.includes(key)) add(at("env", key), "is set by the platform (telemetry, or the store's and Kafka's connection)", key, "another name");
+      if (key in s.secretEnv) add(at("env", key), "is also in secretEnv: one variable, two values", key, "the name in env or in secretEnv, not both");
+    }
+    for (const key of Object.keys(s.secretEnv)) {
+      if (PLATFORM_ENV_NAMES.includes(key)) add(at("secretEnv", key), "is set by the platform (telemetry, or the store's and Kafka's connection)", key, "another name");
     }
     if (s.expose) {
       if (!c.gateway.enabled) add(at("expose"), "service is exposed but the gateway is disabled", s.expose.hosts, "gateway.enabled: true");

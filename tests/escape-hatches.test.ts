@@ -11,6 +11,10 @@ import * as os from "os";
 import * as path from "path";
 import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import { mergeValues } from "../components/core/objects";
+import { CONSUL_CLIENT_ENV } from "../components/discovery/consul";
+import { ETCD_CLIENT_ENV } from "../components/discovery/etcd-cluster";
+import { kafkaClientEnv } from "../components/messaging/strimzi-kafka";
+import { PLATFORM_ENV_NAMES } from "../config/schema";
 import { definePlatform } from "../program";
 import { runProgram } from "../render/harness";
 import { renderConfig } from "../render/render";
@@ -75,6 +79,36 @@ describe("services.<name>.pod", () => {
       ]),
     );
     expect(p).toHaveLength(7);
+  });
+});
+
+describe("services.<name>.secretEnv", () => {
+  it("gives a service its own Secrets by reference, never a value", async () => {
+    const raw = rawOf("dev");
+    raw.services["notification-service"].secretEnv = { SMTP_PASSWORD: { secret: "smtp-credentials", key: "password" } };
+    const d = (await run(raw)).map((r) => r.inputs as Raw).find((o) => o["kind"] === "Deployment" && o["metadata"]?.name === "notification-service")!;
+    const env: Raw[] = d["spec"].template.spec.containers[0].env;
+    expect(env.find((e) => e["name"] === "SMTP_PASSWORD")).toEqual({ name: "SMTP_PASSWORD", valueFrom: { secretKeyRef: { name: "smtp-credentials", key: "password" } } });
+    // The secret-looking plain env error points there.
+    const bad = rawOf("dev");
+    bad.services["notification-service"].env.SMTP_PASSWORD = "hunter2hunter2";
+    expect(configProblems(bad)).toEqual([expect.stringMatching(/expected secretEnv\.SMTP_PASSWORD: \{secret: <Secret name>, key: <data key>\} \(a Secret in namespace notifications\)\)$/)]);
+  });
+
+  it("refuses names the platform sets, and a name in both env and secretEnv", () => {
+    const raw = rawOf("dev");
+    raw.services["order-service"].env = { OTEL_SERVICE_NAME: "x", LOG_LEVEL: "debug" };
+    raw.services["order-service"].secretEnv = { KAFKA_PASSWORD: { secret: "s", key: "k" }, LOG_LEVEL: { secret: "s", key: "level" } };
+    expect(configProblems(raw).map((l) => l.split(" (got")[0])).toEqual([
+      "platform:services.order-service.env.OTEL_SERVICE_NAME: is set by the platform (telemetry, or the store's and Kafka's connection)",
+      "platform:services.order-service.env.LOG_LEVEL: is also in secretEnv: one variable, two values",
+      "platform:services.order-service.secretEnv.KAFKA_PASSWORD: is set by the platform (telemetry, or the store's and Kafka's connection)",
+    ]);
+  });
+
+  it("knows every name the platform sets (the list config validation checks against)", () => {
+    const set = new Set([...Object.keys(ETCD_CLIENT_ENV), ...Object.keys(CONSUL_CLIENT_ENV), ...Object.keys(kafkaClientEnv({ produces: true, consumes: true })), "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES"]);
+    expect([...PLATFORM_ENV_NAMES].sort()).toEqual([...set].sort());
   });
 });
 

@@ -243,6 +243,8 @@ function probe(s: ServiceConfig, path: string, portName: string): k8s.types.inpu
 function containerEnv(name: string, version: string, args: MicroserviceArgs, s: ServiceConfig): kx.types.EnvMap {
   return {
     ...s.env,
+    // The service's own Secrets by reference (config refuses names the platform sets below).
+    ...Object.fromEntries(Object.entries(s.secretEnv).map(([k, ref]) => [k, { secretKeyRef: { name: ref.secret, key: ref.key } }])),
     OTEL_SERVICE_NAME: name,
     OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint,
     // The endpoint is the collector's OTLP/gRPC port; SDKs that default to HTTP would fail on it.
