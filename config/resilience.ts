@@ -267,7 +267,8 @@ export function resilienceRules(cfg: Config): ResilienceProblem[] {
     tooLong.set(key, [...(tooLong.get(key) ?? []), { what, timeout, retries, worst }]);
   };
   if (cfg.mesh.enabled) for (const c of plan.calls) retryFits(c.timeoutMs, c.retries, `the call ${c.from} → ${c.to}`);
-  for (const e of plan.exposures) if (!traefik || e.retries.value.attempts > 0) retryFits(e.timeoutMs, e.retries, `the exposure of ${e.service}`);
+  // Traefik has no per-try timeout and no request timeout: its tries are not bounded this way.
+  if (!traefik) for (const e of plan.exposures) retryFits(e.timeoutMs, e.retries, `the exposure of ${e.service}`);
   for (const [key, items] of tooLong) {
     const { retries, worst, timeout } = items[0]!;
     const where = items.map((i) => `${i.what}: ${i.timeout.value} ms (${i.timeout.key})`).join("; ");
