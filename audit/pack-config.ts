@@ -29,5 +29,8 @@ export function packConfigFor(config: Pick<PlatformConfig, "environment" | "secu
   out["quorum-members-in-prod"] = { environment: config.environment };
   // A stack that allows tags (dev) reports unpinned images without failing on them.
   if (!config.security.requireDigest) out["image-pinned-by-digest"] = { enforcementLevel: "advisory", ...renamed["image-pinned-by-digest"] };
+  // A dev stack without admission control (security.admission.enabled false) has no Kyverno to
+  // verify signatures: the pack reports the gap without failing the preview (prod refuses the setting).
+  if (!config.security.admission.enabled) out["kyverno-verifies-every-registry"] = { enforcementLevel: "advisory", ...renamed["kyverno-verifies-every-registry"] };
   return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]])) as PackConfig;
 }

@@ -65,7 +65,8 @@ export interface GatewayOutputs {
 
 /** Where the config store and the brokers listen. */
 export interface DataServices {
-  readonly store: { readonly kind: "etcd" | "consul"; readonly endpoint: string };
+  /** Absent with discovery.store none. */
+  readonly store?: { readonly kind: "etcd" | "consul"; readonly endpoint: string };
   readonly kafkaBootstrap?: string;
   readonly natsUrl?: string;
 }
@@ -287,12 +288,12 @@ export class Platform extends pulumi.ComponentResource {
     };
     const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service) }));
     const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
-    let store: DataServices["store"];
+    let store: DataServices["store"] | undefined;
     if (cfg.discovery.store === "etcd") {
       const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(etcd.clientEnv);
       store = { kind: "etcd", endpoint: etcd.endpoints };
-    } else {
+    } else if (cfg.discovery.store === "consul") {
       const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement, monitoringCrds }, { parent: this });
       addEnv(consul.clientEnv);
       store = { kind: "consul", endpoint: consul.address };
@@ -306,16 +307,20 @@ export class Platform extends pulumi.ComponentResource {
       kafkaBootstrap = kafka.bootstrap;
     }
     const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds }, { parent: this }) : undefined;
-    this.dataServices = { store, ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
+    this.dataServices = { ...(store ? { store } : {}), ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 
     // ---- Security: Kyverno, then its policies; application pods are admitted only after both ----
     // Kyverno's namespace stays out of ambient: the API server calls its webhooks without a mesh
     // certificate (istio/istio#52874).
-    const securityNs = new Namespaces("security-namespace", { names: [PLATFORM_NAMESPACES.security], podSecurity: "restricted" }, { parent: this });
-    const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod", monitoringCrds }, { parent: this });
-    // The policies are Kyverno's CRDs, served by its webhook.
-    const admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces, ...(cfg.mesh.enabled ? { waypointImage: `${images.istioProxy.repository}:${images.istioProxy.tag}` } : {}) }, { parent: this, dependsOn: [kyverno] });
+    // security.admission.enabled false (dev only): no Kyverno, no policies; the pack still checks at preview.
+    let admission: AdmissionPolicies | undefined;
+    if (cfg.security.admission.enabled) {
+      const securityNs = new Namespaces("security-namespace", { names: [PLATFORM_NAMESPACES.security], podSecurity: "restricted" }, { parent: this });
+      const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod", monitoringCrds }, { parent: this });
+      // The policies are Kyverno's CRDs, served by its webhook.
+      admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces, ...(cfg.mesh.enabled ? { waypointImage: `${images.istioProxy.repository}:${images.istioProxy.tag}` } : {}) }, { parent: this, dependsOn: [kyverno] });
+    }
 
     // Stage "workloads": each service waits for its own namespace (through the name output), its
     // credentials Secrets and the admission policies.
@@ -332,7 +337,7 @@ export class Platform extends pulumi.ComponentResource {
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
           // Pods are admitted only once the admission policies exist, or the first ones would skip them.
-          admittedAfter: [admission],
+          admittedAfter: admission ? [admission] : [],
         },
         { parent: this },
       );

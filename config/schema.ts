@@ -485,8 +485,8 @@ const consulSchema = z.strictObject({
 });
 
 const discoverySchema = z.strictObject({
-  /** Which store: exactly one of etcd or consul. */
-  store: z.enum(["etcd", "consul"]),
+  /** Which store: etcd or Consul, or none (then no service may declare configStore). */
+  store: z.enum(["etcd", "consul", "none"]),
   /** etcd settings (only with store etcd). */
   etcd: etcdSchema.optional(),
   /** Consul settings (only with store consul). */
@@ -586,6 +586,8 @@ const observabilitySchema = z.strictObject({
 });
 
 const securitySchema = z.strictObject({
+  /** Kyverno and the admission policies; off only in dev (small clusters), where the pack still checks at preview. */
+  admission: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   /** Admission policies enforce (prod) or only audit (dev). */
   enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
   /** Pod Security Standard applied to application namespaces. */
@@ -903,6 +905,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   if (prod) {
     if (!c.security.requireDigest) add(["security", "requireDigest"], "prod images must be pinned by digest", false, "true in prod");
     if (c.security.enforcement !== "Enforce") add(["security", "enforcement"], "prod admission policies must enforce", c.security.enforcement, "Enforce in prod");
+    if (!c.security.admission.enabled) add(["security", "admission", "enabled"], "prod needs admission control (Pod Security, registries, digests, signatures)", false, "true in prod");
     if (c.gateway.enabled && c.gateway.replicas < 2) add(["gateway", "replicas"], "prod gateway needs at least 2 replicas", c.gateway.replicas, "at least 2");
     if (c.mesh.enabled && c.mesh.replicas < 2) add(["mesh", "replicas"], "prod istiod needs at least 2 replicas", c.mesh.replicas, "at least 2");
     if (!c.mesh.enabled) add(["mesh", "enabled"], "prod needs the mesh (mTLS and authorization)", false, "true in prod");
@@ -969,6 +972,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       const lat = { ...c.slo.latencyMs, ...Object.fromEntries(Object.entries(s.slo.latencyMs).filter(([, v]) => v !== undefined)) };
       if (inversion(lat)) add(at("slo", "latencyMs"), "latency objectives out of percentile order", lat, "p50 ≤ p95 ≤ p99");
     }
+    if (s.configStore && c.discovery.store === "none") add(at("configStore"), "the service needs the config store, and discovery.store is none", true, "discovery.store etcd or consul, or configStore: false");
     if (s.consumerGroup !== undefined && s.consumes.length === 0) {
       add(at("consumerGroup"), "a consumer group without consumed topics grants nothing", s.consumerGroup, "consumes: [<topic>, ...] or no consumerGroup");
     }

@@ -148,3 +148,37 @@ describe("charts.values", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 });
+
+describe("areas a dev stack can turn off: admission control and the config store", () => {
+  const lean = () => {
+    const flat = { ...readStackConfig("dev") };
+    flat["platform:security"] = JSON.stringify({ ...JSON.parse(flat["platform:security"]!), admission: { enabled: false } });
+    flat["platform:discovery"] = JSON.stringify({ store: "none" });
+    const services = JSON.parse(flat["platform:services"]!);
+    for (const svc of Object.values<Raw>(services)) delete svc["configStore"];
+    flat["platform:services"] = JSON.stringify(services);
+    return flat;
+  };
+
+  it("renders neither Kyverno nor a store, and the platform still holds every proof with no mandatory finding", async () => {
+    // A stack of its own name: its pack config is derived from it (audit/pack-config.ts).
+    const r = await renderConfig("lean", lean());
+    expect(r.running.objects.filter((o) => o.kind === "ClusterPolicy" || o.metadata.namespace === "kyverno" || o.metadata.namespace === "discovery")).toEqual([]);
+    expect(r.running.findings).toEqual([]);
+    expect(r.verdicts.mandatory).toBe(0);
+    // The gap is still reported, as advisory: nothing verifies the application images' signatures.
+    expect(r.verdicts.stack.filter((v) => v.policy === "kyverno-verifies-every-registry").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+  });
+
+  it("refuses a service that needs the store when there is none, and admission off in prod", () => {
+    const raw = rawOf("dev");
+    raw.discovery = { store: "none" };
+    expect(configProblems(raw)).toEqual([
+      expect.stringMatching(/^platform:services\.user-service\.configStore: the service needs the config store, and discovery\.store is none/),
+      expect.stringMatching(/^platform:services\.inventory-service\.configStore: /),
+    ]);
+    const prod = rawOf("prod");
+    prod.security.admission = { enabled: false };
+    expect(configProblems(prod)).toEqual([expect.stringMatching(/^platform:security\.admission\.enabled: prod needs admission control/)]);
+  });
+});
