@@ -263,7 +263,7 @@ describe("structural errors", () => {
   it("reports a missing required key", () => {
     const raw = base();
     delete raw.discovery.store;
-    expect(problems(raw)).toEqual(["platform:discovery.store: required (got nothing; expected \"etcd\" | \"consul\")"]);
+    expect(problems(raw)).toEqual(["platform:discovery.store: required (got nothing; expected \"etcd\" | \"consul\" | \"none\")"]);
   });
 
   it("reports three mistakes as three messages, each naming its key", () => {
