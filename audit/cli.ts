@@ -70,8 +70,6 @@ export async function main(argv: string[], out = (s: string) => void process.std
   const stack = named?.stack;
   const configFile = arg("policy-config", argv) ?? (stack ? stackPolicyConfigFile(stack) : undefined);
   try {
-    // A stack without a pack config file gets the one derived from its own config, as the render does.
-    const config = configFile ? readPolicyConfig(path.resolve(configFile)) : named ? packConfigFor(platformConfigOf(named.read())) : {};
     if (argv.includes("--print-policy-config")) {
       if (!named) {
         err("--print-policy-config needs a stack (--stack or --stack-file)\n");
@@ -80,6 +78,8 @@ export async function main(argv: string[], out = (s: string) => void process.std
       out(JSON.stringify(packConfigFor(platformConfigOf(named.read())), null, 2) + "\n");
       return 0;
     }
+    // A stack without a pack config file: the render derives its config (audit/pack-config.ts) and its verdicts are used below.
+    const config = configFile ? readPolicyConfig(path.resolve(configFile)) : {};
     for (const w of configWarnings(policies, config)) err(`warning: ${configFile}: ${w}\n`);
     let v: Verdicts;
     if (named && stack !== undefined) {

@@ -4,7 +4,7 @@
  * and the config keys its constants come from (formal/README.md).
  */
 import type { PlatformConfig } from "../config/schema";
-import type { RenderedObject } from "../formal/constants";
+import type { K8sObject } from "../components/core/objects";
 import { FormalVerdict, formalVerdicts } from "../formal/verdicts";
 import type { Verdicts, Violation } from "./verdicts";
 
@@ -26,6 +26,6 @@ export function withFormal(v: Verdicts, formal: readonly FormalVerdict[]): Verdi
 }
 
 /** Runs the models on a stack's config and render, and adds their findings. */
-export async function auditFormal(v: Verdicts, config: PlatformConfig, objects: readonly RenderedObject[]): Promise<Verdicts> {
+export async function auditFormal(v: Verdicts, config: PlatformConfig, objects: readonly K8sObject[]): Promise<Verdicts> {
   return withFormal(v, await formalVerdicts(config, objects));
 }

@@ -21,9 +21,8 @@ const EXEMPTIONS_GATEWAY_NAMESPACE = "gateway-system";
 type Json = Record<string, any>;
 
 export function packConfigFor(config: Pick<PlatformConfig, "environment" | "security" | "gateway">): PackConfig {
-  const base = JSON.parse(fs.readFileSync(PLATFORM_EXEMPTIONS_FILE, "utf8")) as Json;
   // The gateway's objects live in the stack's gateway namespace.
-  const renamed = JSON.parse(JSON.stringify(base), (k, v) => (k === "namespace" && v === EXEMPTIONS_GATEWAY_NAMESPACE ? config.gateway.namespace : v)) as Json;
+  const renamed = JSON.parse(fs.readFileSync(PLATFORM_EXEMPTIONS_FILE, "utf8"), (k, v) => (k === "namespace" && v === EXEMPTIONS_GATEWAY_NAMESPACE ? config.gateway.namespace : v)) as Json;
   const out: Json = { ...renamed };
   out["image-allowed-registry"] = { allowedRegistries: [...config.security.allowedRegistries], ...renamed["image-allowed-registry"] };
   out["quorum-members-in-prod"] = { environment: config.environment };

@@ -117,7 +117,7 @@ function rulesBesides(raw: Record<string, unknown>, issues: readonly z.core.$Zod
       const path = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [[...issue.path]];
       for (const p of path) {
         const last = p[p.length - 1];
-        if (p.length === 0 || typeof last === "number" || p.some((x) => typeof x === "number") || ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined)) return [];
+        if (p.length === 0 || p.some((x) => typeof x === "number") || ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined)) return [];
         let parent: unknown = copy;
         for (const k of p.slice(0, -1)) parent = (parent as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
         if (!parent || typeof parent !== "object") return [];

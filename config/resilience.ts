@@ -5,7 +5,7 @@
  * and the gateway render exactly these (components/mesh/traffic.ts, components/gateway/routing.ts),
  * config validation checks them (resilienceRules) and the report lists them.
  */
-import type { PlatformConfig } from "./schema";
+import type { ConfigProblem, PlatformConfig } from "./schema";
 
 type Config = Pick<PlatformConfig, "services" | "resilience" | "gateway" | "mesh">;
 type RetryCondition = PlatformConfig["resilience"]["retries"]["retryOn"][number];
@@ -197,14 +197,6 @@ export function worstRetryMs(p: RetryPolicy): number {
 /** The retry conditions after which the request may have run in the application. */
 export const unsafeConditions = (p: RetryPolicy): RetryCondition[] => p.retryOn.filter((c) => !RETRY_SAFE.includes(c));
 
-/** A problem, in the shape crossFieldRules returns. */
-export interface ResilienceProblem {
-  readonly path: (string | number)[];
-  readonly message: string;
-  readonly got: unknown;
-  readonly expected: string;
-}
-
 /** Traefik's retry middleware: which conditions it can express, and how. */
 export const TRAEFIK_RETRY: Partial<Record<RetryCondition, { network?: true; status?: string }>> = {
   "connect-failure": { network: true },
@@ -222,8 +214,8 @@ const keyPath = (k: string): (string | number)[] => k.split(/\.|\[(\d+)\]/).filt
  * along every call chain; no replay of non-idempotent requests without opt-in; one failing request
  * cannot eject a healthy host; nothing set that the mesh or the chosen gateway cannot deploy.
  */
-export function resilienceRules(cfg: Config): ResilienceProblem[] {
-  const out: ResilienceProblem[] = [];
+export function resilienceRules(cfg: Config): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
   const add = (key: string, message: string, got: unknown, expected: string) => out.push({ path: keyPath(key), message, got, expected });
   const plan = resiliencePlan(cfg);
   const traefik = cfg.gateway.implementation === "traefik";

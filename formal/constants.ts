@@ -7,7 +7,8 @@
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { resiliencePlan } from "../config/resilience";
-import type { PlatformConfig } from "../config/schema";
+import { PLATFORM_NAMESPACES, PlatformConfig } from "../config/schema";
+import type { K8sObject } from "../components/core/objects";
 import { durationMs } from "../components/shared/duration";
 
 export type ModelName = "message-queue" | "circuit-breaker" | "saga";
@@ -114,17 +115,9 @@ export function messageQueueCases(config: PlatformConfig): ModelCase[] {
   });
 }
 
-/** A rendered object, as the formal cases read it. */
-export interface RenderedObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
-  readonly [field: string]: unknown;
-}
-
 /** The mesh-wide retry policy as istiod will read it: the `istio` ConfigMap its chart renders (data.mesh). */
-export function renderedMeshRetry(objects: readonly RenderedObject[]): { attempts: number } | undefined {
-  const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "istio" && o.metadata.namespace === "istio-system") as { data?: { mesh?: string } } | undefined;
+export function renderedMeshRetry(objects: readonly K8sObject[]): { attempts: number } | undefined {
+  const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "istio" && o.metadata.namespace === PLATFORM_NAMESPACES.mesh) as { data?: { mesh?: string } } | undefined;
   if (!cm?.data?.mesh) return undefined;
   const mesh = parseYaml(cm.data.mesh) as { defaultHttpRetryPolicy?: { attempts?: number } } | null;
   // Istio's own default when the mesh config names none: 2 retries.
@@ -140,7 +133,7 @@ const PLATFORM_LABEL = "app.kubernetes.io/part-of";
  * outlier detection (its routes are not modelled; the report says so). `keyOf` names the config
  * key behind an object's breaker (config/resilience.ts), for the verdict.
  */
-export function circuitBreakerCases(objects: readonly RenderedObject[], keyOf: (o: RenderedObject) => { breaker: string; retries: string } = () => ({ breaker: "resilience.circuitBreaker", retries: "resilience.retries" })): ModelCase[] {
+export function circuitBreakerCases(objects: readonly K8sObject[], keyOf: (o: K8sObject) => { breaker: string; retries: string } = () => ({ breaker: "resilience.circuitBreaker", retries: "resilience.retries" })): ModelCase[] {
   interface Found { subject: string; threshold: number; openTicks: number; retries: number; tokens: number; keys: { breaker: string; retries: string } }
   const found: Found[] = [];
   const ticks = (ejection: string, interval: string) => Math.ceil(durationMs(ejection) / durationMs(interval));
@@ -223,7 +216,7 @@ export function sagaCases(config: PlatformConfig): ModelCase[] {
 }
 
 /** The config keys behind a rendered breaker: the destination's or exposure's (config/resilience.ts). */
-export function resilienceKeys(config: PlatformConfig): (o: RenderedObject) => { breaker: string; retries: string } {
+export function resilienceKeys(config: PlatformConfig): (o: K8sObject) => { breaker: string; retries: string } {
   const plan = resiliencePlan(config);
   return (o) => {
     const service = o.metadata.labels?.["app.kubernetes.io/name"] ?? o.metadata.name;
@@ -234,6 +227,6 @@ export function resilienceKeys(config: PlatformConfig): (o: RenderedObject) => {
 }
 
 /** Every model run for a stack, in report order: the queue and saga models from the config, the breaker from the render. */
-export function modelCases(config: PlatformConfig, objects: readonly RenderedObject[]): ModelCase[] {
+export function modelCases(config: PlatformConfig, objects: readonly K8sObject[]): ModelCase[] {
   return [...messageQueueCases(config), ...circuitBreakerCases(objects, resilienceKeys(config)), ...sagaCases(config)];
 }

@@ -8,7 +8,8 @@
  *   const failing = (await formalVerdicts(config, rendered.running.objects)).filter((v) => !v.passed);
  */
 import type { PlatformConfig } from "../config/schema";
-import { configKeysOf, ModelCase, ModelConstant, modelCases, ModelName, RenderedObject } from "./constants";
+import type { K8sObject } from "../components/core/objects";
+import { configKeysOf, ModelCase, ModelConstant, modelCases, ModelName } from "./constants";
 import { RunOptions, RunStatus, runSpin, TrailStep, trailLines } from "./run";
 
 export interface FormalVerdict {
@@ -50,7 +51,7 @@ function verdictOf(c: ModelCase, r: Awaited<ReturnType<typeof runSpin>>): Formal
 }
 
 /** Runs every model case of the stack (its config and its render), one after the other (the machines are shared). */
-export async function formalVerdicts(config: PlatformConfig, objects: readonly RenderedObject[], opts: RunOptions = {}): Promise<FormalVerdict[]> {
+export async function formalVerdicts(config: PlatformConfig, objects: readonly K8sObject[], opts: RunOptions = {}): Promise<FormalVerdict[]> {
   const out: FormalVerdict[] = [];
   for (const c of modelCases(config, objects)) out.push(verdictOf(c, await runSpin(c, opts)));
   return out;

@@ -13,7 +13,7 @@
 import * as path from "path";
 import { ConfigError } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
-import type { RenderedObject } from "../formal/constants";
+import type { K8sObject } from "../components/core/objects";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The formal models run on the validated config and the render; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
-    const sections = async (config: PlatformConfig, objects: readonly RenderedObject[]) => {
+    const sections = async (config: PlatformConfig, objects: readonly K8sObject[]) => {
       verdicts = await formalVerdicts(config, objects);
       return [formalReportSection(verdicts)];
     };

@@ -5,7 +5,7 @@
  * `0b`/`0o`/`0x` prefixes, and a plain `2024-01-02` is a timestamp (Pulumi then writes it as
  * `2024-01-02T00:00:00Z`). tests/yaml-parity.test.ts compares this reader with go-yaml v3 itself.
  */
-import { Document, LineCounter, parseDocument, YAMLError } from "yaml";
+import { Document, LineCounter, parseDocument } from "yaml";
 import type { ScalarTag, Tags } from "yaml";
 
 const GO_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
@@ -57,8 +57,7 @@ export function goYamlTags(tags: Tags): Tags {
   return [...keep, ...special(tags), goNumberLike];
 }
 
-/** A YAML text parsed as Pulumi's go-yaml v3 reads it; `errors` holds the parser's complaints (the first is the one to report). */
-export function parseGoYaml(text: string, lineCounter?: LineCounter): { doc: Document.Parsed; errors: readonly YAMLError[] } {
-  const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true, customTags: goYamlTags, ...(lineCounter ? { lineCounter } : {}) });
-  return { doc, errors: doc.errors };
+/** A YAML text parsed as Pulumi's go-yaml v3 reads it; the document's `errors` hold the parser's complaints (the first is the one to report). */
+export function parseGoYaml(text: string, lineCounter?: LineCounter): Document.Parsed {
+  return parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true, customTags: goYamlTags, ...(lineCounter ? { lineCounter } : {}) });
 }

@@ -25,7 +25,7 @@ export function readStackFile(file: string): Record<string, string> {
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const lineCounter = new LineCounter();
   // go-yaml v3's scalar resolution (render/go-yaml.ts): the values `pulumi up` will read.
-  const { doc: parsed } = parseGoYaml(fs.readFileSync(file, "utf8"), lineCounter);
+  const parsed = parseGoYaml(fs.readFileSync(file, "utf8"), lineCounter);
   if (parsed.errors.length) {
     // The first error only: the ones after it follow from it (a tab makes three), and go-yaml,
     // Pulumi's reader, stops at the first too. The pretty message ends its first line with

@@ -31,8 +31,8 @@ function goRead(file: string): { value: unknown } | { error: string } {
   return { error: r.stdout.trim() || r.stderr.trim() };
 }
 function ourRead(file: string): { value: unknown } | { error: string } {
-  const { doc, errors } = parseGoYaml(fs.readFileSync(file, "utf8"));
-  if (errors.length) return { error: errors[0]!.message };
+  const doc = parseGoYaml(fs.readFileSync(file, "utf8"));
+  if (doc.errors.length) return { error: doc.errors[0]!.message };
   try {
     return { value: JSON.parse(JSON.stringify(doc.toJS())) };
   } catch (e) {

@@ -12,7 +12,7 @@
  * - retries themselves: mesh-wide, istiod's meshConfig.defaultHttpRetryPolicy (meshRetryPolicy),
  *   since HTTPRoute `retry` is only in the experimental channel (GEP-1731).
  */
-import type { ResiliencePlan, RetryPolicy } from "../../config/resilience";
+import type { DestinationPolicy, ResiliencePlan, RetryPolicy } from "../../config/resilience";
 import type { K8sObject } from "../core/objects";
 import { apiDuration } from "../shared/duration";
 import type { ServiceGraph } from "../service-graph";
@@ -29,7 +29,7 @@ export function meshRetryPolicy(r: RetryPolicy): Record<string, unknown> {
 }
 
 /** The DestinationRule traffic policy of one destination. */
-export function destinationTrafficPolicy(d: { connectionPool: { value: { maxConnections: number; maxPendingRequests: number; maxRequests: number } }; circuitBreaker: { value: { consecutiveErrors: number; intervalSeconds: number; baseEjectionSeconds: number; maxEjectionPercent: number } } }, retries: RetryPolicy): Record<string, unknown> {
+export function destinationTrafficPolicy(d: DestinationPolicy, retries: RetryPolicy): Record<string, unknown> {
   const pool = d.connectionPool.value;
   const cb = d.circuitBreaker.value;
   return {
