@@ -22,10 +22,14 @@ export interface PlatformOutputs {
  * objects built a turn at a time (components/core/pacing.ts): `pulumi up` must see them all.
  */
 export async function definePlatform(config: PlatformConfig = loadPlatformConfig()): Promise<PlatformOutputs> {
-  const platform = new Platform("platform", { config });
+  return platformOutputs(new Platform("platform", { config }));
+}
+
+/** A Platform's stack outputs, once every resource it builds is registered. */
+export async function platformOutputs(platform: Platform): Promise<PlatformOutputs> {
   await settled();
   return {
-    environment: config.environment,
+    environment: platform.config.environment,
     endpoints: platform.endpoints,
     namespaces: platform.namespaces,
     gateway: platform.gateway,

@@ -11,9 +11,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import type { PackConfig } from "./analyzer";
+import { PACKAGE_ROOT } from "../components/shared/package-root";
 
 /** The exemptions of the platform's own components, for every stack. */
-export const PLATFORM_EXEMPTIONS_FILE = path.resolve(__dirname, "..", "policy", "platform-exemptions.json");
+export const PLATFORM_EXEMPTIONS_FILE = path.join(PACKAGE_ROOT, "policy", "platform-exemptions.json");
 
 /** The default gateway namespace the exemptions name; a stack's own gateway.namespace replaces it. */
 const EXEMPTIONS_GATEWAY_NAMESPACE = "gateway-system";

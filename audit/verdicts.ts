@@ -10,6 +10,7 @@ import type { Policies } from "@pulumi/policy";
 import { policies as packPolicies } from "../policy/policies";
 import { HELM_RELEASE_TYPE, isHelmChart, typeToken } from "../policy/k8s";
 import { analyzeAll, AnalyzedResource, PackConfig } from "./analyzer";
+import { PACKAGE_ROOT } from "../components/shared/package-root";
 
 export interface Violation {
   readonly policy: string;
@@ -162,7 +163,7 @@ export async function audit(resources: readonly Located[], config: PackConfig = 
 }
 
 /** The pack config a stack uses: policy/stacks/<stack>.json if it exists (what CI passes to --policy-pack-config). */
-export function stackPolicyConfigFile(stack: string, root = path.resolve(__dirname, "..")): string | undefined {
+export function stackPolicyConfigFile(stack: string, root = PACKAGE_ROOT): string | undefined {
   const f = path.join(root, "policy", "stacks", `${stack}.json`);
   return fs.existsSync(f) ? f : undefined;
 }

@@ -33,16 +33,18 @@ import { serviceGraph, ServiceGraph } from "./service-graph";
 import { AdmissionPolicies } from "./security/admission-policies";
 import { Kyverno } from "./security/kyverno";
 import { Microservice } from "./workloads/microservice";
+import { PACKAGE_ROOT } from "./shared/package-root";
 
 /** Namespace of the observability area. */
 const OBSERVABILITY_NAMESPACE = PLATFORM_NAMESPACES.observability;
 
-/** Repository root: vendored data (crds/) is read relative to it. */
-const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Inputs of the Platform. */
 export interface PlatformArgs {
-  /** The stack's validated config (config/load.ts). */
+  /**
+   * The stack's validated config: `parsePlatformConfig(input)` (config/load.ts) from typed input
+   * (`PlatformInput`), or `loadPlatformConfig()` from the stack's `platform:` keys.
+   */
   readonly config: PlatformConfig;
 }
 
@@ -76,6 +78,8 @@ export interface DataServices {
  * (components/install-order.ts); areas receive what they need from each other as args.
  */
 export class Platform extends pulumi.ComponentResource {
+  /** The validated config the platform was built from (what the render's proofs and audits read). */
+  public readonly config: PlatformConfig;
   /** The plain-data view of the service declarations every area derives from. */
   public readonly graph: ServiceGraph;
   /** Effective timeouts, retries, pools and breakers of every call and exposure (config/resilience.ts). */
@@ -100,6 +104,7 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:index:Platform", name, {}, opts);
     const cfg = args.config;
+    this.config = cfg;
     this.graph = serviceGraph(cfg);
     this.resilience = resiliencePlan(cfg);
     // Every chart below comes from the stack's chart source (a local cache or a mirror), when set.
@@ -110,7 +115,7 @@ export class Platform extends pulumi.ComponentResource {
     let gatewayApiCrds: GatewayApiCrds | undefined;
     if (cfg.gateway.enabled || cfg.mesh.enabled) {
       const pin = crdBundles.gatewayApi;
-      gatewayApiCrds = new GatewayApiCrds("gateway-api-crds", { dir: path.join(REPO_ROOT, pin.path), version: pin.version }, { parent: this });
+      gatewayApiCrds = new GatewayApiCrds("gateway-api-crds", { dir: path.join(PACKAGE_ROOT, pin.path), version: pin.version }, { parent: this });
     }
 
     // Stage "namespaces". With the mesh on, application namespaces (and the gateway's) are enrolled

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigProblem, crossFieldRules, PlatformConfig, structuralSchema } from "./schema";
+import { ConfigProblem, crossFieldRules, PlatformConfig, PlatformInput, structuralSchema } from "./schema";
 import { maskSecrets } from "./secrets";
 
 export const CONFIG_NAMESPACE = "platform";
@@ -140,9 +140,9 @@ function rulesBesides(raw: Record<string, unknown>, issues: readonly z.core.$Zod
  * Validates a raw config object (top-level keys without the `platform:` prefix). Returns the
  * parsed, defaulted config or throws ConfigError listing every problem.
  */
-export function parsePlatformConfig(raw: Record<string, unknown>): PlatformConfig {
+export function parsePlatformConfig(raw: PlatformInput | Record<string, unknown>): PlatformConfig {
   const parsed = structuralSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError([...formatZodIssues(parsed.error.issues), ...rulesBesides(raw, parsed.error.issues)]);
+  if (!parsed.success) throw new ConfigError([...formatZodIssues(parsed.error.issues), ...rulesBesides(raw as Record<string, unknown>, parsed.error.issues)]);
   const problems = crossFieldRules(parsed.data);
   if (problems.length > 0) {
     throw new ConfigError(problemLines(problems));

@@ -188,6 +188,57 @@ const tolerationSchema = z.strictObject({
   tolerationSeconds: z.number().int().min(0).optional(),
 });
 
+/** A label selector requirement (matchExpressions, nodeSelectorTerms). */
+const selectorRequirement = z.strictObject({
+  key: qualifiedKey,
+  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+  values: z.array(labelValue).optional(),
+});
+/** A node selector requirement: also Gt and Lt over integer label values. */
+const nodeSelectorRequirement = selectorRequirement.extend({ operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]) });
+const nodeSelectorTerm = z.strictObject({ matchExpressions: z.array(nodeSelectorRequirement).optional(), matchFields: z.array(nodeSelectorRequirement).optional() });
+const podAffinityTerm = z.strictObject({
+  labelSelector: z.strictObject({ matchLabels: z.record(qualifiedKey, labelValue).optional(), matchExpressions: z.array(selectorRequirement).optional() }).optional(),
+  namespaces: z.array(dnsLabel).optional(),
+  topologyKey: qualifiedKey,
+});
+const weighted = <T extends z.ZodTypeAny>(term: T, key: "preference" | "podAffinityTerm") => z.strictObject({ weight: z.number().int().min(1).max(100), [key]: term } as { weight: z.ZodNumber } & Record<typeof key, T>);
+const podAffinity = z.strictObject({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(weighted(podAffinityTerm, "podAffinityTerm")).optional(),
+});
+/** core/v1 Affinity, as the API server takes it. */
+const affinitySchema = z.strictObject({
+  nodeAffinity: z
+    .strictObject({
+      requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(nodeSelectorTerm).min(1) }).optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: z.array(weighted(nodeSelectorTerm, "preference")).optional(),
+    })
+    .optional(),
+  podAffinity: podAffinity.optional(),
+  podAntiAffinity: podAffinity.optional(),
+});
+
+/**
+ * An extra volume and where the app container mounts it. Only the volume types Pod Security
+ * `restricted` admits that a team brings: its own Secret, ConfigMap, claim, or a scratch emptyDir.
+ */
+const extraVolumeSchema = z.strictObject({
+  /** Where the app container mounts it. */
+  mountPath: z.string().regex(/^\/[A-Za-z0-9._~\-\/]*$/, "must be an absolute path"),
+  /** Mounted read-only unless set false (emptyDir is always writable). */
+  readOnly: z.boolean().optional(),
+  /** Mount one entry of the volume instead of its root. */
+  subPath: z.string().regex(/^[^/][^\0]*$/).refine((p) => !p.split("/").includes(".."), "must stay inside the volume (no '..')").optional(),
+  secret: z.strictObject({ name: dnsLabel, items: z.array(z.strictObject({ key: z.string().min(1), path: z.string().min(1) })).optional() }).optional(),
+  configMap: z.strictObject({ name: dnsLabel, items: z.array(z.strictObject({ key: z.string().min(1), path: z.string().min(1) })).optional() }).optional(),
+  persistentVolumeClaim: z.strictObject({ claimName: dnsLabel }).optional(),
+  emptyDir: z.strictObject({ sizeLimit: byteQuantity.optional(), medium: z.enum(["", "Memory"]).optional() }).optional(),
+});
+export type ExtraVolume = z.output<typeof extraVolumeSchema>;
+/** The source kinds of an extra volume (exactly one per volume). */
+export const VOLUME_SOURCES = ["secret", "configMap", "persistentVolumeClaim", "emptyDir"] as const;
+
 /** Keys of the pod's labels and annotations the platform owns (identity, routing, mesh enrollment). */
 export const RESERVED_POD_KEY = /^(app\.kubernetes\.io\/(name|instance|version|part-of|managed-by)|platform\.io\/.+|([a-z0-9-]+\.)*istio\.io\/.+|([a-z0-9-]+\.)*kubernetes\.io\/.+|([a-z0-9-]+\.)*k8s\.io\/.+)$/;
 
@@ -355,6 +406,21 @@ const serviceSchema = z.strictObject({
       tolerations: z.array(tolerationSchema).default([]),
       /** Secrets (kubernetes.io/dockerconfigjson) in the service's namespace, for private registries. */
       imagePullSecrets: z.array(dnsLabel).default([]),
+      /**
+       * Node and pod (anti-)affinity, beside the platform's topology spread constraints (the
+       * placement proof does not model it).
+       */
+      affinity: affinitySchema.optional(),
+      /** Extra volumes (name → source and mount) on the app container, e.g. a team's own Secret as files. */
+      volumes: z.record(dnsLabel, extraVolumeSchema).default({}),
+      /**
+       * All keys of a team's own Secrets or ConfigMaps as environment (`envFrom`), optionally
+       * prefixed. The platform's env (telemetry, store and Kafka connection) and the service's env
+       * and secretEnv win over a key of the same name, as Kubernetes orders them.
+       */
+      envFrom: z
+        .array(z.strictObject({ secret: dnsLabel.optional(), configMap: dnsLabel.optional(), prefix: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an env-name prefix").optional() }))
+        .default([]),
     })
     .prefault({}),
   /**
@@ -384,6 +450,12 @@ const clusterSchema = z.strictObject({
    * PDB and quorum. Default: 2 per zone in prod (3 nodes when no zones are given), 1 in dev.
    */
   nodesPerZone: z.number().int().min(1).max(1000).optional(),
+  /**
+   * Labels the schedulable nodes carry, for the placement proof (beside hostname, zone, region and
+   * `kubernetes.io/os: linux`; `kubernetes.io/arch` is amd64 unless set here). A service's
+   * `pod.nodeSelector` or required node affinity must match them, or the proof says it fits no node.
+   */
+  nodeLabels: z.record(qualifiedKey, labelValue).default({}),
   /** StorageClass for persistent volumes; absent means the cluster default. */
   storageClass: dnsLabel.optional(),
   /**
@@ -696,6 +768,8 @@ export const structuralSchema = z.strictObject({
 });
 
 export type PlatformConfig = z.output<typeof structuralSchema>;
+/** What a program writes to declare a platform: the schema's input, every defaulted key optional. */
+export type PlatformInput = z.input<typeof structuralSchema>;
 export type EtcdConfig = z.output<typeof etcdSchema>;
 export type ConsulConfig = z.output<typeof consulSchema>;
 export type KafkaConfig = z.output<typeof kafkaSchema>;
@@ -712,11 +786,14 @@ export type SloConfig = PlatformConfig["slo"];
 /** Namespaces the platform's own components create; services may not use them. */
 export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno" } as const;
 
+/** Node labels the placement proof gives each node itself; cluster.nodeLabels may not set them. */
+export const NODE_IDENTITY_LABELS: readonly string[] = ["kubernetes.io/hostname", "topology.kubernetes.io/zone", "topology.kubernetes.io/region"];
+
 /** The nodes the placement proof schedules on: zones (one unnamed zone when none) × nodes per zone. */
-export function clusterProfile(cfg: Pick<PlatformConfig, "cluster" | "environment">): { zones: string[]; nodesPerZone: number } {
+export function clusterProfile(cfg: Pick<PlatformConfig, "cluster" | "environment">): { zones: string[]; nodesPerZone: number; nodeLabels: Record<string, string> } {
   const zones = cfg.cluster.zones.length ? [...cfg.cluster.zones] : ["zone-a"];
   const nodesPerZone = cfg.cluster.nodesPerZone ?? (cfg.environment === "prod" ? (cfg.cluster.zones.length ? 2 : 3) : 1);
-  return { zones, nodesPerZone };
+  return { zones, nodesPerZone, nodeLabels: { ...cfg.cluster.nodeLabels } };
 }
 
 /** NATS subject syntax: non-empty dot-separated tokens, no whitespace, `>` only as the last token. */
@@ -1042,12 +1119,38 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       }
     });
   }
+  for (const k of Object.keys(c.cluster.nodeLabels)) {
+    if (NODE_IDENTITY_LABELS.includes(k)) add(["cluster", "nodeLabels", k], "is derived per node by the placement proof (from cluster.zones and nodesPerZone)", k, "another label");
+  }
   // Escape hatches: nothing that takes over what the platform owns, nothing Kubernetes refuses.
   for (const [name, s] of Object.entries(c.services)) {
     for (const field of ["labels", "annotations"] as const) {
       for (const k of Object.keys(s.pod[field])) {
         if (RESERVED_POD_KEY.test(k)) add(["services", name, "pod", field, k], "is a key the platform owns (identity, routing, mesh enrollment) or Kubernetes reserves", k, "a key of your own prefix, e.g. team.example.com/owner");
       }
+    }
+    const mounts = new Map<string, string>(s.writablePaths.map((p) => [p, "writablePaths"]));
+    for (const [vol, v] of Object.entries(s.pod.volumes)) {
+      const at = ["services", name, "pod", "volumes", vol];
+      const sources = VOLUME_SOURCES.filter((k) => v[k] !== undefined);
+      if (sources.length !== 1) add(at, `a volume has exactly one source; this one has ${sources.length ? sources.join(" and ") : "none"}`, vol, VOLUME_SOURCES.join(" | "));
+      if (/^writable-\d+$/.test(vol)) add(at, "is the name of a writablePaths volume the platform mounts", vol, "another name");
+      const other = mounts.get(v.mountPath);
+      if (other) add([...at, "mountPath"], `is also mounted by ${other}: a pod refuses two mounts at one path`, v.mountPath, "a path of its own");
+      mounts.set(v.mountPath, `pod.volumes.${vol}`);
+      if (v.emptyDir && v.readOnly) add([...at, "readOnly"], "a read-only emptyDir is always empty", v.readOnly, "false, or another source");
+    }
+    s.pod.envFrom.forEach((e, i) => {
+      if ((e.secret === undefined) === (e.configMap === undefined)) add(["services", name, "pod", "envFrom", i], "an envFrom entry names exactly one Secret or ConfigMap", e, "{secret: <name>} or {configMap: <name>}");
+    });
+    const reqs = [
+      ...(s.pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []).flatMap((t) => [...(t.matchExpressions ?? []), ...(t.matchFields ?? [])]),
+      ...(s.pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).flatMap((t) => [...(t.preference.matchExpressions ?? []), ...(t.preference.matchFields ?? [])]),
+    ];
+    for (const r of reqs) {
+      const n = r.values?.length ?? 0;
+      const ok = r.operator === "In" || r.operator === "NotIn" ? n > 0 : r.operator === "Gt" || r.operator === "Lt" ? n === 1 && /^-?\d+$/.test(r.values![0]!) : n === 0;
+      if (!ok) add(["services", name, "pod", "affinity"], `operator ${r.operator} on ${r.key} takes ${r.operator === "In" || r.operator === "NotIn" ? "one or more values" : r.operator === "Gt" || r.operator === "Lt" ? "exactly one integer value" : "no values"} (the API server refuses it)`, r.values ?? [], "values that fit the operator");
     }
     s.pod.tolerations.forEach((t, i) => {
       if (t.operator === "Exists" && t.value !== undefined) add(["services", name, "pod", "tolerations", i, "value"], "a toleration with operator Exists takes no value (the API server refuses it)", t.value, "no value, or operator Equal");

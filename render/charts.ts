@@ -26,6 +26,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { HELM_RELEASE_TYPE, HELM_V3_RELEASE_TYPE, typeToken } from "../policy/k8s";
 import { findTool } from "./tools";
+import { PACKAGE_ROOT } from "../components/shared/package-root";
 
 const run = promisify(execFile);
 
@@ -205,7 +206,8 @@ export class HelmNotInstalledError extends Error {
   }
 }
 
-const ROOT = path.resolve(__dirname, "..");
+/** The package root (the repository, or the installed package): .tools/, crds/ and ../shared are found from it. */
+const ROOT = PACKAGE_ROOT;
 
 /** The user cache directory of this project's tools and charts. */
 export function userCacheDir(): string {

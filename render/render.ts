@@ -5,7 +5,8 @@ import { runningSections } from "../audit/running/report";
 import { auditRun } from "../audit/stack";
 import { packConfigFor } from "../audit/pack-config";
 import { readPolicyConfig, stackPolicyConfigFile, Verdicts, verdictsMarkdown } from "../audit/verdicts";
-import { definePlatform } from "../program";
+import type { Platform } from "../components/platform";
+import { definePlatform, platformOutputs } from "../program";
 import type { PlatformConfig } from "../config/schema";
 import { ChartExpander, clusterApiVersions, defaultChartCaches, defaultCrdSources, defaultSubchartDefaults } from "./charts";
 import { runProgram, RunResult } from "./harness";
@@ -46,9 +47,24 @@ export type RenderPhase = "config" | "program" | "model" | "policy" | "proofs" |
  * config registers nothing at all (ConfigError propagates).
  */
 export async function renderConfig(stack: string, flat: Record<string, string>, options: RenderOptions = {}): Promise<Rendered> {
-  const phase = options.onPhase ?? (() => undefined);
   const config = platformConfigOf(flat);
-  phase("config");
+  options.onPhase?.("config");
+  return renderRun(stack, config, flat, () => definePlatform(), options);
+}
+
+/**
+ * Renders a team's own program: `program` builds a Platform from `config` (already validated:
+ * parsePlatformConfig) and whatever else the team adds; everything it registers is rendered,
+ * audited and proven like a stack file's platform. The package's entry for programs that import
+ * the Platform instead of running this repository's stack-file program.
+ */
+export async function renderProgram(stack: string, config: PlatformConfig, program: (config: PlatformConfig) => Platform | Promise<Platform>, options: RenderOptions = {}): Promise<Rendered> {
+  options.onPhase?.("config");
+  return renderRun(stack, config, {}, async () => platformOutputs(await program(config)), options);
+}
+
+async function renderRun(stack: string, config: PlatformConfig, flat: Record<string, string>, program: () => unknown, options: RenderOptions): Promise<Rendered> {
+  const phase = options.onPhase ?? (() => undefined);
   const charts = options.charts?.skip
     ? undefined
     : new ChartExpander({
@@ -61,7 +77,7 @@ export async function renderConfig(stack: string, flat: Record<string, string>, 
         ...((options.charts?.allowMissingSubcharts ?? process.env["PLATFORM_ALLOW_MISSING_SUBCHARTS"] === "1") ? { allowMissingSubcharts: true, subchartDefaults: defaultSubchartDefaults() } : {}),
         ...(options.charts?.templateCacheDir !== undefined ? { templateCacheDir: options.charts.templateCacheDir } : {}),
       });
-  const run = await runProgram({ project: PROJECT, stack, config: flat, program: () => definePlatform(), ...(charts ? { charts } : {}) });
+  const run = await runProgram({ project: PROJECT, stack, config: flat, program, ...(charts ? { charts } : {}) });
   phase("program");
   const model = buildModel(run.resources, options.charts?.mode ?? "rendered");
   phase("model");

@@ -7,9 +7,10 @@ import type { PlatformConfig } from "../config/schema";
 import { defaultChartCaches } from "./charts";
 import { parseGoYaml } from "./go-yaml";
 import type { ChartMode } from "./model";
+import { PACKAGE_ROOT } from "../components/shared/package-root";
 
 export const PROJECT = "platform";
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = PACKAGE_ROOT;
 
 /** `platform:key` → value as Pulumi passes it (structured values as JSON text). */
 export function readStackConfig(stack: string, root = ROOT): Record<string, string> {

@@ -1,8 +1,10 @@
 /** Where the render finds the command-line tools scripts/install-tools.sh builds. */
 import * as fs from "fs";
 import * as path from "path";
+import { PACKAGE_ROOT } from "../components/shared/package-root";
 
-const ROOT = path.resolve(__dirname, "..");
+/** The package root (the repository, or the installed package): .tools/, crds/ and ../shared are found from it. */
+const ROOT = PACKAGE_ROOT;
 
 /**
  * A tool's binary: `$<envVar>` when set (returned as given: the caller says what a bad one means),

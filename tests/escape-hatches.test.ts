@@ -28,15 +28,19 @@ const run = async (raw: Raw) => {
   return (await runProgram({ project: PROJECT, stack: "hatches", config: {}, program: () => definePlatform(config) })).resources;
 };
 
-describe("services.<name>.pod", () => {
-  const pod = {
-    labels: { "team.example.com/owner": "payments", cost_center: "cc-17" },
-    annotations: { "team.example.com/runbook": "https://runbooks.example.com/order" },
-    nodeSelector: { "kubernetes.io/arch": "arm64" },
-    tolerations: [{ key: "dedicated", operator: "Equal", value: "shop", effect: "NoSchedule" }],
-    imagePullSecrets: ["acme-registry"],
-  };
+/** One of each kind of pod extra (services.<name>.pod). */
+const pod = {
+  labels: { "team.example.com/owner": "payments", cost_center: "cc-17" },
+  annotations: { "team.example.com/runbook": "https://runbooks.example.com/order" },
+  nodeSelector: { "kubernetes.io/arch": "arm64" },
+  tolerations: [{ key: "dedicated", operator: "Equal", value: "shop", effect: "NoSchedule" }],
+  imagePullSecrets: ["acme-registry"],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "team.example.com/pool", operator: "In", values: ["shop"] }] }] } } },
+  volumes: { "tls-bundle": { mountPath: "/etc/order/tls", secret: { name: "order-tls" } }, scratch: { mountPath: "/var/cache/order", emptyDir: { sizeLimit: "1Gi" } } },
+  envFrom: [{ configMap: "order-settings" }, { secret: "order-extra", prefix: "EXTRA_" }],
+};
 
+describe("services.<name>.pod", () => {
   it("puts them on the stable and the canary pods, beside the platform's own labels and selectors", async () => {
     const raw = rawOf("dev");
     raw.services["order-service"].pod = pod;
@@ -50,6 +54,12 @@ describe("services.<name>.pod", () => {
       expect(t.spec.nodeSelector).toEqual(pod.nodeSelector);
       expect(t.spec.tolerations).toEqual(pod.tolerations);
       expect(t.spec.imagePullSecrets).toEqual([{ name: "acme-registry" }]);
+      expect(t.spec.affinity).toEqual(pod.affinity);
+      expect(t.spec.volumes).toEqual(expect.arrayContaining([{ name: "tls-bundle", secret: { secretName: "order-tls" } }, { name: "scratch", emptyDir: { sizeLimit: "1Gi" } }]));
+      const app = t.spec.containers[0];
+      // A team's Secret is mounted read-only; the scratch volume is writable (the root filesystem is not).
+      expect(app.volumeMounts).toEqual(expect.arrayContaining([{ name: "tls-bundle", mountPath: "/etc/order/tls", readOnly: true }, { name: "scratch", mountPath: "/var/cache/order", readOnly: false }]));
+      expect(app.envFrom).toEqual([{ configMapRef: { name: "order-settings" } }, { secretRef: { name: "order-extra" }, prefix: "EXTRA_" }]);
       // The selector is the platform's alone: a stack label cannot capture or release pods.
       expect(Object.keys(d["spec"].selector.matchLabels).sort()).toEqual(["app.kubernetes.io/name", "platform.io/track"]);
     }
@@ -57,6 +67,31 @@ describe("services.<name>.pod", () => {
     const plain = (await run(rawOf("dev"))).map((r) => r.inputs as Raw).find((d) => d["kind"] === "Deployment" && d["metadata"]?.name === "user-service")!;
     expect(plain["spec"].template.spec.nodeSelector).toBeUndefined();
     expect(plain["spec"].template.metadata.annotations).toBeUndefined();
+    expect(plain["spec"].template.spec.affinity).toBeUndefined();
+    expect(plain["spec"].template.spec.containers[0].envFrom).toBeUndefined();
+  });
+
+  it("refuses volumes, envFrom and affinity the API server would refuse, by key", () => {
+    const raw = rawOf("dev");
+    raw.services["order-service"].writablePaths = ["/tmp"];
+    raw.services["order-service"].pod = {
+      volumes: { both: { mountPath: "/a", secret: { name: "s" }, configMap: { name: "c" } }, none: { mountPath: "/b" }, "writable-0": { mountPath: "/c", emptyDir: {} }, clash: { mountPath: "/tmp", configMap: { name: "c" } }, ro: { mountPath: "/d", emptyDir: {}, readOnly: true } },
+      envFrom: [{ secret: "a", configMap: "b" }, { prefix: "X_" }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In" }, { key: "cpu", operator: "Gt", values: ["many"] }, { key: "gpu", operator: "Exists", values: ["x"] }] }] } } },
+    };
+    const p = configProblems(raw).map((l) => l.split(" (got")[0]);
+    expect(p).toEqual([
+      "platform:services.order-service.pod.volumes.both: a volume has exactly one source; this one has secret and configMap",
+      "platform:services.order-service.pod.volumes.none: a volume has exactly one source; this one has none",
+      "platform:services.order-service.pod.volumes.writable-0: is the name of a writablePaths volume the platform mounts",
+      "platform:services.order-service.pod.volumes.clash.mountPath: is also mounted by writablePaths: a pod refuses two mounts at one path",
+      "platform:services.order-service.pod.volumes.ro.readOnly: a read-only emptyDir is always empty",
+      "platform:services.order-service.pod.envFrom[0]: an envFrom entry names exactly one Secret or ConfigMap",
+      "platform:services.order-service.pod.envFrom[1]: an envFrom entry names exactly one Secret or ConfigMap",
+      "platform:services.order-service.pod.affinity: operator In on pool takes one or more values (the API server refuses it)",
+      "platform:services.order-service.pod.affinity: operator Gt on cpu takes exactly one integer value (the API server refuses it)",
+      "platform:services.order-service.pod.affinity: operator Exists on gpu takes no values (the API server refuses it)",
+    ]);
   });
 
   it("refuses keys the platform owns and tolerations the API server refuses, by key", () => {
@@ -124,13 +159,23 @@ describe("charts.values", () => {
   });
 
   it("reaches the chart's templates, and the proofs and the pack check what it templates to", async () => {
-    const flat = { ...readStackConfig("dev"), "platform:charts": JSON.stringify({ values: { traefik: { log: { format: "json" } } } }) };
+    // Every escape hatch at once: a chart's values and each kind of pod extra.
+    const flat: Record<string, string> = { ...readStackConfig("dev"), "platform:charts": JSON.stringify({ values: { traefik: { log: { format: "json" } } } }) };
+    const services = JSON.parse(flat["platform:services"]!);
+    services["order-service"].pod = pod;
+    services["order-service"].secretEnv = { PAYMENT_API_TOKEN: { secret: "payment-api", key: "token" } };
+    flat["platform:services"] = JSON.stringify(services);
+    // The nodes the pod's selector and affinity ask for (the placement proof schedules on them).
+    flat["platform:cluster"] = JSON.stringify({ ...JSON.parse(flat["platform:cluster"] ?? "{}"), nodeLabels: { "kubernetes.io/arch": "arm64", "team.example.com/pool": "shop" } });
     const r = await renderConfig("dev", flat);
     const traefik = r.running.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "traefik")!;
     const args: string[] = (traefik as Raw)["spec"].template.spec.containers[0].args;
     expect(args).toContain("--log.format=json");
     // The platform's own values survive the merge (the same map, other keys).
     expect(args.some((a) => a.startsWith("--log.level="))).toBe(true);
+    // The pod extras are on the pods the proofs admit (Pod Security restricted, Kyverno, the pack).
+    const order = r.running.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "order-service") as Raw;
+    expect(order["spec"].template.spec.volumes.map((v: Raw) => v["name"])).toEqual(expect.arrayContaining(["tls-bundle", "scratch"]));
     expect(r.running.findings).toEqual([]);
     expect(r.verdicts.mandatory).toBe(0);
   });

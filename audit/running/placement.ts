@@ -1,6 +1,7 @@
 /**
  * Placement: schedules every pod set on the stack's cluster profile (platform:cluster.zones ×
- * nodesPerZone) under the scheduler's hard rules, then drains each node in turn.
+ * nodesPerZone, labelled with platform:cluster.nodeLabels) under the scheduler's hard rules, then
+ * drains each node in turn.
  *
  * Scheduling (kube-scheduler's filters, no scoring beyond spreading): nodeSelector, required node
  * affinity, required pod affinity and anti-affinity (anti-affinity both ways: an existing pod's
@@ -52,11 +53,11 @@ export interface PlacementResult {
   readonly drainNote?: string;
 }
 
-export function nodesOf(zones: readonly string[], perZone: number): Node[] {
+export function nodesOf(zones: readonly string[], perZone: number, nodeLabels: Readonly<Record<string, string>> = {}): Node[] {
   return zones.flatMap((z, zi) =>
     Array.from({ length: perZone }, (_, i) => {
       const name = `node-${zi + 1}-${i + 1}`;
-      return { name, labels: { "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": z, "topology.kubernetes.io/region": "region", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" } };
+      return { name, labels: { "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", ...nodeLabels, "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": z, "topology.kubernetes.io/region": "region" } };
     }),
   );
 }
@@ -261,7 +262,7 @@ export function quorumSets(pods: readonly PodSet[]): QuorumSet[] {
 
 export function placementProofs(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): PlacementResult {
   const profile = clusterProfile(config);
-  const nodes = nodesOf(profile.zones, profile.nodesPerZone);
+  const nodes = nodesOf(profile.zones, profile.nodesPerZone, profile.nodeLabels);
   const nsLabels = indexOf(objects).nsLabels;
   const findings: Finding[] = [];
   const key = (p: PodSet) => (p.chart ? `${p.chart} chart values (affinity / topologySpreadConstraints) or platform:cluster.nodesPerZone` : "platform:cluster.zones / platform:cluster.nodesPerZone");

@@ -3,7 +3,7 @@ import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
 import { PacedComponent } from "../core/pacing";
-import type { ServiceConfig } from "../../config/schema";
+import type { ExtraVolume, ServiceConfig } from "../../config/schema";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
 export interface MicroserviceArgs {
@@ -107,6 +107,8 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
         ...(Object.keys(s.pod.nodeSelector).length ? { nodeSelector: { ...s.pod.nodeSelector } } : {}),
         ...(s.pod.tolerations.length ? { tolerations: s.pod.tolerations.map((t) => ({ ...t })) } : {}),
         ...(s.pod.imagePullSecrets.length ? { imagePullSecrets: s.pod.imagePullSecrets.map((n) => ({ name: n })) } : {}),
+        ...(s.pod.affinity ? { affinity: s.pod.affinity } : {}),
+        ...(Object.keys(s.pod.volumes).length ? { volumes: extraVolumes(s.pod.volumes) } : {}),
         containers: [
           {
             name: "app",
@@ -114,6 +116,7 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
             imagePullPolicy: "IfNotPresent",
             ports: { [portName]: s.port },
             env: containerEnv(name, t.version, args, s),
+            ...(s.pod.envFrom.length ? { envFrom: s.pod.envFrom.map((e) => ({ ...(e.secret ? { secretRef: { name: e.secret } } : { configMapRef: { name: e.configMap! } }), ...(e.prefix ? { prefix: e.prefix } : {}) })) } : {}),
             resources: {
               requests: { cpu: s.resources.requests.cpu, memory: s.resources.requests.memory },
               limits: { memory: s.resources.limits.memory, ...(s.resources.limits.cpu ? { cpu: s.resources.limits.cpu } : {}) },
@@ -128,7 +131,11 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
               seccompProfile: { type: "RuntimeDefault" },
             },
             // The root filesystem is read-only; declared writable paths get their own emptyDir.
-            volumeMounts: s.writablePaths.map((p, i) => ({ volume: { name: `writable-${i}`, emptyDir: {} }, destPath: p })),
+            volumeMounts: [
+              ...s.writablePaths.map((p, i) => ({ volume: { name: `writable-${i}`, emptyDir: {} }, destPath: p })),
+              // Extra volumes (services.<name>.pod.volumes): read-only unless they say otherwise; emptyDir is scratch space.
+              ...Object.entries(s.pod.volumes).map(([vol, v]) => ({ name: vol, mountPath: v.mountPath, readOnly: v.emptyDir ? false : (v.readOnly ?? true), ...(v.subPath ? { subPath: v.subPath } : {}) })),
+            ],
           },
         ],
       });
@@ -226,6 +233,17 @@ function baseLabels(name: string, version: string): Record<string, string> {
     "app.kubernetes.io/part-of": "platform",
     "app.kubernetes.io/managed-by": "pulumi",
   };
+}
+
+/** The pod volumes of services.<name>.pod.volumes (their mounts are on the app container). */
+function extraVolumes(volumes: Record<string, ExtraVolume>): k8s.types.input.core.v1.Volume[] {
+  return Object.entries(volumes).map(([name, v]) => ({
+    name,
+    ...(v.secret ? { secret: { secretName: v.secret.name, ...(v.secret.items ? { items: v.secret.items } : {}) } } : {}),
+    ...(v.configMap ? { configMap: { name: v.configMap.name, ...(v.configMap.items ? { items: v.configMap.items } : {}) } } : {}),
+    ...(v.persistentVolumeClaim ? { persistentVolumeClaim: { claimName: v.persistentVolumeClaim.claimName, readOnly: v.readOnly ?? true } } : {}),
+    ...(v.emptyDir ? { emptyDir: { ...v.emptyDir } } : {}),
+  }));
 }
 
 function spreadConstraints(selector: Record<string, string>, zones: boolean): k8s.types.input.core.v1.TopologySpreadConstraint[] {

@@ -1,0 +1,10 @@
+/**
+ * `microservice-platform/render`: the offline render of a team's own program, the same one this
+ * repository's `npm run render` runs on its stack files. The program runs under Pulumi's mocks,
+ * charts are templated with Helm from a chart cache (PLATFORM_CHART_CACHE, or `charts.cacheDirs`)
+ * and everything is audited and proven; `writeRender` writes the manifests, Flux tree and report.
+ */
+export { renderProgram, renderConfig } from "../render/render";
+export type { Rendered, RenderOptions, RenderPhase } from "../render/render";
+export { writeRender } from "../render/write";
+export { HelmNotInstalledError, ChartNotFoundError, ChartTemplateError, MissingSubchartError } from "../render/charts";
