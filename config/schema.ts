@@ -202,17 +202,17 @@ const podAffinityTerm = z.strictObject({
   namespaces: z.array(dnsLabel).optional(),
   topologyKey: qualifiedKey,
 });
-const weighted = <T extends z.ZodTypeAny>(term: T, key: "preference" | "podAffinityTerm") => z.strictObject({ weight: z.number().int().min(1).max(100), [key]: term } as { weight: z.ZodNumber } & Record<typeof key, T>);
+const weight = z.number().int().min(1).max(100);
 const podAffinity = z.strictObject({
   requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).optional(),
-  preferredDuringSchedulingIgnoredDuringExecution: z.array(weighted(podAffinityTerm, "podAffinityTerm")).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight, podAffinityTerm })).optional(),
 });
 /** core/v1 Affinity, as the API server takes it. */
 const affinitySchema = z.strictObject({
   nodeAffinity: z
     .strictObject({
       requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(nodeSelectorTerm).min(1) }).optional(),
-      preferredDuringSchedulingIgnoredDuringExecution: z.array(weighted(nodeSelectorTerm, "preference")).optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight, preference: nodeSelectorTerm })).optional(),
     })
     .optional(),
   podAffinity: podAffinity.optional(),

@@ -608,11 +608,14 @@ export function clusterApiVersions(c: ClusterShape): string[] {
   ];
 }
 
-/** CRD files whose scopes the expander learns before any chart (the vendored ones, and shared/crds when present). */
+/** Chart default-values trees for subcharts a cache lacks: $PLATFORM_CHART_DEFAULTS (path list), then ../shared/charts when present. */
 export function defaultSubchartDefaults(): string[] {
-  return [path.resolve(ROOT, "..", "shared", "charts")].filter((d) => fs.existsSync(d));
+  const env = process.env["PLATFORM_CHART_DEFAULTS"];
+  const dirs = env ? env.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)) : [];
+  return [...dirs, path.resolve(ROOT, "..", "shared", "charts")].filter((d) => fs.existsSync(d));
 }
 
+/** CRD files whose scopes the expander learns before any chart (the vendored ones, and shared/crds when present). */
 export function defaultCrdSources(): string[] {
   return [path.join(ROOT, "crds"), path.resolve(ROOT, "..", "shared", "crds")].filter((d) => fs.existsSync(d));
 }

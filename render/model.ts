@@ -7,6 +7,11 @@ import type { RecordedResource } from "./harness";
 import { fluxKustomization, helmReleaseToFlux, isHelmChart, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
 
 export const PLATFORM_TYPE = "platform:index:Platform";
+/**
+ * The group of what a team's own program registers outside the Platform (lib/index.ts users): it
+ * is rendered, audited and proven like the rest, after the stages it depends on.
+ */
+export const PROGRAM_GROUP = "program";
 
 /** The resources of one top-level component of the Platform. */
 export interface Group {
@@ -58,7 +63,16 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
   const groupOf = new Map<string, string>();
   for (const r of resources) {
     const root = groupRoot(r);
-    if (!root) continue;
+    if (!root) {
+      // Outside the Platform: the stack, providers and the Platform itself are not objects; a
+      // team's own Kubernetes objects and charts are, and must not be dropped.
+      if (r.type === PLATFORM_TYPE || r.type === "pulumi:pulumi:Stack" || !(isKubernetesObject(r) || isHelmChart(r.type) || (r.parent && isHelmChart(byUrn.get(r.parent)?.type ?? "")))) continue;
+      let g = groups.get(PROGRAM_GROUP);
+      if (!g) groups.set(PROGRAM_GROUP, (g = { name: PROGRAM_GROUP, type: "program", stage: PROGRAM_GROUP, dir: PROGRAM_GROUP, resources: [], objects: [], dependsOn: [] }));
+      groupOf.set(r.urn, PROGRAM_GROUP);
+      g.resources.push(r);
+      continue;
+    }
     let g = groups.get(root.name);
     if (!g) {
       const stage = stageOf(root.type);
@@ -79,8 +93,9 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
     const from = groupOf.get(r.urn);
     if (!from) continue;
     for (const d of r.dependencies) {
-      const to = groupOf.get(d);
-      if (to && to !== from) edgeSet.add(`${from}\u0000${to}`);
+      // Depending on the Platform itself waits for everything it registers (the engine waits for a component's children).
+      const tos = d === platform.urn ? [...groups.keys()] : [groupOf.get(d)];
+      for (const to of tos) if (to && to !== from) edgeSet.add(`${from}\u0000${to}`);
     }
   }
   const edges = [...edgeSet].map((e) => e.split("\u0000") as [string, string]).sort();
@@ -107,7 +122,7 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
     }
   }
 
-  const stageRank = new Map(INSTALL_ORDER.map((s, i) => [s.name, i]));
+  const stageRank = new Map([...INSTALL_ORDER.map((s, i) => [s.name, i] as const), [PROGRAM_GROUP, INSTALL_ORDER.length] as const]);
   const sorted = [...groups.values()].sort((a, b) => stageRank.get(a.stage)! - stageRank.get(b.stage)! || a.name.localeCompare(b.name));
   return {
     groups: sorted,

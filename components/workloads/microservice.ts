@@ -1,5 +1,4 @@
 import * as k8s from "@pulumi/kubernetes";
-import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
 import { PacedComponent } from "../core/pacing";
@@ -34,7 +33,7 @@ type Track = "stable" | "canary";
 
 /**
  * A service wired into the platform with secure defaults: its own ServiceAccount (its mesh
- * identity), a Deployment built with kubernetesx's PodBuilder, a Service, an autoscaler and a
+ * identity), a Deployment, a Service, an autoscaler and a
  * disruption budget, and (when declared) a canary Deployment and Service for weighted routing.
  */
 export class Microservice extends PacedComponent<MicroserviceOutputs> {
@@ -89,10 +88,11 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
     if (canary) tracks.push({ track: "canary", image: canary.image, version: canary.version, objName: `${name}-canary` });
 
     const services: Record<Track, k8s.core.v1.Service | undefined> = { stable: undefined, canary: undefined };
+    const volumes = [...extraVolumes(s.pod.volumes), ...s.writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: {} }))];
     for (const t of tracks) {
       const labels = { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
       const selector = { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
-      const pod = new kx.PodBuilder({
+      const podSpec: k8s.types.input.core.v1.PodSpec = {
         serviceAccountName: sa.metadata.name,
         automountServiceAccountToken: s.serviceAccountToken,
         securityContext: {
@@ -108,14 +108,15 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
         ...(s.pod.tolerations.length ? { tolerations: s.pod.tolerations.map((t) => ({ ...t })) } : {}),
         ...(s.pod.imagePullSecrets.length ? { imagePullSecrets: s.pod.imagePullSecrets.map((n) => ({ name: n })) } : {}),
         ...(s.pod.affinity ? { affinity: s.pod.affinity } : {}),
-        ...(Object.keys(s.pod.volumes).length ? { volumes: extraVolumes(s.pod.volumes) } : {}),
+        // The root filesystem is read-only: declared writable paths get their own emptyDir.
+        ...(volumes.length ? { volumes } : {}),
         containers: [
           {
             name: "app",
             image: t.image,
             imagePullPolicy: "IfNotPresent",
-            ports: { [portName]: s.port },
-            env: containerEnv(name, t.version, args, s),
+            ports: [{ name: portName, containerPort: s.port }],
+            env: Object.entries(containerEnv(name, t.version, args, s)).map(([k, v]) => (typeof v === "string" ? { name: k, value: v } : { name: k, valueFrom: v })),
             ...(s.pod.envFrom.length ? { envFrom: s.pod.envFrom.map((e) => ({ ...(e.secret ? { secretRef: { name: e.secret } } : { configMapRef: { name: e.configMap! } }), ...(e.prefix ? { prefix: e.prefix } : {}) })) } : {}),
             resources: {
               requests: { cpu: s.resources.requests.cpu, memory: s.resources.requests.memory },
@@ -130,19 +131,16 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
               capabilities: { drop: ["ALL"] },
               seccompProfile: { type: "RuntimeDefault" },
             },
-            // The root filesystem is read-only; declared writable paths get their own emptyDir.
             volumeMounts: [
-              ...s.writablePaths.map((p, i) => ({ volume: { name: `writable-${i}`, emptyDir: {} }, destPath: p })),
               // Extra volumes (services.<name>.pod.volumes): read-only unless they say otherwise; emptyDir is scratch space.
               ...Object.entries(s.pod.volumes).map(([vol, v]) => ({ name: vol, mountPath: v.mountPath, readOnly: v.emptyDir ? false : (v.readOnly ?? true), ...(v.subPath ? { subPath: v.subPath } : {}) })),
+              ...s.writablePaths.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
             ],
           },
         ],
-      });
+      };
 
       const replicas = t.track === "stable" ? s.replicas.min : (canary?.replicas ?? 1);
-      // The pod spec is kubernetesx's (PodBuilder); kx.Deployment would run the same builder over it
-      // a second time inside an extra Output, so the Deployment is the plain typed resource.
       const deployment = new k8s.apps.v1.Deployment(
         t.objName,
         {
@@ -156,7 +154,7 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
             // Never drop below the desired count during a rollout.
             strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
             // The stack's own pod labels and annotations beside the platform's (config refuses its keys).
-            template: { metadata: { labels: { ...s.pod.labels, ...labels }, ...(Object.keys(s.pod.annotations).length ? { annotations: { ...s.pod.annotations } } : {}) }, spec: pod.podSpec },
+            template: { metadata: { labels: { ...s.pod.labels, ...labels }, ...(Object.keys(s.pod.annotations).length ? { annotations: { ...s.pod.annotations } } : {}) }, spec: podSpec },
           },
         },
         childOptions(this, opts, args.admittedAfter ?? []),
@@ -258,7 +256,7 @@ function probe(s: ServiceConfig, path: string, portName: string): k8s.types.inpu
   return s.protocol === "grpc" ? { ...base, grpc: { port: s.port } } : { ...base, httpGet: { path, port: portName } };
 }
 
-function containerEnv(name: string, version: string, args: MicroserviceArgs, s: ServiceConfig): kx.types.EnvMap {
+function containerEnv(name: string, version: string, args: MicroserviceArgs, s: ServiceConfig): Record<string, string | k8s.types.input.core.v1.EnvVarSource> {
   return {
     ...s.env,
     // The service's own Secrets by reference (config refuses names the platform sets below).
