@@ -4,7 +4,7 @@ import * as path from "path";
 import type { PlatformConfig } from "../config/schema";
 import { allSagaTopics, resiliencePlan, ResiliencePlan } from "../config/resilience";
 import { crdBundles, images } from "../versions";
-import { consulSettings, etcdSettings, PLATFORM_NAMESPACES } from "../config/schema";
+import { consulSettings, etcdSettings, PLATFORM_NAMESPACES, telemetryEndpoint } from "../config/schema";
 import { useChartSource, useChartValues } from "./core/objects";
 import { GatewayApiCrds } from "./core/gateway-api-crds";
 import { Consul } from "./discovery/consul";
@@ -105,6 +105,8 @@ export class Platform extends pulumi.ComponentResource {
     super("platform:index:Platform", name, {}, opts);
     const cfg = args.config;
     this.config = cfg;
+    // Where telemetry goes: the collector, an endpoint of the stack's own, or nowhere (observability off).
+    const otlpEndpoint = telemetryEndpoint(cfg);
     this.graph = serviceGraph(cfg);
     this.resilience = resiliencePlan(cfg);
     // Every chart below comes from the stack's chart source (a local cache or a mirror), when set.
@@ -144,7 +146,7 @@ export class Platform extends pulumi.ComponentResource {
           distribution: cfg.cluster.distribution,
           trustDomain: cfg.cluster.domain,
           spreadAcrossZones: cfg.cluster.zones.length > 0,
-          otlpEndpoint: cfg.observability.otlpEndpoint,
+          ...(otlpEndpoint ? { otlpEndpoint } : {}),
           production: cfg.environment === "prod",
           retries: cfg.resilience.retries,
           istiodAfter: [...(gatewayApiCrds ? [gatewayApiCrds] : []), ...(ca ? [ca] : [])],
@@ -156,7 +158,7 @@ export class Platform extends pulumi.ComponentResource {
       // Istio's CRDs and the istio-waypoint class come with istiod; the policies live in the app namespaces.
       new MeshPolicies(
         "mesh-policies",
-        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), samplingPercent: cfg.observability.tracingSamplingPercent, resilience: this.resilience },
+        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), ...(otlpEndpoint ? { samplingPercent: cfg.observability.tracingSamplingPercent } : {}), resilience: this.resilience },
         // istiod brings the CRDs' validation and the istio-waypoint class; cni and ztunnel are not needed to accept policies.
         { parent: this, dependsOn: [istio.istiod, namespaces] },
       );
@@ -164,8 +166,9 @@ export class Platform extends pulumi.ComponentResource {
 
     // ---- Observability (docs/observability.md) -----------------------------------------------
     // Other areas' PodMonitors/ServiceMonitors wait on the prometheus-operator CRDs release.
+    // Observability off (dev only): none of it, and no monitor anywhere (monitoringCrds stays empty).
     let monitoringCrds: pulumi.Resource[] = [];
-    {
+    if (cfg.observability.enabled) {
       const obs = cfg.observability;
       const domain = cfg.cluster.domain;
       const nsName = OBSERVABILITY_NAMESPACE;
@@ -240,7 +243,7 @@ export class Platform extends pulumi.ComponentResource {
       const dataPlane: DataPlaneSettings = {
         replicas: gw.replicas,
         spreadAcrossZones: cfg.cluster.zones.length > 0,
-        otlpEndpoint: cfg.observability.otlpEndpoint,
+        ...(otlpEndpoint ? { otlpEndpoint } : {}),
         samplingPercent: cfg.observability.tracingSamplingPercent,
       };
       // Controllers watch the Gateway API CRDs: the only reason for this edge.
@@ -338,7 +341,7 @@ export class Platform extends pulumi.ComponentResource {
           namespace: ns,
           spec,
           environment: cfg.environment,
-          otlpEndpoint: cfg.observability.otlpEndpoint,
+          ...(otlpEndpoint ? { otlpEndpoint } : {}),
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
           // Pods are admitted only once the admission policies exist, or the first ones would skip them.

@@ -625,7 +625,16 @@ const messagingSchema = z.strictObject({
   nats: natsSchema.prefault({}),
 });
 
+/** The platform's own collector agent (observability area), where workloads export by default. */
+export const PLATFORM_OTLP_ENDPOINT = "http://otel-agent.observability.svc.cluster.local:4317";
+
 const observabilitySchema = z.strictObject({
+  /**
+   * Deploy the observability area (Prometheus, Alertmanager, Grafana, Jaeger, Loki, the collector,
+   * the SLO rules and every monitor). Off only in dev: the report then lists what the stack lacks,
+   * and telemetry goes only to an otlpEndpoint of your own (with the default endpoint it is off).
+   */
+  enabled: z.boolean().default(true),
   /** Trace sampling percentage, shared by the collector and the mesh (SLO baseline: at least 5%). */
   tracingSamplingPercent: z.number().min(5).max(100).default(10),
   /** Span/log attribute keys removed before export. */
@@ -635,7 +644,7 @@ const observabilitySchema = z.strictObject({
   /** Regular expressions masked in log bodies. */
   redactPatterns: z.array(re2Pattern).default(["[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}", "\\b(?:\\d[ -]*?){13,16}\\b"]),
   /** OTLP endpoint workloads export to: the node-local collector agent's Service. */
-  otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (a host:port without a scheme is not one)" }).default("http://otel-agent.observability.svc.cluster.local:4317"),
+  otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (a host:port without a scheme is not one)" }).default(PLATFORM_OTLP_ENDPOINT),
   /** Collector gateway replicas (HPA bounds; a PDB when min > 1). */
   collector: z
     .strictObject({ gatewayReplicas: z.strictObject({ min: z.number().int().min(1).default(2), max: z.number().int().min(1).default(6) }).prefault({}) })
@@ -786,6 +795,16 @@ export type SloConfig = PlatformConfig["slo"];
 /** Namespaces the platform's own components create; services may not use them. */
 export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno" } as const;
 
+/**
+ * Where workloads, the mesh and the gateway send telemetry, or undefined when nothing receives it:
+ * with observability off, the platform's own collector is not deployed, so only an endpoint of the
+ * stack's own is used.
+ */
+export function telemetryEndpoint(cfg: Pick<PlatformConfig, "observability">): string | undefined {
+  const o = cfg.observability;
+  return o.enabled || o.otlpEndpoint !== PLATFORM_OTLP_ENDPOINT ? o.otlpEndpoint : undefined;
+}
+
 /** Node labels the placement proof gives each node itself; cluster.nodeLabels may not set them. */
 export const NODE_IDENTITY_LABELS: readonly string[] = ["kubernetes.io/hostname", "topology.kubernetes.io/zone", "topology.kubernetes.io/region"];
 
@@ -821,7 +840,7 @@ export function natsSubjectsCollide(a: string, b: string): boolean {
  * equal to what they set). A service's own env or secretEnv may not take them.
  */
 export const PLATFORM_ENV_NAMES: readonly string[] = [
-  "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED",
   "ETCD_ENDPOINTS", "ETCD_USERNAME", "ETCD_KEY_PREFIX", "ETCD_CA_PEM", "ETCD_CERT_PEM", "ETCD_KEY_PEM",
   "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "CONSUL_KEY_PREFIX", "CONSUL_CACERT_PEM",
   "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_JAAS_CONFIG", "KAFKA_USERNAME", "KAFKA_PASSWORD", "KAFKA_CA_PEM", "KAFKA_ACKS", "KAFKA_ENABLE_IDEMPOTENCE", "KAFKA_GROUP_ID",
@@ -982,6 +1001,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   if (prod) {
     if (!c.security.requireDigest) add(["security", "requireDigest"], "prod images must be pinned by digest", false, "true in prod");
     if (c.security.enforcement !== "Enforce") add(["security", "enforcement"], "prod admission policies must enforce", c.security.enforcement, "Enforce in prod");
+    if (!c.observability.enabled) add(["observability", "enabled"], "prod needs observability (metrics, SLO burn-rate alerts, traces and logs)", false, "true in prod");
     if (!c.security.admission.enabled) add(["security", "admission", "enabled"], "prod needs admission control (Pod Security, registries, digests, signatures)", false, "true in prod");
     if (c.gateway.enabled && c.gateway.replicas < 2) add(["gateway", "replicas"], "prod gateway needs at least 2 replicas", c.gateway.replicas, "at least 2");
     if (c.mesh.enabled && c.mesh.replicas < 2) add(["mesh", "replicas"], "prod istiod needs at least 2 replicas", c.mesh.replicas, "at least 2");

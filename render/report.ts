@@ -5,7 +5,7 @@ import { AREAS_NOT_BUILT, INSTALL_ORDER } from "../components/install-order";
 import { allowRules } from "../components/mesh/authorization";
 import { serviceGraph } from "../components/service-graph";
 import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
-import type { PlatformConfig } from "../config/schema";
+import { telemetryEndpoint, type PlatformConfig } from "../config/schema";
 import { groupLevels, RenderModel } from "./model";
 
 const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
@@ -159,6 +159,29 @@ export function resilienceSection(config: PlatformConfig): string[] {
   return out;
 }
 
+/**
+ * The "Areas this stack leaves out" section: each optional area the stack turns off, and what the
+ * platform then does not give it. Empty when every area is deployed.
+ */
+export function leftOutSection(config: PlatformConfig): string[] {
+  const off: string[] = [];
+  if (!config.gateway.enabled) off.push("**Gateway** (`gateway.enabled: false`): no GatewayClass, Gateway or routes; nothing outside the cluster reaches the services, and no service may declare `expose`.");
+  if (!config.mesh.enabled) off.push("**Mesh** (`mesh.enabled: false`): no mTLS, no service-to-service authorization (any pod can call any service), no timeouts, retries or circuit breaking between services.");
+  if (!config.observability.enabled) {
+    const own = telemetryEndpoint(config);
+    off.push(
+      "**Observability** (`observability.enabled: false`): no Prometheus, Alertmanager or Grafana, no SLO recording rules or burn-rate alerts, no Jaeger or Loki, no collector, and no ServiceMonitor or PodMonitor in any area. " +
+        (own ? `Services, the mesh and the gateway still send traces to \`${own}\` (observability.otlpEndpoint, your own collector).` : "Services get `OTEL_SDK_DISABLED=true`, and neither the mesh nor the gateway traces: nothing would receive it."),
+    );
+  }
+  if (!config.security.admission.enabled) off.push("**Admission control** (`security.admission.enabled: false`): no Kyverno and no ClusterPolicies; images are not checked for registry, digest, signature or provenance at admission (the policy pack still reports it at preview, as advisory), and only the namespaces' built-in Pod Security labels refuse pods.");
+  if (config.discovery.store === "none") off.push("**Config store** (`discovery.store: none`): no etcd or Consul; no service may declare `configStore`.");
+  if (!config.messaging.kafka.enabled) off.push("**Kafka** (`messaging.kafka.enabled: false`): no Strimzi operator or cluster; no service may produce or consume a topic, and no saga may be declared.");
+  if (!config.messaging.nats.enabled) off.push("**NATS JetStream** (`messaging.nats.enabled: false`): no control-event streams or KV buckets.");
+  if (!off.length) return [];
+  return ["## Areas this stack leaves out", "", ...off.map((o) => `- ${o}`), ""];
+}
+
 /** The "Charts" section: objects per chart, hooks the provider does not apply, what is not covered. */
 export function chartsSection(charts: ReportInput["charts"]): string[] {
   const out = ["## Charts", ""];
@@ -236,6 +259,7 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...resilienceSection(config), "");
+  out.push(...leftOutSection(config));
 
   if (AREAS_NOT_BUILT.length) {
     out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");

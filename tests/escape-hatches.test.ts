@@ -9,12 +9,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { load } from "js-yaml";
 import { parsePlatformConfig, platformKeysOf } from "../config/load";
 import { mergeValues } from "../components/core/objects";
 import { CONSUL_CLIENT_ENV } from "../components/discovery/consul";
 import { ETCD_CLIENT_ENV } from "../components/discovery/etcd-cluster";
 import { kafkaClientEnv } from "../components/messaging/strimzi-kafka";
-import { PLATFORM_ENV_NAMES } from "../config/schema";
+import { PLATFORM_ENV_NAMES, PLATFORM_OTLP_ENDPOINT, telemetryEndpoint } from "../config/schema";
 import { definePlatform } from "../program";
 import { runProgram } from "../render/harness";
 import { renderConfig } from "../render/render";
@@ -142,7 +143,7 @@ describe("services.<name>.secretEnv", () => {
   });
 
   it("knows every name the platform sets (the list config validation checks against)", () => {
-    const set = new Set([...Object.keys(ETCD_CLIENT_ENV), ...Object.keys(CONSUL_CLIENT_ENV), ...Object.keys(kafkaClientEnv({ produces: true, consumes: true })), "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES"]);
+    const set = new Set([...Object.keys(ETCD_CLIENT_ENV), ...Object.keys(CONSUL_CLIENT_ENV), ...Object.keys(kafkaClientEnv({ produces: true, consumes: true })), "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED"]);
     expect([...PLATFORM_ENV_NAMES].sort()).toEqual([...set].sort());
   });
 });
@@ -194,25 +195,47 @@ describe("charts.values", () => {
   });
 });
 
-describe("areas a dev stack can turn off: admission control and the config store", () => {
+describe("areas a dev stack can turn off: admission control, the config store, observability", () => {
   const lean = () => {
     const flat = { ...readStackConfig("dev") };
     flat["platform:security"] = JSON.stringify({ ...JSON.parse(flat["platform:security"]!), admission: { enabled: false } });
     flat["platform:discovery"] = JSON.stringify({ store: "none" });
+    flat["platform:observability"] = JSON.stringify({ enabled: false });
     const services = JSON.parse(flat["platform:services"]!);
     for (const svc of Object.values<Raw>(services)) delete svc["configStore"];
     flat["platform:services"] = JSON.stringify(services);
     return flat;
   };
 
-  it("renders neither Kyverno nor a store, and the platform still holds every proof with no mandatory finding", async () => {
+  it("renders neither Kyverno nor a store nor any observability, and the platform still holds every proof with no mandatory finding", async () => {
     // A stack of its own name: its pack config is derived from it (audit/pack-config.ts).
     const r = await renderConfig("lean", lean());
     expect(r.running.objects.filter((o) => o.kind === "ClusterPolicy" || o.metadata.namespace === "kyverno" || o.metadata.namespace === "discovery")).toEqual([]);
+    // Observability off: nothing in its namespace, no monitor or rule in any area (their CRDs are not installed).
+    expect(r.running.objects.filter((o) => o.metadata.namespace === "observability" || /^(ServiceMonitor|PodMonitor|PrometheusRule)$/.test(o.kind)).map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([]);
+    // Nothing would receive telemetry: the services' SDKs are off, the mesh and the gateway do not trace.
+    const order = r.running.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "order-service") as Raw;
+    const env = Object.fromEntries(order["spec"].template.spec.containers[0].env.map((e: Raw) => [e["name"], e["value"]]));
+    expect(env["OTEL_SDK_DISABLED"]).toBe("true");
+    expect(env["OTEL_EXPORTER_OTLP_ENDPOINT"]).toBeUndefined();
+    const mesh = load((r.running.objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "istio") as Raw)["data"].mesh) as Raw;
+    expect(mesh["enableTracing"]).toBe(false);
+    expect(mesh["extensionProviders"]).toBeUndefined();
+    const traefik = r.running.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "traefik") as Raw;
+    expect((traefik["spec"].template.spec.containers[0].args as string[]).filter((a) => a.includes("tracing"))).toEqual([]);
+    // The report says what the stack lacks.
+    expect(r.report).toMatch(/## Areas this stack leaves out\n\n- \*\*Observability\*\* .*`OTEL_SDK_DISABLED=true`.*\n- \*\*Admission control\*\* .*\n- \*\*Config store\*\* /);
     expect(r.running.findings).toEqual([]);
     expect(r.verdicts.mandatory).toBe(0);
     // The gap is still reported, as advisory: nothing verifies the application images' signatures.
     expect(r.verdicts.stack.filter((v) => v.policy === "kyverno-verifies-every-registry").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+  });
+
+  it("with observability off, telemetry goes only to an endpoint of the stack's own", () => {
+    const cfg = (observability: Raw) => parsePlatformConfig({ ...rawOf("dev"), observability });
+    expect(telemetryEndpoint(cfg({ enabled: false }))).toBeUndefined();
+    expect(telemetryEndpoint(cfg({ enabled: false, otlpEndpoint: "http://collector.team-otel.svc:4317" }))).toBe("http://collector.team-otel.svc:4317");
+    expect(telemetryEndpoint(cfg({}))).toBe(PLATFORM_OTLP_ENDPOINT);
   });
 
   it("refuses a service that needs the store when there is none, and admission off in prod", () => {
@@ -224,6 +247,10 @@ describe("areas a dev stack can turn off: admission control and the config store
     ]);
     const prod = rawOf("prod");
     prod.security.admission = { enabled: false };
-    expect(configProblems(prod)).toEqual([expect.stringMatching(/^platform:security\.admission\.enabled: prod needs admission control/)]);
+    prod.observability = { ...prod.observability, enabled: false };
+    expect(configProblems(prod)).toEqual([
+      expect.stringMatching(/^platform:observability\.enabled: prod needs observability/),
+      expect.stringMatching(/^platform:security\.admission\.enabled: prod needs admission control/),
+    ]);
   });
 });

@@ -87,7 +87,8 @@ export function kyvernoAdmit(objects: readonly LiveObject[], pods: readonly PodS
         else audited[i]!.push(line);
       }
     }
-    return { ran: true, policies: offline.map((p) => `${p.kind} ${p.metadata.name}`), verdicts: pods.map((p, i) => ({ pods: p, refused: refused[i]!, audited: audited[i]! })), notChecked };
+    // kyverno apply reports the policies in no fixed order: sorted, so the report is repeatable.
+    return { ran: true, policies: offline.map((p) => `${p.kind} ${p.metadata.name}`), verdicts: pods.map((p, i) => ({ pods: p, refused: refused[i]!.sort(), audited: audited[i]!.sort() })), notChecked };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

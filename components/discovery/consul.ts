@@ -24,7 +24,7 @@ const CONSUL_UID = 100;
 
 /** Inputs of the Consul store (`settings`: servers, storage). */
 export type ConsulArgs = StoreArgs<ConsulConfig> & {
-  /** The prometheus-operator CRDs: the servers' PodMonitor needs them. */
+  /** The prometheus-operator CRDs: the servers' PodMonitor needs them (none: observability is off, no PodMonitor). */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 };
 
@@ -163,30 +163,33 @@ export class Consul extends pulumi.ComponentResource {
     // read-only agent token and the stack CA (a PodMonitor here, in the servers' namespace).
     const metricsToken = new random.RandomUuid(`${name}-metrics-token`, {}, child);
     const metricsSecret = new k8s.core.v1.Secret(`${name}-metrics-token`, { metadata: meta(`${name}-metrics-token`), type: "Opaque", stringData: { token: pulumi.secret(metricsToken.result) } }, child);
-    customResource(
-      `${name}-servers`,
-      {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PodMonitor",
-        metadata: { name: `${name}-servers`, namespace: args.namespace, labels },
-        spec: {
-          selector: { matchLabels: { app: "consul", component: "server" } },
-          podMetricsEndpoints: [
-            {
-              port: "https",
-              scheme: "https",
-              path: "/v1/agent/metrics",
-              params: { format: ["prometheus"] },
-              // The chart signs server certificates for server.<datacenter>.consul with the stack CA.
-              tlsConfig: { ca: { secret: { name: `${name}-ca`, key: "tls.crt" } }, serverName: `server.${args.clusterName}.consul` },
-              authorization: { type: "Bearer", credentials: { name: `${name}-metrics-token`, key: "token" } },
-            },
-          ],
+    // No prometheus-operator CRDs: observability is off, nothing would scrape.
+    if (args.monitoringCrds.length > 0) {
+      customResource(
+        `${name}-servers`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PodMonitor",
+          metadata: { name: `${name}-servers`, namespace: args.namespace, labels },
+          spec: {
+            selector: { matchLabels: { app: "consul", component: "server" } },
+            podMetricsEndpoints: [
+              {
+                port: "https",
+                scheme: "https",
+                path: "/v1/agent/metrics",
+                params: { format: ["prometheus"] },
+                // The chart signs server certificates for server.<datacenter>.consul with the stack CA.
+                tlsConfig: { ca: { secret: { name: `${name}-ca`, key: "tls.crt" } }, serverName: `server.${args.clusterName}.consul` },
+                authorization: { type: "Bearer", credentials: { name: `${name}-metrics-token`, key: "token" } },
+              },
+            ],
+          },
         },
-      },
-      // The CRD, and the namespace and Secrets the monitor reads.
-      { parent: this, dependsOn: [...args.monitoringCrds, metricsSecret, caSecret] },
-    );
+        // The CRD, and the namespace and Secrets the monitor reads.
+        { parent: this, dependsOn: [...args.monitoringCrds, metricsSecret, caSecret] },
+      );
+    }
     {
       const tokenSecret = new k8s.core.v1.Secret(
         `${name}-service-tokens`,

@@ -151,8 +151,8 @@ export interface DataPlaneSettings {
   readonly replicas: number;
   /** Whether nodes span zones (spread replicas across them). */
   readonly spreadAcrossZones: boolean;
-  /** OTLP gRPC collector endpoint (URL) and sampling percentage. */
-  readonly otlpEndpoint: string;
+  /** OTLP gRPC collector endpoint (URL) and sampling percentage; no endpoint: no tracing. */
+  readonly otlpEndpoint?: string;
   readonly samplingPercent: number;
 }
 
@@ -191,7 +191,7 @@ export const GATEWAY_POD_ANNOTATIONS = { "ambient.istio.io/bypass-inbound-captur
  */
 export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject {
   const ha = dp.replicas >= 2;
-  const otlp = otlpTarget(dp.otlpEndpoint);
+  const otlp = dp.otlpEndpoint ? otlpTarget(dp.otlpEndpoint) : undefined;
   const selector = { "app.kubernetes.io/component": "proxy", "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME };
   return {
     apiVersion: ENVOY_API,
@@ -233,13 +233,17 @@ export function envoyProxy(namespace: string, dp: DataPlaneSettings): K8sObject 
         },
       },
       telemetry: {
-        tracing: {
-          samplingRate: Math.round(dp.samplingPercent),
-          provider: {
-            type: "OpenTelemetry",
-            ...(otlp.service ? { backendRefs: [{ name: otlp.service.name, namespace: otlp.service.namespace, port: otlp.port }] } : { host: otlp.host, port: otlp.port }),
-          },
-        },
+        ...(otlp
+          ? {
+              tracing: {
+                samplingRate: Math.round(dp.samplingPercent),
+                provider: {
+                  type: "OpenTelemetry",
+                  ...(otlp.service ? { backendRefs: [{ name: otlp.service.name, namespace: otlp.service.namespace, port: otlp.port }] } : { host: otlp.host, port: otlp.port }),
+                },
+              },
+            }
+          : {}),
         metrics: { prometheus: {} },
       },
     },

@@ -24,7 +24,7 @@ export const TRAEFIK_RELEASE = "traefik";
 export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "logLevel">): Record<string, unknown> {
   const dp = args.dataPlane;
   const ha = dp.replicas >= 2;
-  const otlp = otlpTarget(dp.otlpEndpoint);
+  const otlp = dp.otlpEndpoint ? otlpTarget(dp.otlpEndpoint) : undefined;
   return {
     // With the HPA on, the chart renders no replicas field (the HPA owns the scale).
     deployment: { ...(ha ? {} : { replicas: dp.replicas }), podAnnotations: { ...GATEWAY_POD_ANNOTATIONS } },
@@ -58,10 +58,8 @@ export function traefikValues(args: Pick<TraefikControllerArgs, "dataPlane" | "l
     topologySpreadConstraints: topologySpread({ "app.kubernetes.io/name": "traefik" }, dp.spreadAcrossZones),
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
     log: { level: args.logLevel },
-    tracing: {
-      sampleRate: dp.samplingPercent / 100,
-      otlp: { enabled: true, grpc: { enabled: true, endpoint: `${otlp.host}:${otlp.port}`, insecure: true } },
-    },
+    // Tracing only where a collector receives it.
+    ...(otlp ? { tracing: { sampleRate: dp.samplingPercent / 100, otlp: { enabled: true, grpc: { enabled: true, endpoint: `${otlp.host}:${otlp.port}`, insecure: true } } } } : {}),
     // Local keeps client source addresses (rate limits, logs) and avoids a second hop.
     service: { spec: { type: "LoadBalancer", externalTrafficPolicy: "Local" } },
   };

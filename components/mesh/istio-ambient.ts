@@ -22,8 +22,8 @@ export interface IstioAmbientArgs {
   readonly trustDomain: string;
   /** Whether nodes span zones. */
   readonly spreadAcrossZones: boolean;
-  /** OTLP gRPC endpoint of the platform's collector (observability.otlpEndpoint). */
-  readonly otlpEndpoint: string;
+  /** OTLP gRPC endpoint of the collector (observability.otlpEndpoint); absent: no tracing provider. */
+  readonly otlpEndpoint?: string;
   /** Production sizing. */
   readonly production: boolean;
   /** East-west retries, applied by every waypoint (resilience.retries → meshConfig.defaultHttpRetryPolicy). */
@@ -98,7 +98,7 @@ export function istioPodMonitors(namespace: string): PlatformPodMonitor[] {
 /** Values of the four charts. Pure, so tests check them against the pinned charts. */
 export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter">): { base: object; istiod: object; cni: object; ztunnel: object } {
   const ha = a.replicas >= 2;
-  const otlp = otlpTarget(a.otlpEndpoint);
+  const otlp = a.otlpEndpoint ? otlpTarget(a.otlpEndpoint) : undefined;
   return {
     base: { ...common(a) },
     istiod: {
@@ -125,8 +125,8 @@ export function istioValues(a: Omit<IstioAmbientArgs, "namespace" | "istiodAfter
       meshConfig: {
         trustDomain: a.trustDomain,
         accessLogFile: "/dev/stdout",
-        enableTracing: true,
-        extensionProviders: [{ name: TRACING_PROVIDER, opentelemetry: { service: otlp.host, port: otlp.port } }],
+        enableTracing: otlp !== undefined,
+        ...(otlp ? { extensionProviders: [{ name: TRACING_PROVIDER, opentelemetry: { service: otlp.host, port: otlp.port } }] } : {}),
         // East-west retries: every waypoint route without its own retry (all of them: HTTPRoute
         // `retry` is experimental-channel only) takes this policy (components/mesh/traffic.ts).
         defaultHttpRetryPolicy: meshRetryPolicy(a.retries),

@@ -17,14 +17,14 @@ export interface MeshPoliciesArgs {
   readonly trustDomain: string;
   /** The gateway data plane's principal, allowed to exactly the exposed services. */
   readonly gatewayPrincipal?: string;
-  /** Tracing sampling percentage (observability.tracingSamplingPercent, ≥ 5). */
-  readonly samplingPercent: number;
+  /** Tracing sampling percentage (observability.tracingSamplingPercent, ≥ 5); absent: no tracing (nothing receives it). */
+  readonly samplingPercent?: number;
   /** Effective timeouts, pools and breakers of the declared calls (config/resilience.ts). */
   readonly resilience: ResiliencePlan;
 }
 
 /** Mesh-wide STRICT mTLS and telemetry, in the root namespace. */
-export function meshWideObjects(rootNamespace: string, samplingPercent: number): K8sObject[] {
+export function meshWideObjects(rootNamespace: string, samplingPercent: number | undefined): K8sObject[] {
   const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
   return [
     { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: rootNamespace, labels }, spec: { mtls: { mode: "STRICT" } } },
@@ -33,7 +33,7 @@ export function meshWideObjects(rootNamespace: string, samplingPercent: number):
       kind: "Telemetry",
       metadata: { name: "mesh-default", namespace: rootNamespace, labels },
       spec: {
-        tracing: [{ providers: [{ name: TRACING_PROVIDER }], randomSamplingPercentage: samplingPercent }],
+        ...(samplingPercent !== undefined ? { tracing: [{ providers: [{ name: TRACING_PROVIDER }], randomSamplingPercentage: samplingPercent }] } : {}),
         accessLogging: [{ providers: [{ name: "envoy" }] }],
       },
     },

@@ -58,7 +58,7 @@ export function natsJetStreamScript(n: Pick<NatsConfig, "streams" | "kvBuckets" 
 }
 
 /** Chart values for the NATS release. Pure, so the values-key tests can check them. */
-export function natsValues(a: { readonly settings: NatsConfig; readonly zones: boolean; readonly storageClass?: string }): Record<string, unknown> {
+export function natsValues(a: { readonly settings: NatsConfig; readonly zones: boolean; readonly storageClass?: string; readonly monitoring?: boolean }): Record<string, unknown> {
   const n = a.settings;
   const spread: Record<string, unknown> = { "kubernetes.io/hostname": { maxSkew: 1, whenUnsatisfiable: "DoNotSchedule" } };
   if (a.zones) spread["topology.kubernetes.io/zone"] = { maxSkew: 1, whenUnsatisfiable: "DoNotSchedule" };
@@ -79,7 +79,7 @@ export function natsValues(a: { readonly settings: NatsConfig; readonly zones: b
     reloader: { merge: { ...container, resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } } } },
     // Prometheus metrics from the monitoring endpoint.
     // The exporter sidecar and the chart's PodMonitor for it (the stack's Prometheus selects every PodMonitor).
-    promExporter: { enabled: true, merge: { ...container, resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } } }, podMonitor: { enabled: true } },
+    promExporter: { enabled: true, merge: { ...container, resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } } }, podMonitor: { enabled: a.monitoring ?? true } },
     podTemplate: { topologySpreadConstraints: spread, merge: { spec: { securityContext: restrictedPod(NATS_UID) } } },
     podDisruptionBudget: { enabled: true },
     // The Job below carries the CLI; no standing nats-box Deployment.
@@ -101,7 +101,7 @@ export interface NatsArgs {
   readonly zones: boolean;
   /** StorageClass for JetStream volumes; absent: the cluster default. */
   readonly storageClass?: string;
-  /** The prometheus-operator CRDs: the exporter's PodMonitor needs them. */
+  /** The prometheus-operator CRDs: the exporter's PodMonitor needs them (none: observability is off, no PodMonitor). */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -119,7 +119,7 @@ export class Nats extends pulumi.ComponentResource {
     const pin = charts.nats;
     const release = chartRelease(
       name,
-      { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
+      { releaseName: name, pin, namespace: ns, values: natsValues({ settings: n, zones: args.zones, monitoring: args.monitoringCrds.length > 0, ...(args.storageClass ? { storageClass: args.storageClass } : {}) }) },
       { parent: this, dependsOn: args.monitoringCrds },
     );
     this.url = `nats://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;

@@ -9,23 +9,23 @@ export interface KyvernoArgs {
   readonly namespace: pulumi.Input<string>;
   /** Production sizing: 3 admission replicas, 2 of each other controller, PDBs. */
   readonly production: boolean;
-  /** The prometheus-operator CRDs: the chart's ServiceMonitors need them. */
+  /** The prometheus-operator CRDs: the chart's ServiceMonitors need them (none: observability is off, no monitors). */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Chart values. Pure, so tests check the keys against the pinned chart. */
-export function kyvernoValues(production: boolean): Record<string, unknown> {
+export function kyvernoValues(production: boolean, monitoring = true): Record<string, unknown> {
   // The chart renders a controller's PDB whenever it has more than one replica (its `enabled` key
   // only forces one for a single replica, which would block drains): prod gets them, dev does not.
   const pdb = production ? { podDisruptionBudget: { minAvailable: 1 } } : {};
   const spread = (component: string) =>
     production ? [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/component": component } } }] : [];
   return {
-    admissionController: { replicas: production ? 3 : 1, ...pdb, topologySpreadConstraints: spread("admission-controller"), serviceMonitor: { enabled: true } },
-    backgroundController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("background-controller"), serviceMonitor: { enabled: true } },
-    cleanupController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("cleanup-controller"), serviceMonitor: { enabled: true } },
+    admissionController: { replicas: production ? 3 : 1, ...pdb, topologySpreadConstraints: spread("admission-controller"), serviceMonitor: { enabled: monitoring } },
+    backgroundController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("background-controller"), serviceMonitor: { enabled: monitoring } },
+    cleanupController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("cleanup-controller"), serviceMonitor: { enabled: monitoring } },
     // Every controller's metrics Service gets the chart's ServiceMonitor (the stack's Prometheus selects all).
-    reportsController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("reports-controller"), serviceMonitor: { enabled: true } },
+    reportsController: { replicas: production ? 2 : 1, ...pdb, topologySpreadConstraints: spread("reports-controller"), serviceMonitor: { enabled: monitoring } },
     // The chart's Helm hooks never run under Chart v4 (the provider templates with hooks off), so
     // they are turned off here rather than left silently unapplied (docs/security.md):
     // - pre-delete webhook cleanup and scale-to-zero: since Kyverno 1.13 the admission controller
@@ -48,7 +48,7 @@ export class Kyverno extends pulumi.ComponentResource {
 
   constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:security:Kyverno", name, {}, opts);
-    this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production) }, childOptions(this, opts, args.monitoringCrds));
+    this.release = chartRelease(name, { releaseName: "kyverno", pin: charts.kyverno, namespace: args.namespace, values: kyvernoValues(args.production, args.monitoringCrds.length > 0) }, childOptions(this, opts, args.monitoringCrds));
     this.registerOutputs({ release: this.release.urn });
   }
 }

@@ -12,8 +12,8 @@ export interface MicroserviceArgs {
   readonly spec: ServiceConfig;
   /** Stack environment, written to `deployment.environment` in the OTel resource attributes. */
   readonly environment: "dev" | "prod";
-  /** OTLP endpoint the service exports telemetry to. */
-  readonly otlpEndpoint: string;
+  /** OTLP endpoint of the collector; absent when nothing receives telemetry (the SDK is then disabled). */
+  readonly otlpEndpoint?: string;
   /** Spread replicas across zones too (the cluster has zones). */
   readonly spreadAcrossZones: boolean;
   /** Environment from Secret/ConfigMap references that other areas provide (store credentials, Kafka). */
@@ -262,9 +262,14 @@ function containerEnv(name: string, version: string, args: MicroserviceArgs, s: 
     // The service's own Secrets by reference (config refuses names the platform sets below).
     ...Object.fromEntries(Object.entries(s.secretEnv).map(([k, ref]) => [k, { secretKeyRef: { name: ref.secret, key: ref.key } }])),
     OTEL_SERVICE_NAME: name,
-    OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint,
-    // The endpoint is the collector's OTLP/gRPC port; SDKs that default to HTTP would fail on it.
-    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    ...(args.otlpEndpoint
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint,
+          // The endpoint is the collector's OTLP/gRPC port; SDKs that default to HTTP would fail on it.
+          OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        }
+      : // No collector: exporting to the default localhost endpoint would only fail, on every span.
+        { OTEL_SDK_DISABLED: "true" }),
     OTEL_RESOURCE_ATTRIBUTES: `service.version=${version},deployment.environment=${args.environment},service.namespace=${s.namespace}`,
     ...(args.extraEnv ?? {}),
   };
