@@ -60,7 +60,7 @@ describe("CycloneDX SBOM of the program", () => {
     const bare = (v?: string) => v?.replace(/^v/, "");
     for (const [name, version] of Object.entries(pkg.dependencies as Record<string, string>)) expect({ name, version: bare(c.get(name)) }).toEqual({ name, version });
     const pulumi = bom.components.find((x) => x.group === "@pulumi" && x.name === "pulumi");
-    expect(pulumi?.purl).toBe("pkg:npm/%40pulumi/pulumi@3.248.0");
+    expect(pulumi?.purl).toBe("pkg:npm/%40pulumi/pulumi@3.276.0");
   });
   it("leaves out development-only tools (test runner, property testing, model types)", () => {
     const c = components(bom);
