@@ -7,6 +7,7 @@ import { serviceGraph } from "../components/service-graph";
 import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
 import { telemetryEndpoint, type PlatformConfig } from "../config/schema";
 import { groupLevels, RenderModel } from "./model";
+import { charts as chartPins, type ChartPin } from "../versions";
 
 const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
 
@@ -204,6 +205,10 @@ export function chartsSection(charts: ReportInput["charts"]): string[] {
       `| ${name} (${e.chart}) | ${e.version} | ${e.children.length} | ${[...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ")} | ${e.droppedHooks.join(", ") || "-"} | ${notCovered.join("; ") || "-"} |`,
     );
   }
+  // Releases past (or at) their announced end of life: a fixed date, so the report stays repeatable.
+  const used = new Set(charts.map((c) => `${c.expansion.chart}@${c.expansion.version}`));
+  const eol = Object.values<ChartPin>(chartPins).filter((p) => p.endOfLife && used.has(`${p.chart}@${p.version}`));
+  if (eol.length) out.push("", ...eol.map((p) => `**End of life**: ${p.chart} ${p.version} (${p.appVersion}) is not patched upstream after ${p.endOfLife}${p.heldBack ? `; held back because ${p.heldBack}` : ""}.`));
   const missing = charts.flatMap((c) => c.expansion.missingSubcharts.map((m) => `${c.expansion.chart} → ${m}`));
   if (missing.length) out.push("", `**Not covered by this render** (their objects are neither written nor checked): ${missing.join(", ")}.`);
   out.push("");

@@ -6,7 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { RenderModel } from "../render/model";
-import { dotGraph, MAX_DRAWN_PER_TYPE, mermaidGraph } from "../render/report";
+import type { ChartExpansion } from "../render/charts";
+import { chartsSection, dotGraph, MAX_DRAWN_PER_TYPE, mermaidGraph } from "../render/report";
+import { charts } from "../versions";
 import { STAGING, writeRender } from "../render/write";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "writer-"));
@@ -125,5 +127,17 @@ describe("the graph pictures at scale", () => {
     expect(mmd).toContain('svc_0["svc-0<br/>platform:workloads:Microservice<br/>2 objects"]');
     expect(mmd).toContain("  svc_1 --> svc_0");
     expect(mmd).not.toContain("×");
+  });
+});
+
+describe("report.md's Charts section", () => {
+  const expansion = (chart: string, version: string): ChartExpansion => ({ chart, version, source: "/cache", children: [], droppedHooks: [], unresolvedScope: [], cached: false, omittedDisabledSubcharts: [], missingSubcharts: [] });
+  it("names a chart release past its announced end of life, and why it is held back", () => {
+    const lines = chartsSection([{ urn: "urn:pulumi:s::p::kubernetes:helm.sh/v4:Chart::envoy-gateway", expansion: expansion(charts.envoyGateway.chart, charts.envoyGateway.version) }]);
+    expect(lines).toContain(`**End of life**: gateway-helm ${charts.envoyGateway.version} (${charts.envoyGateway.appVersion}) is not patched upstream after 2026-11-08; held back because v1.9 needs Gateway API v1.6, which Istio 1.30 does not support: it moves together with Istio 1.31.`);
+  });
+  it("says nothing of the kind for maintained releases", () => {
+    const lines = chartsSection([{ urn: "urn:pulumi:s::p::kubernetes:helm.sh/v4:Chart::traefik", expansion: expansion(charts.traefik.chart, charts.traefik.version) }]);
+    expect(lines.filter((l) => l.includes("End of life"))).toEqual([]);
   });
 });

@@ -28,6 +28,10 @@ export interface ChartPin {
   readonly appVersion: string;
   /** Why this version, and what an upgrade must move together with. */
   readonly note: string;
+  /** The day upstream stops patching this release (ISO date), once it is known to be past or near; report.md names it. */
+  readonly endOfLife?: string;
+  /** What keeps the platform on this release after its end of life (report.md and UPGRADING.md). */
+  readonly heldBack?: string;
 }
 
 /** A bundle of CRDs installed from upstream YAML, not from a chart. */
@@ -48,6 +52,13 @@ export interface ImagePin {
   readonly note: string;
 }
 
+/**
+ * Why Envoy Gateway stays on v1.8 past its end of life: v1.9 is built on Gateway API v1.6.1, whose
+ * CRDs the mesh's Istio 1.30 does not support (istiod does not become ready on unsupported Gateway
+ * API CRDs, istio/istio#59443; 1.30 reads v1.5), so the move needs Istio 1.31 in the same change.
+ */
+const ENVOY_GATEWAY_HELD_BACK = "v1.9 needs Gateway API v1.6, which Istio 1.30 does not support: it moves together with Istio 1.31";
+
 export const charts = {
   traefik: {
     chart: "traefik",
@@ -61,9 +72,9 @@ export const charts = {
     version: "v1.8.3",
     repo: "oci://docker.io/envoyproxy",
     appVersion: "v1.8.3",
-    note:
-      "Installed with Gateway API CRDs off and Envoy Gateway CRDs on. Envoy Gateway v1.8 reached end of " +
-      "life on 2026-11-08; v1.9 needs Gateway API v1.6 and therefore Istio 1.31.",
+    note: "Installed with Gateway API CRDs off and Envoy Gateway CRDs on.",
+    endOfLife: "2026-11-08",
+    heldBack: ENVOY_GATEWAY_HELD_BACK,
   },
   envoyGateway: {
     chart: "gateway-helm",
@@ -71,6 +82,8 @@ export const charts = {
     repo: "oci://docker.io/envoyproxy",
     appVersion: "v1.8.3",
     note: "Installed with crds.enabled=false: its bundled CRDs are the experimental channel.",
+    endOfLife: "2026-11-08",
+    heldBack: ENVOY_GATEWAY_HELD_BACK,
   },
   istioBase: {
     chart: "base",
