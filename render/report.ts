@@ -183,6 +183,41 @@ export function leftOutSection(config: PlatformConfig): string[] {
   return ["## Areas this stack leaves out", "", ...off.map((o) => `- ${o}`), ""];
 }
 
+/** Dotted paths of the leaves of a values map (a list is one leaf: helm -f replaces lists whole). */
+function leafPaths(v: unknown, at = ""): string[] {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || Object.keys(v).length === 0) return [at];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, at ? `${at}.${k}` : k));
+}
+
+/**
+ * The "Escape hatches in use" section: what the stack sets past the schema (chart values merged
+ * over the platform's, pod extras, Secrets by reference), so a reviewer sees every override in one
+ * place. Empty when the stack uses none.
+ */
+export function overridesSection(config: PlatformConfig): string[] {
+  const rows: string[] = [];
+  for (const [chart, values] of Object.entries(config.charts.values).sort(([a], [b]) => a.localeCompare(b))) {
+    rows.push(`| \`charts.values.${chart}\` | ${leafPaths(values).map((p) => `\`${p}\``).join(", ")} | merged over the platform's values (maps merge, lists and scalars replace); the chart's schema, the proofs and the pack check what it templates to |`);
+  }
+  for (const [name, s] of Object.entries(config.services).sort(([a], [b]) => a.localeCompare(b))) {
+    const p = s.pod;
+    const kinds = [
+      ...(Object.keys(p.labels).length ? [`labels ${Object.keys(p.labels).join(", ")}`] : []),
+      ...(Object.keys(p.annotations).length ? [`annotations ${Object.keys(p.annotations).join(", ")}`] : []),
+      ...(Object.keys(p.nodeSelector).length ? [`nodeSelector ${Object.entries(p.nodeSelector).map(([k, v]) => `${k}=${v}`).join(", ")}`] : []),
+      ...(p.tolerations.length ? [`${p.tolerations.length} toleration(s)`] : []),
+      ...(p.affinity ? [`affinity (${Object.keys(p.affinity).join(", ")})`] : []),
+      ...(Object.keys(p.volumes).length ? [`volumes ${Object.entries(p.volumes).map(([v, x]) => `${v} at ${x.mountPath}`).join(", ")}`] : []),
+      ...(p.envFrom.length ? [`envFrom ${p.envFrom.map((e) => (e.secret ? `Secret ${e.secret}` : `ConfigMap ${e.configMap}`)).join(", ")}`] : []),
+      ...(p.imagePullSecrets.length ? [`imagePullSecrets ${p.imagePullSecrets.join(", ")}`] : []),
+      ...(Object.keys(s.secretEnv).length ? [`secretEnv ${Object.entries(s.secretEnv).map(([k, r]) => `${k} ← ${r.secret}/${r.key}`).join(", ")}`] : []),
+    ];
+    if (kinds.length) rows.push(`| \`services.${name}\` | ${kinds.join("; ")} | on the stable and canary pods, beside the platform's own fields |`);
+  }
+  if (!rows.length) return [];
+  return ["## Escape hatches in use", "", "| key | what it sets | how it applies |", "| --- | --- | --- |", ...rows, ""];
+}
+
 /** The "Charts" section: objects per chart, hooks the provider does not apply, what is not covered. */
 export function chartsSection(charts: ReportInput["charts"]): string[] {
   const out = ["## Charts", ""];
@@ -265,6 +300,7 @@ export function reportMarkdown(input: ReportInput): string {
 
   out.push(...resilienceSection(config), "");
   out.push(...leftOutSection(config));
+  out.push(...overridesSection(config));
 
   if (AREAS_NOT_BUILT.length) {
     out.push("## Areas not built yet", "", "Their config is validated; none of their controllers or resources is rendered, and nothing pretends to be:", "");

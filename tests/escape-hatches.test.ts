@@ -179,6 +179,9 @@ describe("charts.values", () => {
     expect(order["spec"].template.spec.volumes.map((v: Raw) => v["name"])).toEqual(expect.arrayContaining(["tls-bundle", "scratch"]));
     expect(r.running.findings).toEqual([]);
     expect(r.verdicts.mandatory).toBe(0);
+    // Every override is listed in the report, in one place.
+    expect(r.report).toContain("| `charts.values.traefik` | `log.format` | merged over the platform's values");
+    expect(r.report).toMatch(/\| `services\.order-service` \| labels team\.example\.com\/owner, cost_center; annotations team\.example\.com\/runbook; nodeSelector kubernetes\.io\/arch=arm64; 1 toleration\(s\); affinity \(nodeAffinity\); volumes tls-bundle at \/etc\/order\/tls, scratch at \/var\/cache\/order; envFrom ConfigMap order-settings, Secret order-extra; imagePullSecrets acme-registry; secretEnv PAYMENT_API_TOKEN ← payment-api\/token \|/);
   });
 
   it("a value the chart's schema refuses fails the render in one line naming the chart and the stack key, nothing written", () => {
