@@ -282,7 +282,7 @@ export class Platform extends pulumi.ComponentResource {
 
     // ---- Stages "discovery" and "messaging" (etcd or Consul; Kafka on Strimzi; NATS JetStream) ----
     // Their namespaces join the ambient mesh like the applications': clients reach them over mTLS
-    // with SPIFFE identities (NATS has no TLS of its own yet; etcd and Kafka keep theirs inside).
+    // with SPIFFE identities (etcd, Kafka and NATS keep their own TLS inside).
     // Client credentials land in the services' namespaces as Secrets; services read them as env
     // through secretKeyRef, so each service waits for its own Secrets (through their name outputs).
     const nsOf = (svc: string): pulumi.Output<string> => {
@@ -314,7 +314,12 @@ export class Platform extends pulumi.ComponentResource {
       addEnv(kafka.clientEnv);
       kafkaBootstrap = kafka.bootstrap;
     }
-    const nats = cfg.messaging.nats.enabled ? new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds }, { parent: this }) : undefined;
+    let nats: Nats | undefined;
+    if (cfg.messaging.nats.enabled) {
+      const clients = Object.entries(cfg.services).flatMap(([service, s]) => (s.nats ? [{ service, namespaceName: s.namespace, namespace: nsOf(service), use: s.nats }] : []));
+      nats = new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds, trustDomain: cfg.cluster.domain, clients }, { parent: this });
+      addEnv(nats.clientEnv);
+    }
     this.dataServices = { ...(store ? { store } : {}), ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 

@@ -384,6 +384,23 @@ const serviceSchema = z.strictObject({
   produces: z.array(topicName).default([]),
   /** Kafka topics the service consumes from. */
   consumes: z.array(topicName).default([]),
+  /**
+   * NATS use, granted exactly and to this service only (its own client certificate, TLS): subjects
+   * it publishes and subscribes to (core or through JetStream consumers on the declared streams),
+   * and the KV buckets it reads or writes. Absent: the service gets no NATS credentials at all.
+   */
+  nats: z
+    .strictObject({
+      /** Subjects (NATS wildcards allowed) the service publishes to. */
+      publish: z.array(z.string().min(1)).default([]),
+      /** Subjects the service subscribes to, or consumes from a stream with that filter. */
+      subscribe: z.array(z.string().min(1)).default([]),
+      /** KV buckets the service reads (get, watch). */
+      kvRead: z.array(topicName).default([]),
+      /** KV buckets the service writes (put, delete; reading included). */
+      kvWrite: z.array(topicName).default([]),
+    })
+    .optional(),
   /** Kafka consumer group (defaults to the service name). */
   consumerGroup: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
   /** The service needs the discovery/config store (etcd or Consul) and gets its endpoint and credentials. */
@@ -821,6 +838,19 @@ export function natsSubjectValid(s: string): boolean {
   return t.every((x, i) => x.length > 0 && !/\s/.test(x) && (x !== ">" || i === t.length - 1) && (!/[*>]/.test(x) || x.length === 1));
 }
 
+/** Whether every concrete subject `inner` matches is also matched by `outer` (NATS wildcards). */
+export function natsSubjectWithin(inner: string, outer: string): boolean {
+  const ti = inner.split(".");
+  const to = outer.split(".");
+  for (let i = 0; ; i++) {
+    if (i === to.length) return i === ti.length;
+    if (to[i] === ">") return i < ti.length;
+    if (i === ti.length) return false;
+    if (ti[i] === ">") return false;
+    if (to[i] !== "*" && (ti[i] === "*" || ti[i] !== to[i])) return false;
+  }
+}
+
 /** Whether some concrete subject matches both patterns (NATS wildcards: `*` one token, `>` one or more at the end). */
 export function natsSubjectsCollide(a: string, b: string): boolean {
   const ta = a.split(".");
@@ -843,6 +873,7 @@ export const PLATFORM_ENV_NAMES: readonly string[] = [
   "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED",
   "ETCD_ENDPOINTS", "ETCD_USERNAME", "ETCD_KEY_PREFIX", "ETCD_CA_PEM", "ETCD_CERT_PEM", "ETCD_KEY_PEM",
   "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "CONSUL_KEY_PREFIX", "CONSUL_CACERT_PEM",
+  "NATS_URL", "NATS_INBOX_PREFIX", "NATS_CA_PEM", "NATS_CERT_PEM", "NATS_KEY_PEM",
   "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_JAAS_CONFIG", "KAFKA_USERNAME", "KAFKA_PASSWORD", "KAFKA_CA_PEM", "KAFKA_ACKS", "KAFKA_ENABLE_IDEMPOTENCE", "KAFKA_GROUP_ID",
 ];
 
@@ -997,6 +1028,45 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     }
   }
 
+  // Services' NATS use: real subjects inside the declared streams, buckets that exist, and no
+  // subscription to what nobody publishes (it would wait forever, or hide a typo).
+  const natsUse = Object.entries(c.services).filter(([, s]) => s.nats !== undefined) as [string, ServiceConfig & { nats: NonNullable<ServiceConfig["nats"]> }][];
+  const streamSubjects = Object.entries(nats.streams).flatMap(([n, st]) => st.subjects.filter(natsSubjectValid).map((subject) => ({ stream: n, subject })));
+  const buckets = Object.keys(nats.kvBuckets);
+  for (const [name, s] of natsUse) {
+    const at = (...p: (string | number)[]) => ["services", name, "nats", ...p];
+    if (!nats.enabled) {
+      add(at(), "declares NATS use but messaging.nats.enabled is false", name, "messaging.nats.enabled: true, or no nats block");
+      continue;
+    }
+    for (const field of ["publish", "subscribe"] as const) {
+      s.nats[field].forEach((subj, i) => {
+        if (!natsSubjectValid(subj)) add(at(field, i), "is not a NATS subject", subj, "dot-separated tokens without spaces, '*' for one token, '>' only as the last token");
+        else if (subj.startsWith("$") || subj.startsWith("_INBOX")) add(at(field, i), "is a subject the platform grants itself (JetStream API, KV, replies)", subj, "an application subject inside a declared stream");
+        else if (!streamSubjects.some((st) => natsSubjectWithin(subj, st.subject))) {
+          const wider = streamSubjects.filter((st) => natsSubjectsCollide(subj, st.subject));
+          add(
+            at(field, i),
+            wider.length ? `is broader than the declared streams (${wider.map((w) => `${w.stream}: ${w.subject}`).join(", ")})` : "is in no declared stream (messaging.nats.streams)",
+            subj,
+            streamSubjects.length ? `a subject within ${streamSubjects.map((st) => st.subject).join(" | ")}` : "declare a stream for it in messaging.nats.streams",
+          );
+        }
+      });
+    }
+    s.nats.subscribe.forEach((subj, i) => {
+      if (!natsSubjectValid(subj)) return;
+      if (!natsUse.some(([, o]) => o.nats.publish.some((p) => natsSubjectValid(p) && natsSubjectsCollide(p, subj)))) {
+        add(at("subscribe", i), "no service publishes to this subject (services.<name>.nats.publish)", subj, "a subject some service publishes, or declare its publisher");
+      }
+    });
+    for (const field of ["kvRead", "kvWrite"] as const) {
+      s.nats[field].forEach((b, i) => {
+        if (!buckets.includes(b)) add(at(field, i), "uses a KV bucket that is not declared in messaging.nats.kvBuckets", b, buckets.length ? buckets.join(" | ") : "a declared bucket");
+      });
+    }
+  }
+
   // Prod invariants: HA and supply chain.
   if (prod) {
     if (!c.security.requireDigest) add(["security", "requireDigest"], "prod images must be pinned by digest", false, "true in prod");
@@ -1077,11 +1147,11 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       const why = secretLooking(key, s.env[key]);
       // The value is never shown: it may be the secret.
       if (why) add(at("env", key), `looks like a secret (${why}); plain env is not for secrets`, MASKED, `secretEnv.${key}: {secret: <Secret name>, key: <data key>} (a Secret in namespace ${s.namespace})`);
-      if (PLATFORM_ENV_NAMES.includes(key)) add(at("env", key), "is set by the platform (telemetry, or the store's and Kafka's connection)", key, "another name");
+      if (PLATFORM_ENV_NAMES.includes(key)) add(at("env", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");
       if (key in s.secretEnv) add(at("env", key), "is also in secretEnv: one variable, two values", key, "the name in env or in secretEnv, not both");
     }
     for (const key of Object.keys(s.secretEnv)) {
-      if (PLATFORM_ENV_NAMES.includes(key)) add(at("secretEnv", key), "is set by the platform (telemetry, or the store's and Kafka's connection)", key, "another name");
+      if (PLATFORM_ENV_NAMES.includes(key)) add(at("secretEnv", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");
     }
     if (s.expose) {
       if (!c.gateway.enabled) add(at("expose"), "service is exposed but the gateway is disabled", s.expose.hosts, "gateway.enabled: true");

@@ -4,6 +4,7 @@
 #   helm  helm.sh/helm/v4/cmd/helm  — templates the platform's charts offline (render/charts.ts)
 #   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (audit/running/admission.ts)
 #   kyverno  tools/kyverno (github.com/kyverno/kyverno CLI) — the platform's ClusterPolicies on every pod (audit/running/kyverno.ts)
+#   nats-authz  tools/nats-authz (github.com/nats-io/nats-server/v2 and nats.go) — NATS permissions on the real server (audit/running/nats.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
@@ -64,12 +65,12 @@ else
   echo "install-tools: not installed: node 22 (no npm build for $(uname -m)); .ci/run then tests on this machine's Node only" >&2
 fi
 
-# A small command of this repository (tools/<name>: main.go, go.mod, go.sum), built once per
+# A small command of this repository (tools/<name>: *.go, go.mod, go.sum), built once per
 # content into the cache and linked into .tools/bin. $2 says what it is built from.
 small_tool() {
   local name=$1 what=$2
   local key dir
-  key=$(cat "tools/$name/go.mod" "tools/$name/go.sum" "tools/$name/main.go" | sha256sum | cut -c1-12)
+  key=$(cat "tools/$name/go.mod" "tools/$name/go.sum" "tools/$name"/*.go | sha256sum | cut -c1-12)
   dir="$cache/$name-$key"
   if [ ! -x "$dir/$name" ]; then
     echo "install-tools: building $name ($what) into $dir"
@@ -89,6 +90,11 @@ small_tool pod-security "k8s.io/pod-security-admission $(awk '/pod-security-admi
 # Pulumi's Go SDK reads stack files with, printing JSON; tests/yaml-parity.test.ts compares the
 # program's reader with it. A few seconds and 2 MB once; rebuilt when its source changes.
 small_tool yaml-json "gopkg.in/yaml.v3 $(awk '/gopkg.in\/yaml.v3/ {print $NF; exit}' tools/yaml-json/go.mod)"
+
+# nats-authz: the NATS server (github.com/nats-io/nats-server/v2 at the nats chart's appVersion,
+# pinned in tools/nats-authz/go.mod) run in-process on the render's server config, with the Go
+# client trying each identity's permissions (audit/running/nats.ts). ~1 min and 17 MB once.
+small_tool nats-authz "github.com/nats-io/nats-server/v2 $(awk '/nats-server\/v2 / {print $NF; exit}' tools/nats-authz/go.mod)"
 
 # kyverno: the Kyverno CLI at the version the kyverno chart deploys (tools/kyverno/go.mod pins it
 # and repeats Kyverno's replace directive), so `kyverno apply` runs the platform's ClusterPolicies

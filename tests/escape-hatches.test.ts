@@ -136,9 +136,9 @@ describe("services.<name>.secretEnv", () => {
     raw.services["order-service"].env = { OTEL_SERVICE_NAME: "x", LOG_LEVEL: "debug" };
     raw.services["order-service"].secretEnv = { KAFKA_PASSWORD: { secret: "s", key: "k" }, LOG_LEVEL: { secret: "s", key: "level" } };
     expect(configProblems(raw).map((l) => l.split(" (got")[0])).toEqual([
-      "platform:services.order-service.env.OTEL_SERVICE_NAME: is set by the platform (telemetry, or the store's and Kafka's connection)",
+      "platform:services.order-service.env.OTEL_SERVICE_NAME: is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)",
       "platform:services.order-service.env.LOG_LEVEL: is also in secretEnv: one variable, two values",
-      "platform:services.order-service.secretEnv.KAFKA_PASSWORD: is set by the platform (telemetry, or the store's and Kafka's connection)",
+      "platform:services.order-service.secretEnv.KAFKA_PASSWORD: is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)",
     ]);
   });
 

@@ -24,6 +24,7 @@ import type { PlatformConfig } from "../../config/schema";
 import { PLATFORM_NAMESPACES } from "../../config/schema";
 import { serviceGraph } from "../../components/service-graph";
 import { Obj, selects } from "../../policy/k8s";
+import { NATS_CLIENT_PORT } from "../../components/messaging/nats";
 import { metricsPort } from "./ownership";
 import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
@@ -339,6 +340,21 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     for (const s of graph.services) {
       const src = servicePods(s.name, s.namespace);
       for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(collector)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: collector.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
+    }
+  }
+
+  // Services → NATS, for those that declared NATS use (the server then checks their certificate).
+  const natsSvc = config.messaging.nats.enabled ? svcObj(PLATFORM_NAMESPACES.nats, "nats") : undefined;
+  if (natsSvc) {
+    const b = behind(pods, natsSvc, NATS_CLIENT_PORT);
+    for (const s of graph.services) {
+      const src = servicePods(s.name, s.namespace);
+      if (!src || !config.services[s.name]?.nats) continue;
+      for (const dst of b.pods) flows.push({ name: `${s.name} → ${idOf(natsSvc)} (NATS)`, kind: "broker", from: { pods: src }, to: dst, port: b.port, via: { service: natsSvc.metadata.name }, required: true, key: `platform:services.${s.name}.nats` });
+    }
+    // The JetStream Job creates the streams and buckets through the same port.
+    for (const job of pods.filter((p) => p.kind === "Job" && p.namespace === PLATFORM_NAMESPACES.nats)) {
+      for (const dst of b.pods) flows.push({ name: `${job.id} → ${idOf(natsSvc)} (NATS)`, kind: "broker", from: { pods: job }, to: dst, port: b.port, via: { service: natsSvc.metadata.name }, required: true, key: "platform:messaging.nats.streams" });
     }
   }
 

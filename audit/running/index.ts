@@ -12,13 +12,14 @@ import type { Verdicts, Violation } from "../verdicts";
 import { admit, AdmissionResult } from "./admission";
 import { flowProofs, FlowVerdict } from "./flows";
 import { kyvernoAdmit, KyvernoResult } from "./kyverno";
+import { natsAccess, NatsAccessResult } from "./nats";
 import { ownershipFindings, scrapedBy } from "./ownership";
 import { placementProofs, PlacementResult } from "./placement";
 import { allPods, LiveObject, PodSet } from "./pods";
 
 /** One thing a proof found wrong. */
 export interface Finding {
-  readonly proof: "flows" | "admission" | "placement" | "ownership";
+  readonly proof: "flows" | "admission" | "placement" | "ownership" | "access";
   /** The flow, pod set or object it is about. */
   readonly subject: string;
   readonly message: string;
@@ -34,6 +35,8 @@ export interface RunningProofs {
   readonly kyverno: KyvernoResult;
   readonly flows: readonly FlowVerdict[];
   readonly placement: PlacementResult;
+  /** NATS permissions on the real server against the declarations. */
+  readonly nats: NatsAccessResult;
   readonly findings: readonly Finding[];
   /** Checks that could not run (a missing tool), named. */
   readonly notRun: readonly string[];
@@ -55,8 +58,8 @@ export function liveObjects(resources: readonly RecordedResource[]): { objects: 
   return { objects, chartOf: (o) => chart.get(o) };
 }
 
-/** Runs the four proofs over a render. */
-export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null; kyverno?: string | null } = {}): RunningProofs {
+/** Runs the proofs over a render. A tool given as null is not run (reported as such). */
+export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null; kyverno?: string | null; natsAuthz?: string | null } = {}): RunningProofs {
   const { objects, chartOf } = liveObjects(run.resources);
   const pods = allPods(objects, chartOf);
   const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
@@ -65,6 +68,7 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
   const scraped = scrapedBy(objects, pods);
   const flows = flowProofs(objects, pods, config, scraped);
   const placement = placementProofs(objects, pods, config);
+  const nats = opts.natsAuthz === null ? { ran: false as const, missing: "nats-authz (disabled)" } : natsAccess(objects, config, opts.natsAuthz);
   const findings: Finding[] = [];
   if (admission.ran) {
     for (const v of admission.verdicts) {
@@ -76,8 +80,17 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
   }
   for (const f of flows) if (f.flow.required && !f.allowed) findings.push({ proof: "flows", subject: f.flow.name, message: `required flow is refused: ${f.reason}`, key: f.flow.key });
   findings.push(...placement.findings, ...ownershipFindings(objects, pods, scraped));
-  const notRun = [...(admission.ran ? [] : [`admission (Pod Security): not installed: ${admission.missing}`]), ...(kyverno.ran ? [] : [`admission (Kyverno): not installed: ${kyverno.missing}`])];
-  return { objects, pods, admission, kyverno, flows, placement, findings, notRun };
+  if (nats.ran) {
+    for (const v of nats.verdicts) {
+      if (v.expected !== v.allowed) findings.push({ proof: "access", subject: `NATS: ${v.identity} ${v.op} ${v.target}`, message: v.expected ? `declared, and the server refuses it: ${v.detail}` : `not declared, and the server allows it (${v.detail})`, key: v.key });
+    }
+  }
+  const notRun = [
+    ...(admission.ran ? [] : [`admission (Pod Security): not installed: ${admission.missing}`]),
+    ...(kyverno.ran ? [] : [`admission (Kyverno): not installed: ${kyverno.missing}`]),
+    ...(!nats.ran && "missing" in nats ? [`access (NATS): not installed: ${nats.missing}`] : []),
+  ];
+  return { objects, pods, admission, kyverno, flows, placement, nats, findings, notRun };
 }
 
 /** The config key that shapes a pod set's security context. */

@@ -1,4 +1,4 @@
-/** report.md sections of the running-platform proofs: flows, admission, placement, ownership. Pure text. */
+/** report.md sections of the running-platform proofs: flows, admission, placement, ownership, NATS access. Pure text. */
 import type { RunningProofs } from "./index";
 
 /** Past this many rows a table lists its failures and counts the rest (a 1000-service stack has thousands of flows). */
@@ -78,10 +78,30 @@ export function runningSections(p: RunningProofs): { title: string; body: string
   const own: string[] = [verdictLine("ownership", "field has one owner, every metrics endpoint is scraped and every container is sized")];
   if (failing("ownership").length) own.push("", ...failing("ownership").map((f) => `- **${cell(f.subject)}**: ${cell(f.message)} (${cell(f.key)})`));
 
+  // NATS access on the real server.
+  const acc: string[] = [];
+  const n = p.nats;
+  if (!n.ran && "absent" in n) acc.push("NATS is not part of this stack.");
+  else if (!n.ran) acc.push(`**Not run**: not installed: ${n.missing}. NATS permissions were not tried on the server.`);
+  else {
+    const bad = failing("access").length;
+    acc.push(bad ? `**${bad} failure(s)**: each is a mandatory violation of \`npm run audit\`.` : "Every attempt ended as the declarations say.", "");
+    acc.push(
+      "The render's NATS server config ran in the NATS server itself (tools/nats-authz, the chart's version); each identity connected with a client certificate naming its SPIFFE ID and tried what its declarations allow and what they do not.",
+      "",
+      "| identity | tries | on | declared | server | config key |",
+      "| --- | --- | --- | --- | --- | --- |",
+    );
+    const rows = n.verdicts.length <= MAX_ROWS ? n.verdicts : n.verdicts.filter((v) => v.expected !== v.allowed);
+    for (const v of rows) acc.push(`| ${cell(v.identity)} | ${v.op} | ${cell(v.target)} | ${v.expected ? "allowed" : "refused"} | ${v.allowed === v.expected ? (v.allowed ? "allowed" : "refused") : `**${v.allowed ? "allowed" : "refused"}**: ${cell(v.detail)}`} | ${cell(v.key)} |`);
+    if (rows.length < n.verdicts.length) acc.push("", `${n.verdicts.length - rows.length} more attempt(s) as declared.`);
+  }
+
   return [
     { title: "Flows", body: flows.join("\n") },
     { title: "Admission", body: adm.join("\n") },
     { title: "Placement", body: place.join("\n") },
     { title: "Ownership and coverage", body: own.join("\n") },
+    { title: "NATS access", body: acc.join("\n") },
   ];
 }

@@ -64,6 +64,8 @@ export interface LeafSpec {
   /** DNS subject alternative names. */
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
+  /** URI subject alternative names (a client's SPIFFE ID, which NATS maps to its user). */
+  readonly uris?: readonly string[];
   /** server, client, or both (etcd peers are both). */
   readonly usage: "server" | "client" | "peer";
   /** Subject organization (default `platform`). */
@@ -88,6 +90,7 @@ export function issueCert(name: string, ca: CertificateAuthority, spec: LeafSpec
       subject: { commonName: spec.commonName, organization: spec.organization ?? "platform" },
       ...(spec.dnsNames?.length ? { dnsNames: [...spec.dnsNames] } : {}),
       ...(spec.ipAddresses?.length ? { ipAddresses: [...spec.ipAddresses] } : {}),
+      ...(spec.uris?.length ? { uris: [...spec.uris] } : {}),
     },
     opts,
   );

@@ -4,6 +4,7 @@
  * name that carries a hash of what the script does, so a changed script runs again as a new Job.
  */
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { restrictedContainer, restrictedPod } from "./pod-security";
 
@@ -31,6 +32,8 @@ export interface ScriptPodArgs {
   readonly initContainers?: k8s.types.input.core.v1.Container[];
   /** Memory limit of the script container. */
   readonly memory?: string;
+  /** ServiceAccount of the pod (its mesh identity); default: the namespace's `default`. */
+  readonly serviceAccountName?: pulumi.Input<string>;
 }
 
 /** The pod template of a script Job: restricted, retried on failure, no API token. */
@@ -39,6 +42,7 @@ export function scriptPod(a: ScriptPodArgs): k8s.types.input.core.v1.PodTemplate
     metadata: { labels: { ...a.labels } },
     spec: {
       restartPolicy: "OnFailure",
+      ...(a.serviceAccountName ? { serviceAccountName: a.serviceAccountName } : {}),
       automountServiceAccountToken: false,
       securityContext: restrictedPod(a.uid),
       ...(a.initContainers ? { initContainers: a.initContainers } : {}),
