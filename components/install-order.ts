@@ -130,9 +130,9 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
   {
     name: "messaging",
     componentTypes: ["platform:messaging:StrimziKafka", "platform:messaging:Nats"],
-    contains: "Strimzi operator, Kafka node pools, cluster, topics, users; NATS JetStream with its streams and KV buckets",
+    contains: "Strimzi operator, Kafka node pools, cluster, topics, users; NATS JetStream with its streams and KV buckets, its TLS and a client certificate per declaring service",
     after: ["namespaces", "operators", "monitoring-crds"],
-    why: "Kafka custom resources need the Strimzi CRDs and operator; Kafka client credentials Secrets go into the services' namespaces; the NATS exporter's PodMonitor is a prometheus-operator CRD.",
+    why: "Kafka custom resources need the Strimzi CRDs and operator; Kafka and NATS client credentials Secrets go into the services' namespaces; the NATS exporter's PodMonitor is a prometheus-operator CRD.",
   },
   {
     name: "admission-controller",
@@ -153,7 +153,7 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
     after: ["namespaces", "discovery", "messaging", "admission-policies"],
-    why: "Namespaced objects need their namespace; a service that declared the store or Kafka topics reads its credentials Secret as env; pods admitted before the admission policies exist would skip them.",
+    why: "Namespaced objects need their namespace; a service that declared the store, Kafka topics or NATS use reads its credentials Secret as env; pods admitted before the admission policies exist would skip them.",
   },
 ];
 

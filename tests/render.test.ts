@@ -156,9 +156,9 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
   it("carries the order into Flux: each service's Kustomization depends on the namespaces and on the components holding its credentials", () => {
     const r = rendered[stack]!;
     const k = r.model.kustomizations.find((x) => x.metadata.name === "platform-order-service")!;
-    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-kafka" }, { name: "platform-namespaces" }]);
+    expect((k as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-kafka" }, { name: "platform-namespaces" }, { name: "platform-nats" }]);
     const user = r.model.kustomizations.find((x) => x.metadata.name === "platform-user-service")!;
-    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-etcd" }, { name: "platform-namespaces" }]);
+    expect((user as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-etcd" }, { name: "platform-namespaces" }, { name: "platform-nats" }]);
     const kafka = r.model.kustomizations.find((x) => x.metadata.name === "platform-kafka")!;
     expect((kafka as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }, { name: "platform-strimzi" }]);
     expect((k as any).spec.path).toBe("./manifests/workloads-order-service");

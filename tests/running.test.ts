@@ -20,7 +20,7 @@ import { images } from "../versions";
 import type { RecordedResource } from "../render/harness";
 import { Rendered, renderConfig, renderStack } from "../render/render";
 import { readStackConfig } from "../render/stack";
-import { isKubernetesObject } from "../render/gitops";
+import { mutated } from "./support/mutate";
 
 const podSecurity = findPodSecurity();
 if (!podSecurity) throw new Error("not installed: pod-security (run `bash scripts/install-tools.sh`, which builds it from the Go module proxy); the admission proofs need it");
@@ -35,19 +35,6 @@ beforeAll(async () => {
 });
 
 type Inputs = Record<string, any>;
-/** The render's registrations with the objects `pick` selects changed by `change` (deep copies; the render is untouched). */
-function mutated(r: Rendered, pick: (o: Inputs) => boolean, change: (o: Inputs) => void): RecordedResource[] {
-  let hits = 0;
-  const out = r.run.resources.map((res) => {
-    if (!isKubernetesObject(res) || !pick(res.inputs)) return res;
-    hits++;
-    const inputs = structuredClone(res.inputs) as Inputs;
-    change(inputs);
-    return { ...res, inputs };
-  });
-  if (!hits) throw new Error("the mutation matched no object");
-  return out;
-}
 const prove = (r: Rendered, resources: readonly RecordedResource[] = r.run.resources) => proveRunning({ resources }, r.config, { podSecurity: podSecurity!, kyverno: kyverno! });
 const is = (kind: string, name: string, namespace?: string) => (o: Inputs) => o["kind"] === kind && o["metadata"]?.name === name && (namespace === undefined || o["metadata"]?.namespace === namespace);
 

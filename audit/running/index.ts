@@ -13,13 +13,14 @@ import { admit, AdmissionResult } from "./admission";
 import { flowProofs, FlowVerdict } from "./flows";
 import { kyvernoAdmit, KyvernoResult } from "./kyverno";
 import { natsAccess, NatsAccessResult } from "./nats";
+import { accessProof, AccessProof } from "./access";
 import { ownershipFindings, scrapedBy } from "./ownership";
 import { placementProofs, PlacementResult } from "./placement";
 import { allPods, LiveObject, PodSet } from "./pods";
 
 /** One thing a proof found wrong. */
 export interface Finding {
-  readonly proof: "flows" | "admission" | "placement" | "ownership" | "access";
+  readonly proof: "flows" | "admission" | "placement" | "ownership" | "access" | "matrix";
   /** The flow, pod set or object it is about. */
   readonly subject: string;
   readonly message: string;
@@ -37,6 +38,8 @@ export interface RunningProofs {
   readonly placement: PlacementResult;
   /** NATS permissions on the real server against the declarations. */
   readonly nats: NatsAccessResult;
+  /** The access matrix from the declarations, against what the objects grant. */
+  readonly access: AccessProof;
   readonly findings: readonly Finding[];
   /** Checks that could not run (a missing tool), named. */
   readonly notRun: readonly string[];
@@ -69,6 +72,7 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
   const flows = flowProofs(objects, pods, config, scraped);
   const placement = placementProofs(objects, pods, config);
   const nats = opts.natsAuthz === null ? { ran: false as const, missing: "nats-authz (disabled)" } : natsAccess(objects, config, opts.natsAuthz);
+  const access = accessProof(objects, pods, config);
   const findings: Finding[] = [];
   if (admission.ran) {
     for (const v of admission.verdicts) {
@@ -85,12 +89,14 @@ export function proveRunning(run: Pick<RunResult, "resources">, config: Platform
       if (v.expected !== v.allowed) findings.push({ proof: "access", subject: `NATS: ${v.identity} ${v.op} ${v.target}`, message: v.expected ? `declared, and the server refuses it: ${v.detail}` : `not declared, and the server allows it (${v.detail})`, key: v.key });
     }
   }
+  for (const g of access.extra) findings.push({ proof: "matrix", subject: `${g.service} ${g.kind} ${g.grant}`, message: "granted by the rendered objects, and not declared", key: `platform:services.${g.service}` });
+  for (const g of access.missing) findings.push({ proof: "matrix", subject: `${g.service} ${g.kind} ${g.grant}`, message: "declared, and no rendered object grants it", key: `platform:services.${g.service}` });
   const notRun = [
     ...(admission.ran ? [] : [`admission (Pod Security): not installed: ${admission.missing}`]),
     ...(kyverno.ran ? [] : [`admission (Kyverno): not installed: ${kyverno.missing}`]),
     ...(!nats.ran && "missing" in nats ? [`access (NATS): not installed: ${nats.missing}`] : []),
   ];
-  return { objects, pods, admission, kyverno, flows, placement, nats, findings, notRun };
+  return { objects, pods, admission, kyverno, flows, placement, nats, access, findings, notRun };
 }
 
 /** The config key that shapes a pod set's security context. */

@@ -146,8 +146,9 @@ func main() {
 	}
 }
 
-func connect(url, ca string, id *identity) (*nats.Conn, error) {
-	o := []nats.Option{nats.Timeout(3 * time.Second), nats.NoReconnect(), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}
+// connect opens a connection as id; onError runs on every asynchronous error (a permissions violation).
+func connect(url, ca string, id *identity, onError func()) (*nats.Conn, error) {
+	o := []nats.Option{nats.Timeout(3 * time.Second), nats.NoReconnect(), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) { onError() })}
 	if ca != "" {
 		o = append(o, nats.RootCAs(ca))
 	}
@@ -162,7 +163,10 @@ func connect(url, ca string, id *identity) (*nats.Conn, error) {
 
 // run performs one check on a fresh connection: a permissions violation is sticky on a connection.
 func run(url, ca string, id *identity, c *check) (bool, string) {
-	nc, err := connect(url, ca, id)
+	// A refused JetStream request gets no reply: the violation ends the wait instead of the timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	nc, err := connect(url, ca, id, cancel)
 	if err != nil {
 		return false, "connect: " + err.Error()
 	}
@@ -180,8 +184,6 @@ func run(url, ca string, id *identity, c *check) (bool, string) {
 		}
 		return true, "ok"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return false, err.Error()

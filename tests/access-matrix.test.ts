@@ -1,0 +1,107 @@
+/**
+ * One access matrix, generated from the declarations, equals what the rendered objects grant:
+ * the mesh's policies (evaluated for every pair of services), the KafkaUser ACLs, the NATS
+ * server's users and the config store's auth Job. Checked on dev and prod and on random service
+ * graphs, and broken on purpose (an object granting more than the matrix says) to see it fail.
+ */
+import * as fc from "fast-check";
+import { accessDifferences, accessMatrix, grantedByObjects } from "../audit/running/access";
+import { liveObjects } from "../audit/running";
+import { allPods } from "../audit/running/pods";
+import type { RecordedResource } from "../render/harness";
+import { Rendered, renderConfig, renderStack } from "../render/render";
+import { platformConfigOf, PROJECT, readStackConfig } from "../render/stack";
+import { mutated } from "./support/mutate";
+import { runProgram } from "../render/harness";
+import { definePlatform } from "../program";
+
+type Inputs = Record<string, any>;
+
+const granted = (r: Rendered, resources: readonly RecordedResource[] = r.run.resources) => {
+  const { objects, chartOf } = liveObjects(resources);
+  return grantedByObjects(objects, allPods(objects, chartOf), r.config);
+};
+
+
+const rendered: Record<string, Rendered> = {};
+beforeAll(async () => {
+  rendered["dev"] = await renderStack("dev");
+  rendered["prod"] = await renderStack("prod");
+  const prod = readStackConfig("prod");
+  rendered["prod+consul"] = await renderConfig("prod", { ...prod, "platform:discovery": JSON.stringify({ store: "consul", consul: { servers: 3, storage: "20Gi" } }) });
+}, 600_000);
+
+describe.each(["dev", "prod", "prod+consul"])("the %s access matrix", (stack) => {
+  it("equals what the rendered objects grant, for every kind of access", () => {
+    const r = rendered[stack]!;
+    const matrix = accessMatrix(r.config);
+    const g = granted(r);
+    expect(accessDifferences(matrix, g)).toEqual({ extra: [], missing: [] });
+    for (const kind of ["call", "kafka-produce", "kafka-consume", "nats-publish", "nats-subscribe", "kv-read", "kv-write", "store"]) expect(matrix.some((l) => l.kind === kind)).toBe(true);
+    expect(r.report).toContain("## Access matrix");
+    expect(r.running.findings.filter((f) => f.proof === "matrix")).toEqual([]);
+  });
+});
+
+describe("an object that grants more, or less, than the matrix is caught", () => {
+  const r = () => rendered["dev"]!;
+  it("a mesh policy that lets a service call one it did not declare", () => {
+    const res = mutated(r(), (o) => o["kind"] === "AuthorizationPolicy" && o["metadata"]?.name === "allow-payment-service", (o) => o["spec"]["rules"][0]["from"][0]["source"]["principals"].push("cluster.local/ns/notifications/sa/notification-service"));
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([expect.objectContaining({ service: "notification-service", kind: "call", grant: expect.stringMatching(/^payment-service /) })]);
+  });
+  it("a call's method restriction dropped", () => {
+    const res = mutated(r(), (o) => o["kind"] === "AuthorizationPolicy" && o["metadata"]?.name === "allow-user-service", (o) => {
+      for (const rule of o["spec"]["rules"]) for (const t of rule["to"] ?? []) delete t["operation"]["methods"];
+    });
+    const d = accessDifferences(accessMatrix(r().config), granted(r(), res));
+    expect(d.extra.map((x) => x.grant)).toContain("user-service any method /users");
+  });
+  it("a KafkaUser ACL on a topic the service does not use", () => {
+    const res = mutated(r(), (o) => o["kind"] === "KafkaUser" && o["metadata"]?.name === "notification-service", (o) => o["spec"]["authorization"]["acls"].push({ resource: { type: "topic", name: "inventory.reserved", patternType: "literal" }, operations: ["Write"] }));
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "notification-service", kind: "kafka-produce", grant: "inventory.reserved" }]);
+  });
+  it("a NATS user granted a subject it did not declare", () => {
+    const res = mutated(r(), (o) => o["kind"] === "ConfigMap" && o["data"]?.["nats.conf"], (o) => (o["data"]["nats.conf"] = o["data"]["nats.conf"].replace('"control.inventory.restocked"', '"control.inventory.restocked", "control.>"')));
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "inventory-service", kind: "nats-publish", grant: "control.>" }]);
+  });
+  it("a store role on another service's prefix", () => {
+    const res = mutated(r(), (o) => o["kind"] === "Job" && JSON.stringify(o).includes("etcdctl role grant-permission"), (o) => {
+      const c = o["spec"]["template"]["spec"]["containers"][0];
+      c["command"][c["command"].length - 1] += "\netcdctl role grant-permission order-service readwrite --prefix=true /services/user-service/";
+    });
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "order-service", kind: "store", grant: "/services/user-service/" }]);
+  });
+});
+
+describe("the matrix equals the grants on random service graphs", () => {
+  // The program's own objects (mesh policies, KafkaUsers, the store's auth Job), without charts:
+  // NATS grants live in the chart's ConfigMap and are checked on dev and prod above.
+  it("calls, topics and store use of any declaration set", async () => {
+    const dev = readStackConfig("dev");
+    const names = ["a-svc", "b-svc", "c-svc"];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          calls: fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names), fc.boolean()), { maxLength: 4 }),
+          produce: fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom("orders.created", "payments.settled")), { maxLength: 3 }),
+          consume: fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom("orders.created", "inventory.reserved")), { maxLength: 3 }),
+          store: fc.subarray(names),
+        }),
+        async ({ calls, produce, consume, store }) => {
+          const services: Inputs = {};
+          for (const n of names) services[n] = { image: `ghcr.io/acme-shop/${n}:1.0.0`, version: "1.0.0", replicas: { min: 1, max: 1 }, calls: [], produces: [], consumes: [], configStore: store.includes(n) };
+          for (const [f, t, get] of calls) if (f !== t && !services[f].calls.some((c: Inputs) => c.service === t)) services[f].calls.push({ service: t, ...(get ? { methods: ["GET"], paths: ["/items"] } : {}) });
+          for (const [svc, topic] of produce) if (!services[svc].produces.includes(topic)) services[svc].produces.push(topic);
+          for (const [svc, topic] of consume) if (!services[svc].consumes.includes(topic)) services[svc].consumes.push(topic);
+          const flat = { ...dev, "platform:services": JSON.stringify(services), "platform:resilience": JSON.stringify({}) };
+          const config = platformConfigOf(flat);
+          const run = await runProgram({ project: PROJECT, stack: "dev", config: flat, program: () => definePlatform(config) });
+          const { objects, chartOf } = liveObjects(run.resources);
+          const matrix = accessMatrix(config).filter((l) => !l.kind.startsWith("nats") && !l.kind.startsWith("kv"));
+          expect(accessDifferences(matrix, grantedByObjects(objects, allPods(objects, chartOf), config))).toEqual({ extra: [], missing: [] });
+        },
+      ),
+      { numRuns: 10 },
+    );
+  }, 900_000);
+});
