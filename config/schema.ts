@@ -1032,6 +1032,8 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   // subscription to what nobody publishes (it would wait forever, or hide a typo).
   const natsUse = Object.entries(c.services).filter(([, s]) => s.nats !== undefined) as [string, ServiceConfig & { nats: NonNullable<ServiceConfig["nats"]> }][];
   const streamSubjects = Object.entries(nats.streams).flatMap(([n, st]) => st.subjects.filter(natsSubjectValid).map((subject) => ({ stream: n, subject })));
+  // With a stream subject already refused, the streams are the mistake: services are not judged against them.
+  const streamsValid = Object.values(nats.streams).every((st) => st.subjects.every(natsSubjectValid));
   const buckets = Object.keys(nats.kvBuckets);
   for (const [name, s] of natsUse) {
     const at = (...p: (string | number)[]) => ["services", name, "nats", ...p];
@@ -1043,7 +1045,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       s.nats[field].forEach((subj, i) => {
         if (!natsSubjectValid(subj)) add(at(field, i), "is not a NATS subject", subj, "dot-separated tokens without spaces, '*' for one token, '>' only as the last token");
         else if (subj.startsWith("$") || subj.startsWith("_INBOX")) add(at(field, i), "is a subject the platform grants itself (JetStream API, KV, replies)", subj, "an application subject inside a declared stream");
-        else if (!streamSubjects.some((st) => natsSubjectWithin(subj, st.subject))) {
+        else if (streamsValid && !streamSubjects.some((st) => natsSubjectWithin(subj, st.subject))) {
           const wider = streamSubjects.filter((st) => natsSubjectsCollide(subj, st.subject));
           add(
             at(field, i),
@@ -1055,7 +1057,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       });
     }
     s.nats.subscribe.forEach((subj, i) => {
-      if (!natsSubjectValid(subj)) return;
+      if (!natsSubjectValid(subj) || !streamsValid) return;
       if (!natsUse.some(([, o]) => o.nats.publish.some((p) => natsSubjectValid(p) && natsSubjectsCollide(p, subj)))) {
         add(at("subscribe", i), "no service publishes to this subject (services.<name>.nats.publish)", subj, "a subject some service publishes, or declare its publisher");
       }

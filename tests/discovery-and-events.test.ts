@@ -287,7 +287,7 @@ it("tells the stack's user where the store and the brokers listen", () => {
   expect(r.prod.run.outputs["dataServices"]).toEqual({
     store: { kind: "etcd", endpoint: ["etcd-0", "etcd-1", "etcd-2"].map((m) => `https://${m}.etcd-headless.discovery.svc.cluster.local:2379`).join(",") },
     kafkaBootstrap: "platform-kafka-bootstrap.kafka.svc.cluster.local:9093",
-    natsUrl: "nats://nats.nats.svc.cluster.local:4222",
+    natsUrl: "tls://nats.nats.svc.cluster.local:4222",
   });
   expect((r.consul.run.outputs["dataServices"] as any).store).toEqual({ kind: "consul", endpoint: "https://consul-server.discovery.svc:8501" });
 });

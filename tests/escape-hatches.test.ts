@@ -15,6 +15,7 @@ import { mergeValues } from "../components/core/objects";
 import { CONSUL_CLIENT_ENV } from "../components/discovery/consul";
 import { ETCD_CLIENT_ENV } from "../components/discovery/etcd-cluster";
 import { kafkaClientEnv } from "../components/messaging/strimzi-kafka";
+import { NATS_CLIENT_ENV } from "../components/messaging/nats";
 import { PLATFORM_ENV_NAMES, PLATFORM_OTLP_ENDPOINT, telemetryEndpoint } from "../config/schema";
 import { definePlatform } from "../program";
 import { runProgram } from "../render/harness";
@@ -143,7 +144,7 @@ describe("services.<name>.secretEnv", () => {
   });
 
   it("knows every name the platform sets (the list config validation checks against)", () => {
-    const set = new Set([...Object.keys(ETCD_CLIENT_ENV), ...Object.keys(CONSUL_CLIENT_ENV), ...Object.keys(kafkaClientEnv({ produces: true, consumes: true })), "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED"]);
+    const set = new Set([...Object.keys(ETCD_CLIENT_ENV), ...Object.keys(CONSUL_CLIENT_ENV), ...Object.keys(kafkaClientEnv({ produces: true, consumes: true })), ...Object.keys(NATS_CLIENT_ENV), "OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED"]);
     expect([...PLATFORM_ENV_NAMES].sort()).toEqual([...set].sort());
   });
 });
