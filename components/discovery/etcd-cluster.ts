@@ -12,7 +12,7 @@ import { bytesOf, EtcdConfig } from "../../config/schema";
 import { images } from "../../versions";
 import { PacedComponent } from "../core/pacing";
 import type { PlatformPodMonitor } from "../shared/monitoring";
-import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
+import { issueCert, selfSignedCa, serviceDnsNames, tlsSecretData } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
 import type { StoreArgs } from "./store";
@@ -136,7 +136,7 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
     const rootClient = issueCert(`${name}-root-client`, ca, { commonName: "root", usage: "client" }, child);
     const rootPassword = new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, child);
 
-    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "Opaque", stringData: tlsData(ca, server) }, child);
+    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "Opaque", stringData: tlsSecretData(ca, server) }, child);
     const peerTls = new k8s.core.v1.Secret(
       `${name}-peer-tls`,
       {
@@ -151,7 +151,7 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
       child,
     );
     const rootSecret = new k8s.core.v1.Secret(`${name}-root`, { metadata: meta(`${name}-root`), type: "Opaque", stringData: { username: "root", password: rootPassword.result } }, child);
-    const rootClientTls = new k8s.core.v1.Secret(`${name}-root-client-tls`, { metadata: meta(`${name}-root-client-tls`), type: "Opaque", stringData: tlsData(ca, rootClient) }, child);
+    const rootClientTls = new k8s.core.v1.Secret(`${name}-root-client-tls`, { metadata: meta(`${name}-root-client-tls`), type: "Opaque", stringData: tlsSecretData(ca, rootClient) }, child);
 
     const ports = [
       { name: "client", port: ETCD_CLIENT_PORT, targetPort: "client", protocol: "TCP" },
@@ -355,7 +355,7 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
             metadata: { name: `${c.service}-etcd`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
             type: "Opaque",
             stringData: pulumi.secret(
-              tlsData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
+              tlsSecretData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
             ),
           },
           child,
@@ -377,11 +377,6 @@ export const ETCD_CLIENT_ENV: Readonly<Record<string, string>> = {
   ETCD_CERT_PEM: "tls.crt",
   ETCD_KEY_PEM: "tls.key",
 };
-
-/** `ca.crt`, `tls.crt`, `tls.key` of a Secret holding a certificate, as one secret output. */
-function tlsData(ca: CertificateAuthority, cert: IssuedCert): pulumi.Output<Record<string, string>> {
-  return pulumi.secret(pulumi.all([ca.certPem, cert.certPem, cert.keyPem]).apply(([c, crt, key]): Record<string, string> => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key })));
-}
 
 /** The auth bootstrap script: idempotent, safe to run again on a cluster that has auth on. */
 export function etcdAuthScript(clients: readonly string[]): string {

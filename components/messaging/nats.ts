@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NatsConfig } from "../../config/schema";
 import { charts, images } from "../../versions";
 import { chartRelease } from "../core/objects";
-import { CertificateAuthority, IssuedCert, issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
+import { issueCert, selfSignedCa, serviceDnsNames, tlsSecretData } from "../shared/pki";
 import { platformNamespace, restrictedContainer, restrictedPod, secretEnv } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
 import { natsAuthorization, natsIdentity, natsInboxPrefix, natsJobPermissions, natsServicePermissions, NatsUse, NatsUser } from "./nats-access";
@@ -152,11 +152,6 @@ export const NATS_CLIENT_ENV: Readonly<Record<string, string>> = {
   NATS_KEY_PEM: "tls.key",
 };
 
-/** `ca.crt`, `tls.crt`, `tls.key` of a certificate, as one secret output. */
-function tlsData(ca: CertificateAuthority, cert: IssuedCert): pulumi.Output<Record<string, string>> {
-  return pulumi.secret(pulumi.all([ca.certPem, cert.certPem, cert.keyPem]).apply(([c, crt, key]): Record<string, string> => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key })));
-}
-
 /** NATS JetStream and its declared streams and KV buckets. */
 export class Nats extends pulumi.ComponentResource {
   /** Client URL of the NATS servers (TLS). */
@@ -176,7 +171,7 @@ export class Nats extends pulumi.ComponentResource {
     // per service and one for the JetStream Job, each naming its SPIFFE ID as URI SAN.
     const ca = selfSignedCa(`${name}-ca`, `${name} NATS CA`, child);
     const server = issueCert(`${name}-server`, ca, { commonName: name, dnsNames: serviceDnsNames(name, args.namespace, args.domain), usage: "server" }, child);
-    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: { name: natsServerTlsSecret(name), namespace: ns, labels }, type: "Opaque", stringData: tlsData(ca, server) }, child);
+    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: { name: natsServerTlsSecret(name), namespace: ns, labels }, type: "Opaque", stringData: tlsSecretData(ca, server) }, child);
     const clientCert = (id: string, uri: string) => issueCert(id, ca, { commonName: uri.split("/").pop()!, uris: [uri], usage: "client" }, child);
 
     const jobAccount = `${name}-jetstream`;
@@ -203,7 +198,7 @@ export class Nats extends pulumi.ComponentResource {
         {
           metadata: { name: `${c.service}-nats`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
           type: "Opaque",
-          stringData: pulumi.secret(tlsData(ca, cert).apply((tlsKeys) => ({ url: this.url, inboxPrefix: natsInboxPrefix(c.service), ...tlsKeys }))),
+          stringData: pulumi.secret(tlsSecretData(ca, cert).apply((tlsKeys) => ({ url: this.url, inboxPrefix: natsInboxPrefix(c.service), ...tlsKeys }))),
         },
         child,
       );
@@ -217,7 +212,7 @@ export class Nats extends pulumi.ComponentResource {
       const config = new k8s.core.v1.ConfigMap(`${name}-jetstream`, { metadata: { name: `${name}-jetstream-${hash}`, namespace: ns, labels }, data: files }, child);
       // The Job's own identity: a ServiceAccount (its mesh principal) and the certificate naming it.
       const account = new k8s.core.v1.ServiceAccount(`${name}-jetstream`, { metadata: { name: jobAccount, namespace: ns, labels }, automountServiceAccountToken: false }, child);
-      const jobTls = new k8s.core.v1.Secret(`${name}-jetstream-client`, { metadata: { name: `${jobAccount}-client`, namespace: ns, labels }, type: "Opaque", stringData: tlsData(ca, clientCert(`${name}-jetstream-client`, jobIdentity)) }, child);
+      const jobTls = new k8s.core.v1.Secret(`${name}-jetstream-client`, { metadata: { name: `${jobAccount}-client`, namespace: ns, labels }, type: "Opaque", stringData: tlsSecretData(ca, clientCert(`${name}-jetstream-client`, jobIdentity)) }, child);
       new k8s.batch.v1.Job(
         `${name}-jetstream`,
         {

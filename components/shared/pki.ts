@@ -113,3 +113,8 @@ export function issueCert(name: string, ca: CertificateAuthority, spec: LeafSpec
 export function serviceDnsNames(service: string, namespace: string, domain: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${domain}`];
 }
+
+/** `ca.crt`, `tls.crt`, `tls.key` of a Secret holding a certificate, as one secret output. */
+export function tlsSecretData(ca: CertificateAuthority, cert: IssuedCert): pulumi.Output<Record<string, string>> {
+  return pulumi.secret(pulumi.all([ca.certPem, cert.certPem, cert.keyPem]).apply(([c, crt, key]): Record<string, string> => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key })));
+}
