@@ -3,7 +3,7 @@
  * as the pods read it) runs in the NATS server itself (nats-server at the chart's version, inside
  * tools/nats-authz, built by scripts/install-tools.sh), and every identity tries what its
  * declarations allow and what they do not: the JetStream Job creates the declared streams and
- * buckets, each service publishes, consumes and uses buckets as declared, and is refused on other
+ * buckets, each service publishes, consumes, gets, watches and puts in buckets as declared, and is refused on other
  * services' subjects, filters, buckets and replies; a client without a certificate, or with one
  * from another CA, cannot connect. Expected verdicts come from the declarations alone, so a server
  * config that grants more, or less, than declared is a finding.
@@ -22,7 +22,7 @@ export const findNatsAuthz = (): string | undefined => findTool("nats-authz", "P
 /** One attempt by one identity, what the declarations say of it, and what the server did. */
 export interface NatsAccessVerdict {
   readonly identity: string;
-  readonly op: "connect" | "stream-add" | "kv-add" | "js-publish" | "js-consume" | "kv-get" | "kv-put" | "sub";
+  readonly op: "connect" | "stream-add" | "kv-add" | "js-publish" | "js-consume" | "kv-get" | "kv-watch" | "kv-put" | "sub";
   /** Subject, stream or bucket. */
   readonly target: string;
   readonly expected: boolean;
@@ -95,6 +95,7 @@ export function natsAccessChecks(config: PlatformConfig, streamConfigs: Readonly
     }
     for (const b of Object.keys(n.kvBuckets).sort()) {
       checks.push({ as: name, op: "kv-get", bucket: b, key: "probe", target: b, expected: use.kvRead.includes(b) || use.kvWrite.includes(b), why: `${key}.kvRead` });
+      checks.push({ as: name, op: "kv-watch", bucket: b, target: b, expected: use.kvRead.includes(b) || use.kvWrite.includes(b), why: `${key}.kvRead` });
       checks.push({ as: name, op: "kv-put", bucket: b, key: "probe", target: b, expected: use.kvWrite.includes(b), why: `${key}.kvWrite` });
     }
     // Replies: another service's inbox is not readable.

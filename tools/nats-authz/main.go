@@ -8,7 +8,7 @@
 //
 //	{"config": "<nats.conf text>", "env": {"SERVER_NAME": "nats-0"},
 //	 "identities": {"<name>": {"uri": "spiffe://...", "inboxPrefix": "_INBOX.x", "foreignCa": false}},
-//	 "checks": [{"as": "<name>", "op": "pub|sub|stream-add|kv-add|js-publish|js-consume|kv-put|kv-get",
+//	 "checks": [{"as": "<name>", "op": "connect|pub|sub|stream-add|kv-add|js-publish|js-consume|kv-put|kv-get|kv-watch",
 //	             "subject": "...", "stream": "...", "bucket": "...", "key": "...", "config": {...}}]}
 //
 // The tool issues the certificates itself: a CA, the server's (for 127.0.0.1), and a client
@@ -259,6 +259,30 @@ func run(url, ca string, id *identity, c *check) (bool, string) {
 		}
 		_, err = kv.Put(ctx, c.Key, []byte("x"))
 		return result("put", err)
+	case "kv-watch":
+		kv, err := js.KeyValue(ctx, c.Bucket)
+		if err != nil {
+			return result("", err)
+		}
+		w, err := kv.WatchAll(ctx)
+		if err != nil {
+			return result("", err)
+		}
+		defer w.Stop()
+		// The watcher sends the current values, then nil: the watch is established.
+		for {
+			select {
+			case e := <-w.Updates():
+				if e == nil {
+					return true, "watching"
+				}
+			case <-ctx.Done():
+				if le := nc.LastError(); le != nil {
+					return false, le.Error()
+				}
+				return false, "no initial values before the timeout"
+			}
+		}
 	case "kv-get":
 		kv, err := js.KeyValue(ctx, c.Bucket)
 		if err != nil {
