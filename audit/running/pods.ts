@@ -116,12 +116,27 @@ export function renderedPods(objects: readonly LiveObject[], chartOf: (o: LiveOb
       name: o.metadata.name,
       replicas,
       metadata: { labels: { ...(t.metadata["labels"] ?? {}) }, annotations: { ...(t.metadata["annotations"] ?? {}) } },
-      spec: t.spec,
+      spec: o.kind === "StatefulSet" ? withClaimVolumes(t.spec, o) : t.spec,
       source: "rendered",
       ...(chart ? { chart } : {}),
     });
   }
   return out;
+}
+
+/**
+ * A StatefulSet's pod as its controller makes it: each volumeClaimTemplate becomes a volume of the
+ * pod backed by the claim `<template>-<statefulset>-<ordinal>` (pkg/controller/statefulset
+ * updateStorage); the template's containers mount it by the template's name.
+ */
+function withClaimVolumes(spec: Obj, sts: LiveObject): Obj {
+  const templates: Obj[] = sts["spec"]?.volumeClaimTemplates ?? [];
+  if (!templates.length) return spec;
+  const named = new Set((spec["volumes"] ?? []).map((v: Obj) => v["name"]));
+  const claims = templates
+    .filter((t) => !named.has(t["metadata"]?.name))
+    .map((t) => ({ name: t["metadata"]?.name, persistentVolumeClaim: { claimName: `${t["metadata"]?.name}-${sts.metadata.name}-0` } }));
+  return { ...spec, volumes: [...(spec["volumes"] ?? []), ...claims] };
 }
 
 /** The values istiod renders gateway templates with (istio-sidecar-injector ConfigMap, key `values`). */
@@ -389,6 +404,8 @@ export function prometheusOperatorPods(objects: readonly LiveObject[]): PodSet[]
     requests: omitEmpty({ cpu: flag("config-reloader-cpu-request", "10m"), memory: flag("config-reloader-memory-request", "50Mi") }),
     limits: omitEmpty({ cpu: flag("config-reloader-cpu-limit", "10m"), memory: flag("config-reloader-memory-limit", "50Mi") }),
   });
+  // The operator's --prometheus-config-reloader flag (its compiled-in default otherwise).
+  const reloaderImage = flag("prometheus-config-reloader", "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1");
   const sc = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
   const out: PodSet[] = [];
   for (const cr of objects.filter((o) => (o.kind === "Prometheus" || o.kind === "Alertmanager") && o.apiVersion.startsWith("monitoring.coreos.com/"))) {
@@ -418,10 +435,10 @@ export function prometheusOperatorPods(objects: readonly LiveObject[]): PodSet[]
         tolerations: s["tolerations"],
         nodeSelector: s["nodeSelector"],
         topologySpreadConstraints: s["topologySpreadConstraints"],
-        initContainers: [omitEmpty({ name: "init-config-reloader", resources: reloaderResources, securityContext: sc })],
+        initContainers: [omitEmpty({ name: "init-config-reloader", image: reloaderImage, resources: reloaderResources, securityContext: sc })],
         containers: [
           omitEmpty({ name: app, image: s["image"] ?? app, resources: s["resources"] ?? (prom ? undefined : { requests: { memory: "200Mi" } }), securityContext: sc, ports: [{ name: "web", containerPort: prom ? 9090 : 9093 }] }),
-          omitEmpty({ name: "config-reloader", resources: reloaderResources, securityContext: sc, ports: [{ name: "reloader-web", containerPort: 8080 }] }),
+          omitEmpty({ name: "config-reloader", image: reloaderImage, resources: reloaderResources, securityContext: sc, ports: [{ name: "reloader-web", containerPort: 8080 }] }),
         ],
       }),
       source: `prometheus-operator: StatefulSet from ${idOf(cr)} (v0.93 pkg/${prom ? "prometheus/server" : "alertmanager"}/statefulset.go)`,
