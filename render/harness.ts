@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { settled } from "../components/core/pacing";
 import { CHART_TYPE, RELEASE_TYPE, ChartExpander, ChartExpansion, ChartInputs } from "./charts";
+import { isMockKey, mockCertRequest, mockLocallySignedCert, mockPrivateKey, mockSelfSignedCert } from "./mock-pki";
 
 /** The marker Pulumi puts around a secret value on the wire (see @pulumi/pulumi runtime/rpc). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -98,6 +99,8 @@ const rpc = require("@pulumi/pulumi/runtime/rpc") as { deserializeProperties(o: 
 /** Deterministic fake values for provider-computed outputs, so renders are reproducible. */
 function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const h = (s: string) => createHash("sha256").update(`${type}/${name}/${s}`).digest("hex");
+  // Key inputs arrive as secrets; the provider computes from their values.
+  const plain = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, isSecretMarker(v) ? v.value : v]));
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
@@ -108,13 +111,19 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     }
     case "random:index/randomBytes:RandomBytes":
       return { ...inputs, base64: Buffer.from(h("bytes"), "hex").toString("base64"), hex: h("bytes") };
-    case "tls:index/privateKey:PrivateKey":
+    // ECDSA keys and the certificates they sign are real (render/mock-pki.ts); other algorithms
+    // keep opaque placeholders (the render does not use them).
+    case "tls:index/privateKey:PrivateKey": {
+      const curve = inputs["algorithm"] === "ECDSA" ? (inputs["ecdsaCurve"] ?? "P224") : undefined;
+      if (curve === "P256" || curve === "P384") return { ...inputs, ...mockPrivateKey(`${type}/${name}`, curve) };
       return { ...inputs, privateKeyPem: `-----BEGIN MOCK PRIVATE KEY ${h("key").slice(0, 16)}-----`, publicKeyPem: `-----BEGIN MOCK PUBLIC KEY ${h("pub").slice(0, 16)}-----`, privateKeyPemPkcs8: `mock-pkcs8-${h("p8").slice(0, 16)}` };
+    }
     case "tls:index/selfSignedCert:SelfSignedCert":
+      return { ...inputs, certPem: isMockKey(plain["privateKeyPem"]) ? mockSelfSignedCert(`${type}/${name}`, plain) : `-----BEGIN MOCK CERTIFICATE ${h("cert").slice(0, 16)}-----` };
     case "tls:index/locallySignedCert:LocallySignedCert":
-      return { ...inputs, certPem: `-----BEGIN MOCK CERTIFICATE ${h("cert").slice(0, 16)}-----` };
+      return { ...inputs, certPem: isMockKey(plain["caPrivateKeyPem"]) ? mockLocallySignedCert(`${type}/${name}`, plain) : `-----BEGIN MOCK CERTIFICATE ${h("cert").slice(0, 16)}-----` };
     case "tls:index/certRequest:CertRequest":
-      return { ...inputs, certRequestPem: `-----BEGIN MOCK CSR ${h("csr").slice(0, 16)}-----` };
+      return { ...inputs, certRequestPem: isMockKey(plain["privateKeyPem"]) ? mockCertRequest(plain) : `-----BEGIN MOCK CSR ${h("csr").slice(0, 16)}-----` };
     default:
       return inputs;
   }
