@@ -5,6 +5,7 @@
 #   pod-security  tools/pod-security (k8s.io/pod-security-admission) — Pod Security Admission offline (audit/running/admission.ts)
 #   kyverno  tools/kyverno (github.com/kyverno/kyverno CLI) — the platform's ClusterPolicies on every pod (audit/running/kyverno.ts)
 #   nats-authz  tools/nats-authz (github.com/nats-io/nats-server/v2 and nats.go) — NATS permissions on the real server (audit/running/nats.ts)
+#   etcd, kube-apiserver, kube-controller-manager  tools/etcd, tools/kubernetes (go.etcd.io/etcd/server/v3, k8s.io/kubernetes) — a local control plane for npm run e2e (e2e/cluster.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
@@ -95,6 +96,33 @@ small_tool yaml-json "gopkg.in/yaml.v3 $(awk '/gopkg.in\/yaml.v3/ {print $NF; ex
 # pinned in tools/nats-authz/go.mod) run in-process on the render's server config, with the Go
 # client trying each identity's permissions (audit/running/nats.ts). ~1 min and 17 MB once.
 small_tool nats-authz "github.com/nats-io/nats-server/v2 $(awk '/nats-server\/v2 / {print $NF; exit}' tools/nats-authz/go.mod)"
+
+# etcd: etcd's own server (go.etcd.io/etcd/server/v3, pinned in tools/etcd/go.mod), the store of
+# the e2e check's local API server (e2e/cluster.ts). About a minute and 27 MB once.
+small_tool etcd "go.etcd.io/etcd/server/v3 $(awk '/go.etcd.io\/etcd\/server\/v3 / {print $NF; exit}' tools/etcd/go.mod)"
+
+# kube-apiserver and kube-controller-manager: Kubernetes' own (k8s.io/kubernetes at the version
+# tools/kubernetes/go.mod pins, the default platform:cluster.kubernetesVersion line), for the e2e
+# check against a real API server (npm run e2e, e2e/). k8s.io/kubernetes requires its staging
+# modules at v0.0.0 and replaces them with its own folders; tools/kubernetes/go.mod repeats those
+# replaces with the published k8s.io/* versions. About 8 minutes and 195 MB once; its module and
+# build caches (about 3 GB) are temporary and removed after the build.
+k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' tools/kubernetes/go.mod)
+k8s_key=$(cat tools/kubernetes/go.mod tools/kubernetes/go.sum tools/kubernetes/*/main.go | sha256sum | cut -c1-12)
+k8s_dir="$cache/kubernetes-$k8s_version-$k8s_key"
+if [ ! -x "$k8s_dir/kube-apiserver" ] || [ ! -x "$k8s_dir/kube-controller-manager" ]; then
+  echo "install-tools: building kube-apiserver and kube-controller-manager $k8s_version from the Go module proxy into $k8s_dir (about 8 minutes)"
+  mkdir -p "$k8s_dir"
+  minor=${k8s_version#v1.}; minor=${minor%%.*}
+  tmp=$(mktemp -d)
+  (cd tools/kubernetes && GOMODCACHE="$tmp/mod" GOCACHE="$tmp/build" GOFLAGS=-modcacherw CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
+    -o "$k8s_dir/" ./kube-apiserver ./kube-controller-manager) || { rm -rf "$tmp"; exit 1; }
+  rm -rf "$tmp"
+fi
+ln -sf "$k8s_dir/kube-apiserver" .tools/bin/kube-apiserver
+ln -sf "$k8s_dir/kube-controller-manager" .tools/bin/kube-controller-manager
+echo "install-tools: kube-apiserver $("$k8s_dir/kube-apiserver" --version | awk '{print $2}') and kube-controller-manager at .tools/bin"
 
 # kyverno: the Kyverno CLI at the version the kyverno chart deploys (tools/kyverno/go.mod pins it
 # and repeats Kyverno's replace directive), so `kyverno apply` runs the platform's ClusterPolicies
