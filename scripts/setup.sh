@@ -5,7 +5,8 @@
 #                    (actionlint's check of the workflows' shell steps); with sudo when not root,
 #                    and only those missing
 #   npm packages     npm ci (package-lock.json)
-#   Go-built tools   scripts/install-tools.sh: Helm, pod-security, yaml-json, the Kyverno CLI, actionlint, pinned,
+#   Go-built tools   scripts/install-tools.sh: Helm, pod-security, yaml-json, nats-authz, the Kyverno CLI, actionlint,
+#                    etcd, kube-apiserver and kube-controller-manager (npm run e2e), pinned,
 #                    from the Go module proxy, cached
 # Exits non-zero, naming what is missing, when something cannot be installed (no apt-get, no sudo, no go).
 set -euo pipefail
