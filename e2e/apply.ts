@@ -54,7 +54,7 @@ export interface ControllerPods {
 export interface E2eRun {
   readonly version: string;
   readonly objects: readonly AppliedObject[];
-  /** Objects whose second identical apply changed them (their resourceVersion moved), and how. */
+  /** Objects a second identical apply changed (fields other than status and bookkeeping) or refused, and how. */
   readonly unstable: readonly { readonly id: string; readonly changed: string }[];
   readonly pods: readonly PodAdmission[];
   /** Pods the real workload controllers (kube-controller-manager) created. */
@@ -105,7 +105,7 @@ export function groupObjects(model: RenderModel): { group: string; objects: Live
 export async function applyRender(client: ApiClient, groups: readonly { group: string; objects: readonly LiveObject[] }[], opts: { deleteAfter: boolean; version: string }): Promise<E2eRun> {
   await client.discover();
   const results: AppliedObject[] = [];
-  const applied: { o: LiveObject; id: string; rv: string }[] = [];
+  const applied: { o: LiveObject; id: string }[] = [];
 
   for (const { group, objects } of groups) {
     const first = objects.filter((o) => FIRST.has(o.kind));
@@ -117,7 +117,7 @@ export async function applyRender(client: ApiClient, groups: readonly { group: s
         const res: AppliedObject = ok(r)
           ? { id: idOf(o), group, outcome: dryRun ? "dry-run" : "applied", warnings: r.warnings }
           : { id: idOf(o), group, outcome: "refused", message: `${r.status ? `${r.status} ` : ""}${messageOf(r)}`, warnings: r.warnings };
-        if (ok(r) && !dryRun) applied.push({ o, id: idOf(o), rv: String(r.body?.metadata?.resourceVersion ?? "") });
+        if (ok(r) && !dryRun) applied.push({ o, id: idOf(o) });
         return res;
       });
       results.push(...rs);
@@ -135,6 +135,7 @@ export async function applyRender(client: ApiClient, groups: readonly { group: s
     const before = await client.get(a.o);
     const r = await client.apply(a.o, false);
     // The server may rewrite an object only to restamp its managedFields (a known SSA quirk); that is no change.
+    if (!ok(r)) unstable.push({ id: a.id, changed: `refused the second time: ${messageOf(r)}` });
     const changed = ok(r) && ok(before) ? changedFields(before.body, r.body) : [];
     if (changed.length) unstable.push({ id: a.id, changed: changed.join(", ") });
   });

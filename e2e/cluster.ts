@@ -80,7 +80,8 @@ export async function startCluster(opts: { dir?: string } = {}): Promise<LocalCl
     for (const p of procs.reverse()) {
       if (p.exitCode === null && p.signalCode === null) {
         p.kill("SIGTERM");
-        await Promise.race([new Promise((r) => p.once("exit", r)), sleep(5000)]);
+        // An unref'd timer: a process that exits in time leaves nothing pending behind it.
+        await Promise.race([new Promise((r) => p.once("exit", r)), new Promise((r) => setTimeout(r, 5000).unref())]);
         if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
       }
     }
