@@ -105,11 +105,6 @@ export class ApiClient {
     return this.resources.get(`${group}/${version}/${o.kind}`);
   }
 
-  /** Every served resource that can be listed (for the inventory after apply and destroy). */
-  listable(): ApiResource[] {
-    return [...this.resources.values()];
-  }
-
   collectionPath(r: ApiResource, namespace?: string): string {
     const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
     return r.namespaced && namespace ? `${base}/namespaces/${namespace}/${r.resource}` : `${base}/${r.resource}`;

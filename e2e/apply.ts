@@ -222,17 +222,19 @@ async function controllersCreated(client: ApiClient, objects: readonly LiveObjec
   const podsApi: ApiResource = client.resourceOf({ apiVersion: "v1", kind: "Pod" })!;
   const rsApi: ApiResource = client.resourceOf({ apiVersion: "apps/v1", kind: "ReplicaSet" })!;
   const evApi: ApiResource = client.resourceOf({ apiVersion: "v1", kind: "Event" })!;
+  // The workloads' uids, once: owner references name them.
+  const workloadUids = new Map<string, string>();
+  for (const w of workloads) {
+    const live = await client.get(w);
+    if (ok(live)) workloadUids.set(live.body.metadata.uid, idOf(w));
+  }
+  const byId = new Map<string, LiveObject>(workloads.map((w) => [idOf(w), w]));
   let result: ControllerPods[] = [];
   const until = Date.now() + 90_000;
   for (;;) {
     const [pods, rss, events] = await Promise.all([podsApi, rsApi, evApi].map(async (r) => (await client.request("GET", client.collectionPath(r))).body?.items ?? []));
     // owner uid → workload id (a Deployment's pods belong to its ReplicaSets).
-    const uidToId = new Map<string, string>();
-    const byId = new Map<string, LiveObject>(workloads.map((w) => [idOf(w), w]));
-    for (const w of workloads) {
-      const live = await client.get(w);
-      if (ok(live)) uidToId.set(live.body.metadata.uid, idOf(w));
-    }
+    const uidToId = new Map(workloadUids);
     for (const rs of rss) for (const ref of rs.metadata.ownerReferences ?? []) if (uidToId.has(ref.uid)) uidToId.set(rs.metadata.uid, uidToId.get(ref.uid)!);
     const count = new Map<string, number>();
     for (const p of pods) for (const ref of p.metadata.ownerReferences ?? []) if (uidToId.has(ref.uid)) count.set(uidToId.get(ref.uid)!, (count.get(uidToId.get(ref.uid)!) ?? 0) + 1);
@@ -249,18 +251,18 @@ async function inventoryOf(client: ApiClient, objects: readonly LiveObject[]) {
   const want = new Map<string, number>();
   for (const o of objects) if (!(o.kind in DRY_RUN_ONLY)) want.set(idOf(o), (want.get(idOf(o)) ?? 0) + 1);
   const duplicates = [...want].filter(([, n]) => n > 1).map(([id]) => id).sort();
-  const kinds = new Map<string, ApiResource>();
+  // Each served resource the render uses, once, with the kind the render names it by.
+  const kinds = new Map<string, { r: ApiResource; kind: string }>();
   for (const o of objects) {
     const r = client.resourceOf(o);
-    if (r) kinds.set(`${r.group}/${r.resource}`, r);
+    if (r) kinds.set(`${r.group}/${r.resource}`, { r, kind: o.kind });
   }
   const have = new Set<string>();
-  for (const r of kinds.values()) {
+  for (const { r, kind } of kinds.values()) {
     const list = await client.request("GET", client.collectionPath(r));
     for (const item of list.body?.items ?? []) {
       if (!(item.metadata?.managedFields ?? []).some((m: any) => m.manager === FIELD_MANAGER)) continue;
       if (item.metadata?.labels?.[MADE_FOR_CONTROLLER]) continue;
-      const kind = objects.find((o) => { const x = client.resourceOf(o); return x?.group === r.group && x.resource === r.resource; })!.kind;
       have.add(idOf({ kind, metadata: item.metadata }));
     }
   }

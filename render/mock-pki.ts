@@ -58,7 +58,6 @@ const time = (ms: number): Buffer => {
   return new Date(ms).getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${iso}Z`));
 };
 const pem = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
-const unpem = (s: string): Buffer => Buffer.from(s.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
 
 // ---- keys -----------------------------------------------------------------------------------
 const keys = new Map<string, Key>();
@@ -200,6 +199,3 @@ export function mockLocallySignedCert(seed: string, inputs: Record<string, unkno
   subjects.set(certPem, { name: req.name, key: req.key });
   return certPem;
 }
-
-/** The DER of a PEM block (tests read certificates back with Node's X509Certificate). */
-export const derOf = unpem;
