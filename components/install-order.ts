@@ -79,6 +79,20 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Middleware, TraefikService and BackendTrafficPolicy are the controller's CRDs; routes live in the service's namespace. They need neither the Gateway nor the Services to exist first (status converges).",
   },
   {
+    name: "delivery",
+    componentTypes: ["platform:delivery:Flagger"],
+    contains: "Flagger (progressive delivery, Gateway API router) with its CRDs, and the SLO analysis MetricTemplates; only when a service is progressive",
+    after: ["crds", "monitoring-crds"],
+    why: "Flagger watches HTTPRoutes (the Gateway API CRDs); its PodMonitor is a prometheus-operator CRD.",
+  },
+  {
+    name: "rollouts",
+    componentTypes: ["platform:delivery:ProgressiveRollout"],
+    contains: "Per progressive service: the Flagger Canary (Flagger then makes its Services, primary Deployment and HPA, and the HTTPRoute)",
+    after: ["delivery", "namespaces"],
+    why: "Canary is Flagger's CRD and reads its MetricTemplates; it lives in the service's namespace. Flagger waits for the target Deployment itself (status converges).",
+  },
+  {
     name: "monitoring-crds",
     componentTypes: ["platform:observability:PrometheusOperatorCrds"],
     contains: "prometheus-operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule, Prometheus, Alertmanager, ...)",

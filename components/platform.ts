@@ -22,7 +22,9 @@ import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
 import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf, RouteResilience } from "./gateway/routing";
 import { ServiceRoute } from "./gateway/service-route";
 import { TraefikController } from "./gateway/traefik-controller";
-import { KubePrometheusStack, DASHBOARD_LABEL } from "./observability/kube-prometheus-stack";
+import { KubePrometheusStack, DASHBOARD_LABEL, prometheusUrl } from "./observability/kube-prometheus-stack";
+import { Flagger } from "./delivery/flagger";
+import { ProgressiveRollout } from "./delivery/progressive-rollout";
 import { Jaeger, jaegerOtlpAddress, jaegerQueryUrl } from "./observability/jaeger";
 import { Loki, lokiOtlpUrl, lokiUrl } from "./observability/loki";
 import { OtelCollector } from "./observability/otel-collector";
@@ -276,6 +278,28 @@ export class Platform extends pulumi.ComponentResource {
       for (const e of this.graph.exposures) {
         // Middlewares/TraefikServices and Envoy's policies are the controller's CRDs; routes live in the service's namespace.
         new ServiceRoute(`${e.service}-route`, { implementation: gw.implementation, exposure: e, gateway: gatewayRef, resilience: this.routeResilience(e.service) }, { parent: this, dependsOn: [controller.release, namespaces.objects[e.namespace]!] });
+      }
+
+      // ---- Stages "delivery" and "rollouts": Flagger, and a Canary per progressive service ----
+      // Config guarantees observability is on for them (the analysis reads Prometheus).
+      const progressive = this.graph.exposures.filter((e) => e.progressive);
+      if (progressive.length) {
+        const promUrl = prometheusUrl(OBSERVABILITY_NAMESPACE, cfg.cluster.domain);
+        // Flagger watches HTTPRoutes (the Gateway API CRDs); it queries Prometheus, a STRICT mTLS workload, so it joins the mesh.
+        const flagger = new Flagger(
+          "flagger",
+          { namespace: PLATFORM_NAMESPACES.delivery, namespaceLabels: ambient, ha: cfg.environment === "prod", prometheusUrl: promUrl, monitoringCrds },
+          { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] },
+        );
+        const slos = new Map(serviceSlos(this.graph, cfg.slo, cfg.services).map((x) => [x.service, x]));
+        for (const e of progressive) {
+          // The Canary is Flagger's CRD and reads its MetricTemplates; it lives in the service's namespace.
+          new ProgressiveRollout(
+            `${e.service}-rollout`,
+            { exposure: e, slo: slos.get(e.service)!, implementation: gw.implementation, gateway: gatewayRef, resilience: this.routeResilience(e.service), templatesNamespace: PLATFORM_NAMESPACES.delivery },
+            { parent: this, dependsOn: [flagger.release, ...flagger.templates, namespaces.objects[e.namespace]!] },
+          );
+        }
       }
       this.gateway = { implementation: gw.implementation, urls: entry.urls, ...(entry.caCertPem ? { caCertPem: entry.caCertPem } : {}) };
     }

@@ -282,6 +282,41 @@ const canarySchema = z.strictObject({
   replicas: z.number().int().min(1).default(1),
 });
 
+/** Where progressive rollouts read their analysis: Prometheus scrapes the collector every 30s, so rate() needs at least a minute. */
+export const MIN_ROLLOUT_INTERVAL_SECONDS = 60;
+
+const rolloutSchema = z.strictObject({
+  /**
+   * `fixed`: a new version replaces the old by the Deployment's rolling update (and
+   * `expose.canary`, when declared, splits by fixed weights). `progressive`: Flagger owns the
+   * rollout; it shifts the gateway's traffic to the new version step by step while the canary's own
+   * SLO series stay within budget, promotes it, or rolls it back (docs/delivery.md).
+   */
+  strategy: z.enum(["fixed", "progressive"]).default("fixed"),
+  /** Weight (percent) the canary gains at each step that passes its analysis. */
+  stepWeight: z.number().int().min(1).max(50).default(10),
+  /** Weight at which the canary is promoted after a passing analysis. */
+  maxWeight: z.number().int().min(1).max(100).default(50),
+  /** Time between steps, and the window each analysis query reads (seconds or minutes: `90s`, `2m`). */
+  interval: z
+    .string()
+    .regex(/^[1-9][0-9]*(s|m)$/, "must be a duration in seconds or minutes, e.g. 1m or 90s")
+    .refine((d) => Number(d.slice(0, -1)) * (d.endsWith("m") ? 60 : 1) >= MIN_ROLLOUT_INTERVAL_SECONDS, "must be at least 1m: Prometheus scrapes the collector every 30s, and rate() needs two samples")
+    .default("1m"),
+  /** Failed analysis checks (one per interval) after which the canary is rolled back. */
+  threshold: z.number().int().min(1).max(20).default(5),
+  /**
+   * The canary fails a check when its error ratio over the interval exceeds this multiple of the
+   * error budget (1 - availability objective): at 1 it may fail exactly as often as the SLO
+   * allows; the default 2 leaves room for noise on little traffic.
+   */
+  maxBurnRate: z.number().gt(0).max(14.4).default(2),
+  /** Requests carrying this header always reach the canary while it runs (testers), whatever the weights. */
+  header: z
+    .strictObject({ name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) })
+    .prefault({ name: "x-canary", value: "always" }),
+});
+
 const exposureSchema = z.strictObject({
   /** Host names routed to the service; each must be covered by gateway.hostnames. */
   hosts: z.array(hostname).min(1),
@@ -409,6 +444,8 @@ const serviceSchema = z.strictObject({
   expose: exposureSchema.optional(),
   /** SLO overrides. */
   slo: sloOverrideSchema.optional(),
+  /** How a new version rolls out: fixed (the Deployment's rolling update) or progressive (Flagger, driven by the SLO). */
+  rollout: rolloutSchema.prefault({}),
   /**
    * Escape hatches for the pods (stable and canary alike), for what the schema does not model:
    * scheduling, registry credentials, labels and annotations for the team's own tooling. Keys the
@@ -810,7 +847,7 @@ export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
 export type SloConfig = PlatformConfig["slo"];
 
 /** Namespaces the platform's own components create; services may not use them. */
-export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno" } as const;
+export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno", delivery: "flagger" } as const;
 
 /**
  * Where workloads, the mesh and the gateway send telemetry, or undefined when nothing receives it:
@@ -1175,6 +1212,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
         add(at("expose", "sticky"), "sticky sessions by cookie need HTTP routes; this service is gRPC", s.expose.sticky, "no sticky on gRPC services");
       }
     }
+    if (s.rollout.strategy === "progressive") progressiveRules(c, name, s, add);
   }
   // One owner per host, path and header match: two routes claiming the same match leave the
   // choice to the gateway's tie-break (the older route wins in Gateway API), so one service would
@@ -1268,4 +1306,27 @@ export function hostCovered(g: string, h: string): boolean {
     return h.endsWith(suffix) && !h.slice(0, -suffix.length).includes(".") && !h.startsWith("*");
   }
   return false;
+}
+
+/**
+ * What a progressive rollout needs (Flagger 1.36.1 with its Gateway API router): the gateway's
+ * traffic to shift, Prometheus to read, and a route whose fields Flagger can own alone. Flagger
+ * writes the service's HTTPRoute itself (matches, timeout, header filters, two weighted backends),
+ * so what the platform would attach to that route as Traefik Middlewares cannot be kept.
+ */
+function progressiveRules(c: PlatformConfig, name: string, s: ServiceConfig, add: (path: (string | number)[], message: string, value: unknown, allowed: string) => void): void {
+  const at = (...p: (string | number)[]) => ["services", name, ...p];
+  const r = s.rollout;
+  if (!s.expose) add(at("rollout", "strategy"), "progressive delivery shifts the gateway's traffic, and the service is not exposed (east-west canaries are not supported yet)", r.strategy, "expose: {...}, or strategy fixed");
+  if (!c.observability.enabled) add(at("rollout", "strategy"), "progressive delivery reads the canary's SLO series from the stack's Prometheus, and observability is off", r.strategy, "observability.enabled: true, or strategy fixed");
+  if (s.protocol === "grpc") add(at("rollout", "strategy"), "Flagger's Gateway API router writes HTTPRoutes only, and this service is gRPC (GRPCRoute)", r.strategy, "strategy fixed on gRPC services");
+  if (r.stepWeight > r.maxWeight) add(at("rollout", "stepWeight"), "the step is larger than the weight at which the canary is promoted", r.stepWeight, `at most maxWeight (${r.maxWeight})`);
+  if (!s.expose) return;
+  if (s.expose.canary) add(at("expose", "canary"), "a fixed canary and a progressive rollout would both own the route's weights", "canary", "no expose.canary with rollout.strategy progressive (Flagger makes the canary)");
+  if (s.expose.sticky) add(at("expose", "sticky"), "a cookie that pins a pod does not pin the primary/canary choice Flagger shifts, so a sticky client would flip versions", s.expose.sticky, "no sticky with rollout.strategy progressive");
+  if (c.gateway.implementation === "traefik") {
+    if (s.expose.rateLimit) add(at("expose", "rateLimit"), "on Traefik the rate limit is a Middleware on the route, and Flagger writes that route without it", s.expose.rateLimit, "no rateLimit with rollout.strategy progressive on traefik (envoy attaches it by policy)");
+    const attempts = s.expose.resilience?.retries?.attempts ?? c.resilience.retries.attempts;
+    if (attempts > 0) add(at("expose", "resilience", "retries", "attempts"), "on Traefik retries are a Middleware on the route, and Flagger writes that route without it", attempts, "0 with rollout.strategy progressive on traefik (envoy attaches retries by policy)");
+  }
 }

@@ -192,6 +192,7 @@ export class ChartNotFoundError extends Error {
     super(
       `chart ${chart} ${version} not found: looked in ${looked.length ? looked.join(", ") : "no chart cache"}. ` +
         `Point --chart-cache (or PLATFORM_CHART_CACHE, or platform:charts.path) at a directory holding ${chart}/${version}/, ` +
+        `run scripts/install-tools.sh (it puts the charts ../shared/charts-src lacks in .tools/charts), ` +
         `let the render pull it (--pull-charts, needs network), or render without chart objects (--skip-charts).`,
     );
     this.name = "ChartNotFoundError";
@@ -223,10 +224,16 @@ export function findHelm(): string {
   return helm;
 }
 
-/** The default chart caches: $PLATFORM_CHART_CACHE (path-list), then ../shared/charts-src when present. */
+/**
+ * The default chart caches: $PLATFORM_CHART_CACHE (path-list), then .tools/charts (the charts
+ * scripts/install-tools.sh takes from their projects' Go modules), then ../shared/charts-src, each
+ * when present.
+ */
 export function defaultChartCaches(): string[] {
   const env = process.env["PLATFORM_CHART_CACHE"];
   const dirs = env ? env.split(path.delimiter).filter(Boolean) : [];
+  const tools = path.join(ROOT, ".tools", "charts");
+  if (fs.existsSync(tools)) dirs.push(tools);
   const shared = path.resolve(ROOT, "..", "shared", "charts-src");
   if (fs.existsSync(shared)) dirs.push(shared);
   return dirs.map((d) => path.resolve(d));

@@ -8,6 +8,7 @@
 #   etcd, kube-apiserver, kube-controller-manager  tools/etcd, tools/kubernetes (go.etcd.io/etcd/server/v3, k8s.io/kubernetes) — a local control plane for npm run e2e (e2e/cluster.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
+#   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
@@ -36,6 +37,28 @@ if [ ! -x "$helm_dir/helm" ]; then
 fi
 ln -sf "$helm_dir/helm" .tools/bin/helm
 echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm"
+
+# Charts ../shared/charts-src does not hold, from their project's own Go module at the pinned tag:
+# the module proxy serves the repository tree as tagged, checked against sum.golang.org, so the
+# chart is upstream's byte for byte. Copied into a chart cache laid out <chart>/<version>/
+# (.tools/charts, which render/charts.ts defaultChartCaches reads). Seconds once.
+#   flagger 1.36.1  github.com/fluxcd/flagger@v1.36.1 : charts/flagger (the progressive delivery operator)
+module_chart() {
+  local chart=$1 version=$2 module=$3 sub=$4
+  local dest=".tools/charts/$chart/$version" src
+  if [ ! -f "$dest/Chart.yaml" ]; then
+    echo "install-tools: chart $chart $version from the Go module $module ($sub)"
+    src=$(go mod download -json "$module" | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); if (m.Error) { console.error(m.Error); process.exit(1); } process.stdout.write(m.Dir)')
+    rm -rf "$dest" && mkdir -p "$dest"
+    cp -R "$src/$sub/." "$dest/" && chmod -R u+w "$dest"
+  fi
+  if ! grep -q "^version: \"\?$version\"\?\$" "$dest/Chart.yaml"; then
+    echo "install-tools: $dest/Chart.yaml does not say version $version" >&2
+    exit 1
+  fi
+  echo "install-tools: chart $chart $version at $dest"
+}
+module_chart flagger 1.36.1 github.com/fluxcd/flagger@v1.36.1 charts/flagger
 
 # actionlint: the GitHub Actions workflow linter (expressions, contexts, runner labels, action
 # inputs, shell scripts' syntax), for .github/workflows. Seconds and 8 MB once.

@@ -127,6 +127,17 @@ export const charts = {
     appVersion: "1.2.0",
     note: "Serves only kafka.strimzi.io/v1; KRaft only.",
   },
+  flagger: {
+    chart: "flagger",
+    version: "1.36.1",
+    repo: "https://flagger.app",
+    appVersion: "1.36.1",
+    note:
+      "Progressive delivery with the Gateway API provider (gatewayapi:v1, HTTPRoute weights). The chart comes from " +
+      "github.com/fluxcd/flagger@v1.36.1 (charts/flagger) through the Go module proxy (scripts/install-tools.sh): the " +
+      "only Flagger release served there. Its CRDs (Canary, MetricTemplate, AlertProvider: flagger.app/v1beta1) are " +
+      "in crds/flagger/1.36.1. An upgrade re-checks the HTTPRoute Flagger writes (components/delivery, audit/running/flagger.ts).",
+  },
   nats: {
     chart: "nats",
     version: "2.14.2",

@@ -308,6 +308,8 @@ export const routeObjectNames = (service: string) => ({
   sticky: `${service}-sticky`,
   retry: `${service}-retry`,
   policy: service,
+  /** A progressive rollout's tester route (the header to the canary); Flagger owns `route`. */
+  canaryHeader: `${service}-canary-header`,
 });
 
 /** An exposure's resilience at the gateway: its own timeout and retries, its destination's pool and breaker. */
@@ -452,12 +454,27 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
   if (canaryBackend) rules.push({ matches: matches(canaryHeader), ...withFilters, backendRefs: [{ kind: "Service", ...canaryBackend }], ...timeouts });
   rules.push({ matches: matches([]), ...withFilters, backendRefs: splitBackends, ...timeouts });
 
-  out.push({
-    apiVersion: GATEWAY_API,
-    kind: grpc ? "GRPCRoute" : "HTTPRoute",
-    metadata: { name: n.route, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
-    spec: { parentRefs: parentRefs(gw, e.spec.hosts), hostnames: [...e.spec.hosts], rules },
-  });
+  const routeNames = [n.route];
+  if (e.progressive) {
+    // Flagger writes the route named after the service (components/delivery/progressive-rollout.ts)
+    // and moves its weights. Testers' header gets a route of its own to Flagger's canary Service:
+    // one more header match than Flagger's rule, so it wins for requests that carry it.
+    const header = [{ type: "Exact", name: e.progressive.header.name, value: e.progressive.header.value }];
+    out.push({
+      apiVersion: GATEWAY_API,
+      kind: "HTTPRoute",
+      metadata: { name: n.canaryHeader, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
+      spec: { parentRefs: parentRefs(gw, e.spec.hosts), hostnames: [...e.spec.hosts], rules: [{ matches: matches(header), ...withFilters, backendRefs: [{ kind: "Service", name: `${e.service}-canary`, port: e.port }], ...timeouts }] },
+    });
+    routeNames.push(n.canaryHeader);
+  } else {
+    out.push({
+      apiVersion: GATEWAY_API,
+      kind: grpc ? "GRPCRoute" : "HTTPRoute",
+      metadata: { name: n.route, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
+      spec: { parentRefs: parentRefs(gw, e.spec.hosts), hostnames: [...e.spec.hosts], rules },
+    });
+  }
 
   // Envoy: resilience, rate limit and stickiness are one BackendTrafficPolicy attached to the route.
   if (impl === "envoy") {
@@ -466,7 +483,7 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
       kind: "BackendTrafficPolicy",
       metadata: { name: n.policy, namespace: e.namespace, labels },
       spec: {
-        targetRefs: [{ group: GATEWAY_GROUP, kind: grpc ? "GRPCRoute" : "HTTPRoute", name: n.route }],
+        targetRefs: routeNames.map((name) => ({ group: GATEWAY_GROUP, kind: grpc ? "GRPCRoute" : "HTTPRoute", name })),
         ...envoyResilience(resilience, grpc),
         ...(e.spec.rateLimit ? { rateLimit: { type: "Local", local: { rules: [{ limit: { requests: e.spec.rateLimit.requestsPerSecond, unit: "Second" } }] } } } : {}),
         ...(e.spec.sticky

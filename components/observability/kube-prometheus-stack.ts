@@ -61,6 +61,12 @@ export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 /** Ambient enrollment of one pod (the namespace itself is not enrolled). */
 const AMBIENT_POD_LABELS = { "istio.io/dataplane-mode": "ambient" } as const;
 
+/** The chart's fullname (fullnameOverride below): its objects are named `kps-*`. */
+const FULLNAME = "kps";
+
+/** Prometheus' in-cluster query URL (the chart's `<fullname>-prometheus` Service, port 9090), for readers such as Flagger. */
+export const prometheusUrl = (namespace: string, domain: string): string => `http://${FULLNAME}-prometheus.${namespace}.svc.${domain}:9090`;
+
 /**
  * Requests and a memory limit for every container the chart and its subcharts run, except the
  * Prometheus server, whose size follows retention and series count
@@ -92,7 +98,7 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
   return {
     // Installed by PrometheusOperatorCrds, an earlier stage.
     crds: { enabled: false },
-    fullnameOverride: "kps",
+    fullnameOverride: FULLNAME,
     prometheusOperator: {
       // The admission webhook's certificate Secret (kps-admission) is made by the chart's
       // pre-install hook Jobs, which a Chart v4 never runs (hooks are not applied): the operator

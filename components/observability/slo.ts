@@ -208,6 +208,76 @@ function escapeRegex(t: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Canary analysis (progressive rollouts)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The canary's own series: Flagger's target Deployment is the canary (it copies it to
+ * `<name>-primary` to serve), and the collector labels every series with `k8s_deployment_name`
+ * (METRIC_RESOURCE_LABELS), so `{{ target }}` selects the canary's pods only. `{{ namespace }}`,
+ * `{{ target }}` and `{{ interval }}` are Flagger's MetricTemplate variables (the Canary's
+ * namespace, targetRef.name, the metric's interval); `job` is `<service.namespace>/<service.name>`
+ * as for the SLO rules, and both equal the Canary's namespace and target.
+ */
+const CANARY_SELECTOR = `job="{{ namespace }}/{{ target }}",k8s_deployment_name="{{ target }}"`;
+
+/** One analysis check: a Flagger MetricTemplate query and the range it must stay in. */
+export interface CanaryCheck {
+  /** Metric name in the Canary, and MetricTemplate name suffix. */
+  readonly name: "error-ratio" | "latency-p99" | "event-lag" | "error-budget";
+  /** The MetricTemplate this check reads (one per protocol for the request checks). */
+  readonly template: string;
+  /** Its Prometheus query, with Flagger's template variables. */
+  readonly query: string;
+  readonly range: { readonly min?: number; readonly max?: number };
+  /** What the range is derived from, for the report. */
+  readonly from: string;
+}
+
+/** The MetricTemplates every progressive rollout reads (templates are per protocol, thresholds per service). */
+export function canaryTemplates(): { name: string; query: string }[] {
+  const out: { name: string; query: string }[] = [];
+  for (const protocol of ["http", "grpc"] as const) {
+    const metric = durationMetric({ protocol });
+    out.push({
+      name: `slo-error-ratio-${protocol}`,
+      query: `(sum(rate(${metric}_count{${CANARY_SELECTOR},${failureMatcher({ protocol })}}[{{ interval }}])) or vector(0))\n/\nsum(rate(${metric}_count{${CANARY_SELECTOR}}[{{ interval }}]))`,
+    });
+    out.push({
+      name: `slo-latency-p99-${protocol}`,
+      query: `histogram_quantile(0.99, sum by (le) (rate(${metric}_bucket{${CANARY_SELECTOR}}[{{ interval }}])))`,
+    });
+  }
+  // Group-level series (a canary joins its service's consumer group, and the budget is the service's).
+  out.push({ name: "slo-event-lag", query: `max(slo:event_lag_seconds:max{namespace="{{ namespace }}",service="{{ target }}",slo="event-lag"})` });
+  out.push({ name: "slo-error-budget", query: `min(slo:error_budget:remaining_ratio{namespace="{{ namespace }}",service="{{ target }}",slo="availability"})` });
+  return out;
+}
+
+/**
+ * A service's canary checks, from its SLO: the error ratio may reach `maxBurnRate` × the error
+ * budget (a canary failing faster would spend the budget faster than the SLO allows), p99 latency
+ * its objective, a consumer's event lag its objective; and the service's error budget must not be
+ * exhausted already (a canary adds risk the budget can no longer pay for).
+ */
+export function canaryChecks(s: ServiceSlo, maxBurnRate: number): CanaryCheck[] {
+  const templates = new Map(canaryTemplates().map((t) => [t.name, t.query]));
+  const budget = errorBudget(s);
+  const check = (name: CanaryCheck["name"], template: string, range: CanaryCheck["range"], from: string): CanaryCheck => ({ name, template, query: templates.get(template)!, range, from });
+  return [
+    check("error-ratio", `slo-error-ratio-${s.protocol}`, { max: Number((maxBurnRate * budget).toPrecision(12)) }, `${num(maxBurnRate)} × error budget ${num(budget * 100)}% (availability ${num(s.availabilityPercent)}%)`),
+    check("latency-p99", `slo-latency-p99-${s.protocol}`, { max: s.latencyMs.p99 / 1000 }, `p99 objective ${num(s.latencyMs.p99)} ms`),
+    ...(s.consumer ? [check("event-lag", "slo-event-lag", { max: s.eventLagSeconds }, `event lag objective ${s.eventLagSeconds} s (group ${s.consumer.group})`)] : []),
+    check("error-budget", "slo-error-budget", { min: 0 }, `${s.windowDays}-day error budget not exhausted`),
+  ];
+}
+
+/** A MetricTemplate query with Flagger's variables filled in, as Flagger sends it to Prometheus (for tests and the report). */
+export function renderCanaryQuery(query: string, vars: { namespace: string; target: string; interval: string }): string {
+  return query.replace(/\{\{ (namespace|target|interval) \}\}/g, (_m, k: "namespace" | "target" | "interval") => vars[k]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dashboards
 // ---------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
 import { PacedComponent } from "../core/pacing";
 import type { ExtraVolume, ServiceConfig } from "../../config/schema";
+import { FLAGGER_SELECTOR_LABEL } from "../delivery/flagger";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
 export interface MicroserviceArgs {
@@ -40,18 +41,20 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
   /** Port of the Service. */
   public readonly port: number;
   private readonly canary: boolean;
+  private readonly progressive: boolean;
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:workloads:Microservice", name, opts);
     this.port = args.spec.port;
     this.canary = args.spec.expose?.canary !== undefined;
+    this.progressive = progressive(args.spec);
     this.later(() => this.objects(name, args, opts));
   }
 
   // The objects are built a turn later (components/core/pacing.ts): these resolve once they exist.
   // Getters, so a stack of N services does not create 3N Outputs nobody reads.
 
-  /** Name of the stable Service (the in-cluster address other services call). */
+  /** Name of the stable Service (the in-cluster address other services call); Flagger's apex Service under a progressive rollout. */
   public get serviceName(): pulumi.Output<string> {
     return this.built("serviceName") as pulumi.Output<string>;
   }
@@ -88,10 +91,16 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
     if (canary) tracks.push({ track: "canary", image: canary.image, version: canary.version, objName: `${name}-canary` });
 
     const services: Record<Track, k8s.core.v1.Service | undefined> = { stable: undefined, canary: undefined };
+    // Progressive (Flagger): one Deployment, the canary Flagger copies to <name>-primary. Its
+    // selector is Flagger's label alone (renamed on the primary); the identity label
+    // app.kubernetes.io/name stays on both, so spreading, the PDB and the mesh select both.
+    const flagger = this.progressive;
     const volumes = [...extraVolumes(s.pod.volumes), ...s.writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: {} }))];
     for (const t of tracks) {
-      const labels = { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
-      const selector = { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
+      const labels: Record<string, string> = flagger ? { ...baseLabels(name, t.version), [FLAGGER_SELECTOR_LABEL]: name } : { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
+      const selector: Record<string, string> = flagger ? { [FLAGGER_SELECTOR_LABEL]: name } : { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
+      // Pods of this workload and, under Flagger, of its primary copy too.
+      const identity: Record<string, string> = flagger ? { [LABEL_NAME]: name } : selector;
       const podSpec: k8s.types.input.core.v1.PodSpec = {
         serviceAccountName: sa.metadata.name,
         automountServiceAccountToken: s.serviceAccountToken,
@@ -102,7 +111,7 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
           fsGroup: s.runAsUser,
           seccompProfile: { type: "RuntimeDefault" },
         },
-        topologySpreadConstraints: spreadConstraints(selector, args.spreadAcrossZones),
+        topologySpreadConstraints: spreadConstraints(identity, args.spreadAcrossZones),
         // The declaration's escape hatches (services.<name>.pod), each only when given.
         ...(Object.keys(s.pod.nodeSelector).length ? { nodeSelector: { ...s.pod.nodeSelector } } : {}),
         ...(s.pod.tolerations.length ? { tolerations: s.pod.tolerations.map((t) => ({ ...t })) } : {}),
@@ -160,7 +169,8 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
         childOptions(this, opts, args.admittedAfter ?? []),
       );
 
-      services[t.track] = new k8s.core.v1.Service(
+      // Flagger makes the Services (<name>, -primary, -canary) from the Canary's service spec.
+      if (!flagger) services[t.track] = new k8s.core.v1.Service(
         t.objName,
         {
           metadata: { name: t.objName, namespace: ns, labels },
@@ -200,14 +210,14 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
         // maxUnavailable 1 keeps drains possible at one replica and protects quorum-free services above it.
         new k8s.policy.v1.PodDisruptionBudget(
           t.objName,
-          { metadata: { name: t.objName, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+          { metadata: { name: t.objName, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: identity } } },
           childOptions(this, opts),
         );
       }
     }
 
     return {
-      serviceName: services.stable!.metadata.name,
+      serviceName: services.stable ? services.stable.metadata.name : pulumi.output(name),
       ...(services.canary ? { canaryServiceName: services.canary.metadata.name } : {}),
       serviceAccountName: sa.metadata.name,
       port: s.port,
@@ -273,4 +283,9 @@ function containerEnv(name: string, version: string, args: MicroserviceArgs, s: 
     OTEL_RESOURCE_ATTRIBUTES: `service.version=${version},deployment.environment=${args.environment},service.namespace=${s.namespace}`,
     ...(args.extraEnv ?? {}),
   };
+}
+
+/** Whether Flagger rolls the service out (rollout.strategy progressive; config refuses it without an exposure). */
+export function progressive(s: ServiceConfig): boolean {
+  return s.rollout.strategy === "progressive";
 }

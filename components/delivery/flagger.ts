@@ -1,0 +1,109 @@
+/**
+ * Flagger, the progressive delivery operator (chart pinned in versions/index.ts), with its Gateway
+ * API router: for each Canary it copies the service's Deployment to `<name>-primary`, makes the
+ * `<name>`, `<name>-primary` and `<name>-canary` Services and owns the service's HTTPRoute, whose
+ * backend weights it moves while the canary's SLO series stay in range (components/delivery/
+ * progressive-rollout.ts). The analysis queries are MetricTemplates here, one set for the stack:
+ * thresholds are per service, queries are not.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { charts } from "../../versions";
+import { canaryTemplates } from "../observability/slo";
+import { chartRelease, childOptions, customResource, K8sObject } from "../core/objects";
+import { platformNamespace } from "../shared/pod-security";
+
+export const FLAGGER_API = "flagger.app/v1beta1";
+
+/**
+ * The one label Flagger renames on the primary (`<name>` → `<name>-primary`) and selects with
+ * (its -selector-labels). A label of its own, so the pods' identity labels (app.kubernetes.io/name,
+ * which the mesh's policies, the PDB and the spread constraints select) stay the same on the
+ * primary and the canary.
+ */
+export const FLAGGER_SELECTOR_LABEL = "platform.io/workload";
+
+/** Flagger's provider for Canaries: HTTPRoute weights through the Gateway API (v1). */
+export const FLAGGER_PROVIDER = "gatewayapi:v1";
+
+/** Values of the Flagger chart. Pure, so the values-key tests can check them. */
+export function flaggerValues(a: { readonly ha: boolean; readonly prometheusUrl: string; readonly monitoring: boolean; readonly namespace: string }): Record<string, unknown> {
+  return {
+    meshProvider: FLAGGER_PROVIDER,
+    metricsServer: a.prometheusUrl,
+    selectorLabels: FLAGGER_SELECTOR_LABEL,
+    // The primary reads the same Secrets and ConfigMaps as the canary: the platform's credentials
+    // (store, Kafka, NATS) are rotated by the platform, not released with a version.
+    configTracking: { enabled: false },
+    leaderElection: { enabled: a.ha, replicaCount: a.ha ? 2 : 1 },
+    podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+    // Pod Security "restricted" (the chart sets only the first two).
+    securityContext: {
+      enabled: true,
+      context: {
+        readOnlyRootFilesystem: true,
+        runAsUser: 10001,
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+    },
+    // The chart's defaults are Linkerd's and App Mesh's injection and prometheus.io scraping; the
+    // stack's Prometheus scrapes through the PodMonitor.
+    podAnnotations: {},
+    podMonitor: { enabled: a.monitoring, namespace: a.namespace, interval: "30s" },
+  };
+}
+
+/** Inputs of Flagger. */
+export interface FlaggerArgs {
+  /** Its namespace (created here, Pod Security restricted). */
+  readonly namespace: string;
+  /** Extra labels on that namespace (the mesh's ambient enrollment: it queries Prometheus, a STRICT mTLS workload). */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Two replicas with leader election and a PDB (prod). */
+  readonly ha: boolean;
+  /** The stack's Prometheus query URL. */
+  readonly prometheusUrl: string;
+  /** The prometheus-operator CRDs (its PodMonitor); empty: no monitor. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The analysis MetricTemplates (components/observability/slo.ts canaryTemplates). */
+export function metricTemplateObjects(namespace: string, prometheusUrl: string): K8sObject[] {
+  return canaryTemplates().map((t) => ({
+    apiVersion: FLAGGER_API,
+    kind: "MetricTemplate",
+    metadata: { name: t.name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" } },
+    spec: { provider: { type: "prometheus", address: prometheusUrl }, query: t.query },
+  }));
+}
+
+/** Flagger: its namespace, the chart (CRDs included) and the analysis MetricTemplates. */
+export class Flagger extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  /** The release: Canaries need its CRDs and a running operator. */
+  public readonly release: k8s.helm.v4.Chart;
+  /** The MetricTemplates; Canaries reference them. */
+  public readonly templates: k8s.apiextensions.CustomResource[];
+
+  constructor(name: string, args: FlaggerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:delivery:Flagger", name, {}, opts);
+    const child = { parent: this };
+    this.namespace = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
+    this.release = chartRelease(
+      name,
+      {
+        releaseName: name,
+        pin: charts.flagger,
+        namespace: this.namespace,
+        values: flaggerValues({ ha: args.ha, prometheusUrl: args.prometheusUrl, monitoring: args.monitoringCrds.length > 0, namespace: args.namespace }),
+      },
+      childOptions(this, opts, args.monitoringCrds),
+    );
+    // The templates are Flagger's CRD: they wait for the chart.
+    this.templates = metricTemplateObjects(args.namespace, args.prometheusUrl).map((o) => customResource(`${name}-${o.metadata.name}`, o, childOptions(this, opts, [this.release])));
+    this.registerOutputs({ namespace: this.namespace });
+  }
+}

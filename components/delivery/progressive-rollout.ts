@@ -1,0 +1,95 @@
+/**
+ * A progressive rollout (services.<name>.rollout.strategy progressive): the Flagger Canary of one
+ * exposed service. Flagger owns, from then on, what the fixed strategy renders itself: the
+ * `<name>` Service (and `-primary`, `-canary`), the `<name>-primary` Deployment and HPA, and the
+ * service's HTTPRoute with its weights (the platform renders none of them: no field has two
+ * owners). The analysis is the service's SLO (components/observability/slo.ts canaryChecks).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Implementation } from "../gateway/routing";
+import { GatewayRef, parentRefs, SECURITY_HEADERS } from "../gateway/routing";
+import type { RouteResilience } from "../gateway/routing";
+import { childOptions, customResource, K8sObject } from "../core/objects";
+import { canaryChecks, ServiceSlo } from "../observability/slo";
+import type { Exposure } from "../service-graph";
+import { apiDuration } from "../shared/duration";
+import { FLAGGER_API, FLAGGER_PROVIDER } from "./flagger";
+
+/** What one Canary is made from. */
+export interface CanaryInput {
+  /** The exposure, with its rollout (`progressive`). */
+  readonly exposure: Exposure;
+  /** The service's objectives (the platform's, with its overrides). */
+  readonly slo: ServiceSlo;
+  readonly implementation: Implementation;
+  readonly gateway: GatewayRef;
+  readonly resilience: RouteResilience;
+  /** Where the MetricTemplates are (Flagger's namespace). */
+  readonly templatesNamespace: string;
+}
+
+const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+
+/** The Canary object. Pure, so tests and the report read exactly what is rendered. */
+export function canaryObject(a: CanaryInput): K8sObject {
+  const e = a.exposure;
+  const r = e.progressive;
+  if (!r) throw new Error(`platform:services.${e.service}.rollout.strategy: not progressive`);
+  const portName = e.protocol === "grpc" ? "grpc" : "http";
+  const headers = Object.fromEntries(Object.entries(e.spec.headers).map(([k, v]) => [k, { exact: v }]));
+  const svcMeta = (role: string) => ({ labels: { ...labels, "app.kubernetes.io/name": e.service, "platform.io/rollout-role": role } });
+  return {
+    apiVersion: FLAGGER_API,
+    kind: "Canary",
+    metadata: { name: e.service, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
+    spec: {
+      provider: FLAGGER_PROVIDER,
+      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: e.service },
+      autoscalerRef: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: e.service },
+      // A canary whose pods are not ready within this time is rolled back.
+      progressDeadlineSeconds: 600,
+      service: {
+        port: e.port,
+        targetPort: portName,
+        portName,
+        appProtocol: e.protocol === "grpc" ? "kubernetes.io/h2c" : "http",
+        hosts: [...e.spec.hosts],
+        gatewayRefs: parentRefs(a.gateway, e.spec.hosts),
+        match: e.spec.paths.map((p) => ({ uri: { prefix: p }, ...(Object.keys(headers).length ? { headers } : {}) })),
+        // Envoy Gateway honours HTTPRoute timeouts; Traefik ignores them (routing.ts).
+        ...(a.implementation === "envoy" ? { timeout: apiDuration(a.resilience.exposure.timeoutMs.value) } : {}),
+        // Traefik sets the security headers per route (a Middleware Flagger's route cannot carry):
+        // the route's own response header filter does it here. Envoy sets them at the listener.
+        ...(a.implementation === "traefik" ? { headers: { response: { set: { ...SECURITY_HEADERS } } } } : {}),
+        apex: svcMeta("apex"),
+        primary: svcMeta("primary"),
+        canary: svcMeta("canary"),
+      },
+      analysis: {
+        interval: r.interval,
+        threshold: r.threshold,
+        maxWeight: r.maxWeight,
+        stepWeight: r.stepWeight,
+        metrics: canaryChecks(a.slo, r.maxBurnRate).map((c) => ({
+          name: c.name,
+          templateRef: { name: c.template, namespace: a.templatesNamespace },
+          thresholdRange: c.range,
+          interval: r.interval,
+        })),
+      },
+    },
+  };
+}
+
+/** Inputs of a ProgressiveRollout. */
+export interface ProgressiveRolloutArgs extends CanaryInput {}
+
+/** One service's Canary (its Deployment and HPA are the Microservice's; everything else is Flagger's). */
+export class ProgressiveRollout extends pulumi.ComponentResource {
+  constructor(name: string, args: ProgressiveRolloutArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:delivery:ProgressiveRollout", name, {}, opts);
+    const o = canaryObject(args);
+    customResource(`${name}-canary`, o, childOptions(this, opts));
+    this.registerOutputs({ canary: `${o.metadata.namespace}/${o.metadata.name}` });
+  }
+}
