@@ -7,6 +7,7 @@
  */
 import { liveObjects } from "../audit/running";
 import { allPods, idOf, LiveObject, PodSet } from "../audit/running/pods";
+import { flaggerObjects } from "../audit/running/flagger";
 import { groupLevels, RenderModel } from "../render/model";
 import { ApiClient, ApiResource, ApiResponse, FIELD_MANAGER, messageOf } from "./api";
 
@@ -181,13 +182,14 @@ function changedFields(a: any, b: any): string[] {
 
 /**
  * One pod per pod set, created as a dry-run: the pods the platform's workloads and its operators
- * (Strimzi, istiod's waypoints, Envoy Gateway, prometheus-operator) would create, judged by the
+ * (Strimzi, istiod's waypoints, Envoy Gateway, prometheus-operator, Flagger) would create, judged by the
  * real admission chain (Pod Security at the namespace's level, ServiceAccount, Priority,
  * LimitRanger, ResourceQuota, ValidatingAdmissionPolicy). A controller creates its pods'
  * ServiceAccount itself; the check does so for it first, so only what the render owns is judged.
  */
 async function admitPods(client: ApiClient, objects: readonly LiveObject[]): Promise<PodAdmission[]> {
-  const sets = allPods(objects);
+  // Flagger's primary copies are controller pods too (audit/running/flagger.ts).
+  const sets = allPods([...objects, ...flaggerObjects(objects)]);
   const controllerSas = new Set<string>();
   for (const s of sets) {
     const sa = s.spec["serviceAccountName"] ?? "default";

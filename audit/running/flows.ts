@@ -250,10 +250,17 @@ function behind(pods: readonly PodSet[], svc: LiveObject, port?: number): { pods
   return { pods: matched, port: Number(target) };
 }
 
-/** The stable pods of each declared service (the program's Microservice Deployments), by namespace/name. */
+/**
+ * The serving pods of each declared service, by namespace/name: the Microservice's Deployment, or
+ * under a progressive rollout Flagger's `<name>-primary` copy of it (the target is the canary,
+ * scaled to zero between rollouts).
+ */
 function deploymentPods(pods: readonly PodSet[]): (name: string, ns: string) => PodSet | undefined {
   const byKey = new Map(pods.filter((p) => p.kind === "Deployment").map((p) => [`${p.namespace}/${p.name}`, p]));
-  return (name, ns) => byKey.get(`${ns}/${name}`);
+  return (name, ns) => {
+    const primary = byKey.get(`${ns}/${name}-primary`);
+    return primary?.source.startsWith("flagger:") ? primary : byKey.get(`${ns}/${name}`);
+  };
 }
 
 /** Every flow the stack needs, derived from the declarations and the render; `scraped`: scrapedBy(objects, pods). */
@@ -329,6 +336,20 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
           for (const dst of b.pods) flows.push({ name: `Grafana → ${idOf(svc)}`, kind: "datasource", from: { pods: grafana }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability" });
         }
       }
+    }
+  }
+
+  // Flagger → the metrics server each MetricTemplate queries (the canary analysis).
+  const flagger = pods.find((p) => p.chart?.startsWith("flagger") && p.metadata.labels["app.kubernetes.io/name"] === "flagger");
+  if (flagger) {
+    const seen = new Set<string>();
+    for (const mt of ix.kind("MetricTemplate")) {
+      const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?$/.exec(String(mt["spec"]?.provider?.address ?? ""));
+      const svc = m && svcObj(m[2]!, m[1]!);
+      if (!svc || seen.has(idOf(svc))) continue;
+      seen.add(idOf(svc));
+      const b = behind(pods, svc, m![3] ? Number(m![3]) : undefined);
+      for (const dst of b.pods) flows.push({ name: `Flagger → ${idOf(svc)} (canary analysis)`, kind: "datasource", from: { pods: flagger }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:services.<name>.rollout" });
     }
   }
 

@@ -17,6 +17,7 @@ import { accessProof, AccessProof } from "./access";
 import { ownershipFindings, scrapedBy } from "./ownership";
 import { placementProofs, PlacementResult } from "./placement";
 import { allPods, LiveObject, PodSet } from "./pods";
+import { flaggerObjects } from "./flagger";
 
 /** One thing a proof found wrong. */
 export interface Finding {
@@ -63,7 +64,10 @@ export function liveObjects(resources: readonly RecordedResource[]): { objects: 
 
 /** Runs the proofs over a render. A tool given as null is not run (reported as such). */
 export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null; kyverno?: string | null; natsAuthz?: string | null } = {}): RunningProofs {
-  const { objects, chartOf } = liveObjects(run.resources);
+  const live = liveObjects(run.resources);
+  const chartOf = live.chartOf;
+  // The render plus what Flagger makes from its Canaries: the primary serves, behind Flagger's Services and route.
+  const objects = [...live.objects, ...flaggerObjects(live.objects)];
   const pods = allPods(objects, chartOf);
   const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
   const kyverno = opts.kyverno === null ? { ran: false as const, missing: "kyverno (disabled)" } : kyvernoAdmit(objects, pods, opts.kyverno);

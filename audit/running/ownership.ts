@@ -8,6 +8,7 @@
  * - every container of a controller-made pod has CPU and memory requests and a memory limit (the
  *   rendered workloads' containers are checked by the pack's container-resources policy).
  */
+import { madeByFlagger } from "./flagger";
 import { containersOf, Obj, selects } from "../../policy/k8s";
 import type { Finding } from "./index";
 import { hpaFor, idOf, indexOf, LiveObject, nsOf, PodSet } from "./pods";
@@ -79,11 +80,20 @@ export function ownershipFindings(objects: readonly LiveObject[], pods: readonly
   const out: Finding[] = [];
   const chartKey = (p: PodSet, what: string) => (p.chart ? `${p.chart} chart values (${what})` : what);
 
-  // Replicas under an HPA.
+  // Replicas under an HPA, in what the render applies (Flagger sets its primary's once, at creation).
   for (const w of objects) {
-    if ((w.kind !== "Deployment" && w.kind !== "StatefulSet") || w["spec"]?.replicas === undefined) continue;
+    if ((w.kind !== "Deployment" && w.kind !== "StatefulSet") || w["spec"]?.replicas === undefined || madeByFlagger(w)) continue;
     const hpa = hpaFor(objects, w);
     if (hpa) out.push({ proof: "ownership", subject: idOf(w), message: `sets spec.replicas (${w["spec"].replicas}) while ${idOf(hpa)} owns the scale: every apply resets it`, key: "platform:services[].replicas" });
+  }
+
+  // What Flagger makes (its Services, primary, HPA and the weighted HTTPRoute) the render must not apply too.
+  const rendered = new Map(objects.filter((o) => !madeByFlagger(o)).map((o) => [`${o.kind}\0${nsOf(o)}\0${o.metadata.name}`, o]));
+  for (const o of objects) {
+    const owner = madeByFlagger(o);
+    if (owner && rendered.has(`${o.kind}\0${nsOf(o)}\0${o.metadata.name}`)) {
+      out.push({ proof: "ownership", subject: idOf(o), message: `Flagger makes it from Canary ${nsOf(o)}/${owner["name"]} and the render applies it too: two owners of every field`, key: `platform:services.${owner["name"]}.rollout` });
+    }
   }
 
   // One hostname + path per listener.

@@ -11,7 +11,9 @@
  * - Envoy Gateway: one Envoy Deployment per Gateway of its class, from the EnvoyProxy the Gateway or
  *   its class references, over the defaults of internal/infrastructure/kubernetes/proxy (v1.8.3);
  * - Strimzi: one pod per KafkaNodePool replica and the entity operator, with the restricted pod
- *   security provider when the operator runs with it (RestrictedPodSecurityProvider, 1.2.0).
+ *   security provider when the operator runs with it (RestrictedPodSecurityProvider, 1.2.0);
+ * - Flagger: the `<target>-primary` Deployment of each Canary, when the object list holds what
+ *   Flagger makes (audit/running/flagger.ts flaggerObjects; its pods are told by their owner).
  */
 import { parse as parseYaml } from "yaml";
 import { Obj, podTemplate, typeToken } from "../../policy/k8s";
@@ -109,6 +111,8 @@ export function renderedPods(objects: readonly LiveObject[], chartOf: (o: LiveOb
     const replicas: number | "node" =
       o.kind === "DaemonSet" ? "node" : o.kind === "Pod" ? 1 : o.kind === "Job" || o.kind === "CronJob" ? Number((o.kind === "CronJob" ? spec.jobTemplate?.spec : spec)?.parallelism ?? 1) : Number(spec.replicas ?? hpa?.["spec"]?.minReplicas ?? 1);
     const chart = chartOf(o);
+    // Flagger's primary copy (audit/running/flagger.ts) carries the controller reference Flagger sets.
+    const canaryOwner = ((o.metadata as Obj)["ownerReferences"] as Obj[] | undefined)?.find((r) => r["kind"] === "Canary");
     out.push({
       id: idOf(o),
       kind: o.kind,
@@ -117,7 +121,7 @@ export function renderedPods(objects: readonly LiveObject[], chartOf: (o: LiveOb
       replicas,
       metadata: { labels: { ...(t.metadata["labels"] ?? {}) }, annotations: { ...(t.metadata["annotations"] ?? {}) } },
       spec: o.kind === "StatefulSet" ? withClaimVolumes(t.spec, o) : t.spec,
-      source: "rendered",
+      source: canaryOwner ? `flagger: Deployment from Canary ${nsOf(o)}/${canaryOwner["name"]} (v1.36.1 pkg/canary/deployment_controller.go)` : "rendered",
       ...(chart ? { chart } : {}),
     });
   }
