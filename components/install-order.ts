@@ -81,9 +81,9 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
   {
     name: "delivery",
     componentTypes: ["platform:delivery:Flagger"],
-    contains: "Flagger (progressive delivery, Gateway API router) with its CRDs, and the SLO analysis MetricTemplates; only when a service is progressive",
-    after: ["crds", "monitoring-crds"],
-    why: "Flagger watches HTTPRoutes (the Gateway API CRDs); its PodMonitor is a prometheus-operator CRD.",
+    contains: "Flagger (progressive delivery, Gateway API router) with its CRDs, its loadtester (pre-rollout gates), the SLO analysis MetricTemplates and the namespace's default-deny policies; only when a service is progressive",
+    after: ["crds", "monitoring-crds", "mesh-control-plane"],
+    why: "Flagger watches HTTPRoutes (the Gateway API CRDs); its PodMonitors are a prometheus-operator CRD; its namespace's AuthorizationPolicies are Istio's (with the mesh).",
   },
   {
     name: "rollouts",

@@ -22,8 +22,8 @@ import { EnvoyGatewayController } from "./gateway/envoy-gateway-controller";
 import { DataPlaneSettings, GatewayRef, gatewayPrincipal as gatewayPrincipalOf, RouteResilience } from "./gateway/routing";
 import { ServiceRoute } from "./gateway/service-route";
 import { TraefikController } from "./gateway/traefik-controller";
-import { KubePrometheusStack, DASHBOARD_LABEL, prometheusUrl } from "./observability/kube-prometheus-stack";
-import { Flagger } from "./delivery/flagger";
+import { KubePrometheusStack, DASHBOARD_LABEL, PROMETHEUS_SERVICE_ACCOUNT, prometheusUrl } from "./observability/kube-prometheus-stack";
+import { Flagger, loadtesterPrincipal, loadtesterUrl } from "./delivery/flagger";
 import { ProgressiveRollout } from "./delivery/progressive-rollout";
 import { Jaeger, jaegerOtlpAddress, jaegerQueryUrl } from "./observability/jaeger";
 import { Loki, lokiOtlpUrl, lokiUrl } from "./observability/loki";
@@ -117,6 +117,8 @@ export class Platform extends pulumi.ComponentResource {
 
     // Stage "crds": the Gateway API is read by both the gateway and the mesh.
     let gatewayApiCrds: GatewayApiCrds | undefined;
+    // istiod, once the mesh is on: Istio's CRDs (policies of later areas wait for it).
+    let istiod: pulumi.Resource | undefined;
     if (cfg.gateway.enabled || cfg.mesh.enabled) {
       const pin = crdBundles.gatewayApi;
       gatewayApiCrds = new GatewayApiCrds("gateway-api-crds", { dir: path.join(PACKAGE_ROOT, pin.path), version: pin.version }, { parent: this });
@@ -160,10 +162,11 @@ export class Platform extends pulumi.ComponentResource {
       // Istio's CRDs and the istio-waypoint class come with istiod; the policies live in the app namespaces.
       new MeshPolicies(
         "mesh-policies",
-        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), ...(otlpEndpoint ? { samplingPercent: cfg.observability.tracingSamplingPercent } : {}), resilience: this.resilience },
+        { rootNamespace: meshNsName, graph: this.graph, trustDomain: cfg.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}), ...(this.graph.exposures.some((e) => e.progressive) ? { loadtesterPrincipal: loadtesterPrincipal(cfg.cluster.domain, PLATFORM_NAMESPACES.delivery) } : {}), ...(otlpEndpoint ? { samplingPercent: cfg.observability.tracingSamplingPercent } : {}), resilience: this.resilience },
         // istiod brings the CRDs' validation and the istio-waypoint class; cni and ztunnel are not needed to accept policies.
         { parent: this, dependsOn: [istio.istiod, namespaces] },
       );
+      istiod = istio.istiod;
     }
 
     // ---- Observability (docs/observability.md) -----------------------------------------------
@@ -288,7 +291,15 @@ export class Platform extends pulumi.ComponentResource {
         // Flagger watches HTTPRoutes (the Gateway API CRDs); it queries Prometheus, a STRICT mTLS workload, so it joins the mesh.
         const flagger = new Flagger(
           "flagger",
-          { namespace: PLATFORM_NAMESPACES.delivery, namespaceLabels: ambient, ha: cfg.environment === "prod", prometheusUrl: promUrl, monitoringCrds },
+          {
+            namespace: PLATFORM_NAMESPACES.delivery,
+            namespaceLabels: ambient,
+            ha: cfg.environment === "prod",
+            prometheusUrl: promUrl,
+            monitoringCrds,
+            canaryNamespaces: [...new Set(progressive.map((e) => e.namespace))],
+            ...(istiod ? { mesh: { trustDomain: cfg.cluster.domain, prometheusPrincipal: `${cfg.cluster.domain}/ns/${OBSERVABILITY_NAMESPACE}/sa/${PROMETHEUS_SERVICE_ACCOUNT}`, istiod } } : {}),
+          },
           { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] },
         );
         const slos = new Map(serviceSlos(this.graph, cfg.slo, cfg.services).map((x) => [x.service, x]));
@@ -296,7 +307,15 @@ export class Platform extends pulumi.ComponentResource {
           // The Canary is Flagger's CRD and reads its MetricTemplates; it lives in the service's namespace.
           new ProgressiveRollout(
             `${e.service}-rollout`,
-            { exposure: e, slo: slos.get(e.service)!, implementation: gw.implementation, gateway: gatewayRef, resilience: this.routeResilience(e.service), templatesNamespace: PLATFORM_NAMESPACES.delivery },
+            {
+              exposure: e,
+              slo: slos.get(e.service)!,
+              implementation: gw.implementation,
+              gateway: gatewayRef,
+              resilience: this.routeResilience(e.service),
+              templatesNamespace: PLATFORM_NAMESPACES.delivery,
+              gates: { loadtesterUrl: loadtesterUrl(PLATFORM_NAMESPACES.delivery, cfg.cluster.domain), prometheusUrl: promUrl, domain: cfg.cluster.domain },
+            },
             { parent: this, dependsOn: [flagger.release, ...flagger.templates, namespaces.objects[e.namespace]!] },
           );
         }

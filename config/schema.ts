@@ -315,6 +315,14 @@ const rolloutSchema = z.strictObject({
   header: z
     .strictObject({ name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) })
     .prefault({ name: "x-canary", value: "always" }),
+  /**
+   * Smoke tests run before the canary gets any traffic (Flagger pre-rollout webhooks, run by its
+   * loadtester): a GET of each path on the canary must answer 2xx within 10 s, or the rollout stops.
+   */
+  smokeTests: z
+    .array(z.strictObject({ name: dnsLabel, path: pathPrefix }))
+    .default([])
+    .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, "names a smoke test twice: each is one webhook, named"),
 });
 
 const exposureSchema = z.strictObject({

@@ -8,7 +8,7 @@
 #   etcd, kube-apiserver, kube-controller-manager  tools/etcd, tools/kubernetes (go.etcd.io/etcd/server/v3, k8s.io/kubernetes) — a local control plane for npm run e2e (e2e/cluster.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
-#   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger)
+#   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger, its loadtester)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
@@ -42,7 +42,8 @@ echo "install-tools: helm $("$helm_dir/helm" version --short) at .tools/bin/helm
 # the module proxy serves the repository tree as tagged, checked against sum.golang.org, so the
 # chart is upstream's byte for byte. Copied into a chart cache laid out <chart>/<version>/
 # (.tools/charts, which render/charts.ts defaultChartCaches reads). Seconds once.
-#   flagger 1.36.1  github.com/fluxcd/flagger@v1.36.1 : charts/flagger (the progressive delivery operator)
+#   flagger 1.36.1     github.com/fluxcd/flagger@v1.36.1 : charts/flagger (the progressive delivery operator)
+#   loadtester 0.31.0  github.com/fluxcd/flagger@v1.36.1 : charts/loadtester (runs its pre-rollout gates)
 module_chart() {
   local chart=$1 version=$2 module=$3 sub=$4
   local dest=".tools/charts/$chart/$version" src
@@ -59,6 +60,7 @@ module_chart() {
   echo "install-tools: chart $chart $version at $dest"
 }
 module_chart flagger 1.36.1 github.com/fluxcd/flagger@v1.36.1 charts/flagger
+module_chart loadtester 0.31.0 github.com/fluxcd/flagger@v1.36.1 charts/loadtester
 
 # actionlint: the GitHub Actions workflow linter (expressions, contexts, runner labels, action
 # inputs, shell scripts' syntax), for .github/workflows. Seconds and 8 MB once.

@@ -138,6 +138,15 @@ export const charts = {
       "only Flagger release served there. Its CRDs (Canary, MetricTemplate, AlertProvider: flagger.app/v1beta1) are " +
       "in crds/flagger/1.36.1. An upgrade re-checks the HTTPRoute Flagger writes (components/delivery, audit/running/flagger.ts).",
   },
+  flaggerLoadtester: {
+    chart: "loadtester",
+    version: "0.31.0",
+    repo: "https://flagger.app",
+    appVersion: "0.31.0",
+    note:
+      "Flagger's webhook runner, from the same module and tag as charts.flagger (charts/loadtester): it runs each " +
+      "Canary's pre-rollout gates (the error-budget gate and the declared smoke tests) as blocking bash tasks.",
+  },
   nats: {
     chart: "nats",
     version: "2.14.2",

@@ -35,7 +35,7 @@ export interface Flow {
   /** What it is, for people: "orders → payments (declared call)". */
   readonly name: string;
   /** Kind of flow, the report groups by it. */
-  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store";
+  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store" | "rollout";
   readonly from: FlowSource;
   readonly to: PodSet;
   /** Destination pod port. */
@@ -237,6 +237,20 @@ export function evaluateFlow(m: MeshView, flow: Flow): FlowVerdict {
   return verdict(z.allowed, `mTLS as ${caller.principal} at ztunnel: ${z.by}`);
 }
 
+/** The Service a cluster-local URL names (`http://<name>.<namespace>[.svc...][:port][/path]`). */
+export function serviceOfUrl(url: string): { name: string; namespace: string; port?: number; path?: string } | undefined {
+  const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?(\/[^?\s]*)?/.exec(url);
+  if (!m) return undefined;
+  return { name: m[1]!, namespace: m[2]!, ...(m[3] ? { port: Number(m[3]) } : {}), ...(m[4] && m[4] !== "/" ? { path: m[4] } : {}) };
+}
+
+/** Whether a pod is behind the Service a URL names (for a webhook receiver already seen). */
+function selectsUrlTarget(ix: ObjectIndex, p: PodSet, url: string): boolean {
+  const t = serviceOfUrl(url);
+  const svc = t && ix.get("Service", t.namespace, t.name);
+  return !!svc?.["spec"]?.selector && p.namespace === t!.namespace && selects({ matchLabels: svc["spec"].selector }, p.metadata.labels);
+}
+
 /** The pods a Service selects, and the pod port its `port` maps to. */
 function behind(pods: readonly PodSet[], svc: LiveObject, port?: number): { pods: PodSet[]; port: number } {
   const sel: Record<string, string> | undefined = svc["spec"]?.selector;
@@ -339,17 +353,30 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     }
   }
 
-  // Flagger → the metrics server each MetricTemplate queries (the canary analysis).
+  // Flagger → the metrics server each MetricTemplate queries (the canary analysis); Flagger → each
+  // Canary webhook's receiver (the loadtester), and the loadtester → every URL its gates fetch (the
+  // error-budget gate's Prometheus, the smoke tests' canary Service).
   const flagger = pods.find((p) => p.chart?.startsWith("flagger") && p.metadata.labels["app.kubernetes.io/name"] === "flagger");
   if (flagger) {
     const seen = new Set<string>();
-    for (const mt of ix.kind("MetricTemplate")) {
-      const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?$/.exec(String(mt["spec"]?.provider?.address ?? ""));
-      const svc = m && svcObj(m[2]!, m[1]!);
-      if (!svc || seen.has(idOf(svc))) continue;
-      seen.add(idOf(svc));
-      const b = behind(pods, svc, m![3] ? Number(m![3]) : undefined);
-      for (const dst of b.pods) flows.push({ name: `Flagger → ${idOf(svc)} (canary analysis)`, kind: "datasource", from: { pods: flagger }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:services.<name>.rollout" });
+    const toUrl = (from: PodSet, url: string, name: string, key: string) => {
+      const t = serviceOfUrl(url);
+      const svc = t && svcObj(t.namespace, t.name);
+      if (!svc || seen.has(`${from.id} ${idOf(svc)}`)) return [];
+      seen.add(`${from.id} ${idOf(svc)}`);
+      const b = behind(pods, svc, t!.port);
+      for (const dst of b.pods) flows.push({ name: `${name} → ${idOf(svc)}`, kind: "rollout", from: { pods: from }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key, ...(t!.path ? { request: { method: "GET", path: t!.path } } : {}) });
+      return b.pods;
+    };
+    for (const mt of ix.kind("MetricTemplate")) toUrl(flagger, String(mt["spec"]?.provider?.address ?? ""), "Flagger (canary analysis)", "platform:services.<name>.rollout");
+    for (const cd of ix.kind("Canary")) {
+      const key = `platform:services.${cd.metadata.name}.rollout`;
+      for (const wh of (cd["spec"]?.analysis?.webhooks ?? []) as Obj[]) {
+        const runners = toUrl(flagger, String(wh["url"] ?? ""), `Flagger (webhook ${wh["name"]})`, key);
+        const runner = runners[0] ?? pods.find((p) => p.namespace === serviceOfUrl(String(wh["url"] ?? ""))?.namespace && selectsUrlTarget(ix, p, String(wh["url"] ?? "")));
+        if (!runner) continue;
+        for (const url of String(wh["metadata"]?.cmd ?? "").match(/https?:\/\/[^\s'"]+/g) ?? []) toUrl(runner, url, `${runner.name} (gate ${wh["name"]})`, key);
+      }
     }
   }
 

@@ -26,6 +26,78 @@ export const FLAGGER_SELECTOR_LABEL = "platform.io/workload";
 /** Flagger's provider for Canaries: HTTPRoute weights through the Gateway API (v1). */
 export const FLAGGER_PROVIDER = "gatewayapi:v1";
 
+/** The loadtester's name (its Deployment, Service and ServiceAccount: the mesh identity the services admit for smoke tests). */
+export const LOADTESTER_NAME = "flagger-loadtester";
+
+/** Where Canaries send their pre-rollout webhooks (the loadtester's Service, port 80). */
+export const loadtesterUrl = (namespace: string, domain: string): string => `http://${LOADTESTER_NAME}.${namespace}.svc.${domain}/`;
+
+/** The loadtester's SPIFFE principal (its ServiceAccount). */
+export const loadtesterPrincipal = (trustDomain: string, namespace: string): string => `${trustDomain}/ns/${namespace}/sa/${LOADTESTER_NAME}`;
+
+const RESTRICTED = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+
+/**
+ * Values of the loadtester chart: it runs the Canaries' pre-rollout gates as blocking bash tasks
+ * (curl and jq are in its image), only for Canaries in `canaryNamespaces` (its authorizer).
+ */
+export function loadtesterValues(a: { readonly ha: boolean; readonly canaryNamespaces: readonly string[] }): Record<string, unknown> {
+  return {
+    fullnameOverride: LOADTESTER_NAME,
+    replicaCount: a.ha ? 2 : 1,
+    podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+    // Its own ServiceAccount (a Role without rules): a mesh identity of its own, not the namespace's default.
+    rbac: { create: true, rules: [] },
+    cmd: { timeout: "1h", namespaceRegexp: `^(${[...a.canaryNamespaces].sort().join("|")})$` },
+    securityContext: { enabled: true, context: { readOnlyRootFilesystem: true, runAsUser: 100, runAsGroup: 101, ...RESTRICTED } },
+    // bash writes here-documents to /tmp; the root filesystem stays read-only.
+    volumes: [{ name: "tmp", emptyDir: {} }],
+    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+    podAnnotations: {},
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  };
+}
+
+/** Who may reach Flagger's namespace once it is in the mesh (principals of Flagger itself and of the stack's Prometheus). */
+export interface FlaggerMeshInput {
+  readonly trustDomain: string;
+  /** Prometheus' principal: it scrapes Flagger and the loadtester. */
+  readonly prometheusPrincipal?: string;
+}
+
+const MANAGED = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+
+/**
+ * Default deny in Flagger's namespace, then: the loadtester runs whatever bash a webhook sends, so
+ * only Flagger may call it (and Prometheus scrape it, same port); Flagger only takes scrapes. At
+ * ztunnel (L4): the namespace has no waypoint.
+ */
+export function flaggerAuthorizationObjects(namespace: string, m: FlaggerMeshInput): K8sObject[] {
+  const flagger = `${m.trustDomain}/ns/${namespace}/sa/flagger`;
+  const policy = (name: string, app: string, principals: string[]): K8sObject => ({
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: { name, namespace, labels: MANAGED },
+    spec: { selector: { matchLabels: { "app.kubernetes.io/name": app } }, action: "ALLOW", rules: [{ from: [{ source: { principals } }] }] },
+  });
+  const scrapers = m.prometheusPrincipal ? [m.prometheusPrincipal] : [];
+  return [
+    { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "allow-nothing", namespace, labels: MANAGED }, spec: {} },
+    policy("allow-loadtester", "loadtester", [flagger, ...scrapers]),
+    ...(scrapers.length ? [policy("allow-flagger", "flagger", scrapers)] : []),
+  ];
+}
+
+/** The loadtester's PodMonitor (its chart has none; it serves Go runtime metrics on its only port). */
+export function loadtesterPodMonitor(namespace: string): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: { name: LOADTESTER_NAME, namespace, labels: MANAGED },
+    spec: { namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { "app.kubernetes.io/name": "loadtester" } }, podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "30s" }] },
+  };
+}
+
 /** Values of the Flagger chart. Pure, so the values-key tests can check them. */
 export function flaggerValues(a: { readonly ha: boolean; readonly prometheusUrl: string; readonly monitoring: boolean; readonly namespace: string }): Record<string, unknown> {
   return {
@@ -40,14 +112,7 @@ export function flaggerValues(a: { readonly ha: boolean; readonly prometheusUrl:
     // Pod Security "restricted" (the chart sets only the first two).
     securityContext: {
       enabled: true,
-      context: {
-        readOnlyRootFilesystem: true,
-        runAsUser: 10001,
-        runAsNonRoot: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-      },
+      context: { readOnlyRootFilesystem: true, runAsUser: 10001, ...RESTRICTED },
     },
     // The chart's defaults are Linkerd's and App Mesh's injection and prometheus.io scraping; the
     // stack's Prometheus scrapes through the PodMonitor.
@@ -68,6 +133,10 @@ export interface FlaggerArgs {
   readonly prometheusUrl: string;
   /** The prometheus-operator CRDs (its PodMonitor); empty: no monitor. */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
+  /** Namespaces whose Canaries may run gates on the loadtester. */
+  readonly canaryNamespaces: readonly string[];
+  /** The mesh, when on: the namespace's policies and istiod (Istio's CRDs) they wait for. */
+  readonly mesh?: FlaggerMeshInput & { readonly istiod: pulumi.Input<pulumi.Resource> };
 }
 
 /** The analysis MetricTemplates (components/observability/slo.ts canaryTemplates). */
@@ -80,13 +149,15 @@ export function metricTemplateObjects(namespace: string, prometheusUrl: string):
   }));
 }
 
-/** Flagger: its namespace, the chart (CRDs included) and the analysis MetricTemplates. */
+/** Flagger: its namespace, the chart (CRDs included), its loadtester and the analysis MetricTemplates. */
 export class Flagger extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** The release: Canaries need its CRDs and a running operator. */
   public readonly release: k8s.helm.v4.Chart;
   /** The MetricTemplates; Canaries reference them. */
   public readonly templates: k8s.apiextensions.CustomResource[];
+  /** The loadtester release: Canaries' gates call it. */
+  public readonly loadtester: k8s.helm.v4.Chart;
 
   constructor(name: string, args: FlaggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:delivery:Flagger", name, {}, opts);
@@ -102,6 +173,15 @@ export class Flagger extends pulumi.ComponentResource {
       },
       childOptions(this, opts, args.monitoringCrds),
     );
+    this.loadtester = chartRelease(
+      `${name}-loadtester`,
+      { releaseName: LOADTESTER_NAME, pin: charts.flaggerLoadtester, namespace: this.namespace, values: loadtesterValues({ ha: args.ha, canaryNamespaces: args.canaryNamespaces }) },
+      childOptions(this, opts),
+    );
+    if (args.monitoringCrds.length) customResource(`${name}-loadtester-podmonitor`, loadtesterPodMonitor(args.namespace), childOptions(this, opts, args.monitoringCrds));
+    if (args.mesh) {
+      for (const o of flaggerAuthorizationObjects(args.namespace, args.mesh)) customResource(`${name}-${o.metadata.name}`, o, childOptions(this, opts, [args.mesh.istiod]));
+    }
     // The templates are Flagger's CRD: they wait for the chart.
     this.templates = metricTemplateObjects(args.namespace, args.prometheusUrl).map((o) => customResource(`${name}-${o.metadata.name}`, o, childOptions(this, opts, [this.release])));
     this.registerOutputs({ namespace: this.namespace });

@@ -10,7 +10,7 @@ import type { Implementation } from "../gateway/routing";
 import { GatewayRef, parentRefs, SECURITY_HEADERS } from "../gateway/routing";
 import type { RouteResilience } from "../gateway/routing";
 import { childOptions, customResource, K8sObject } from "../core/objects";
-import { canaryChecks, ServiceSlo } from "../observability/slo";
+import { canaryChecks, errorBudgetExhaustedQuery, ServiceSlo } from "../observability/slo";
 import type { Exposure } from "../service-graph";
 import { apiDuration } from "../shared/duration";
 import { FLAGGER_API, FLAGGER_PROVIDER } from "./flagger";
@@ -26,9 +26,41 @@ export interface CanaryInput {
   readonly resilience: RouteResilience;
   /** Where the MetricTemplates are (Flagger's namespace). */
   readonly templatesNamespace: string;
+  /** Where the pre-rollout gates run and what they read. */
+  readonly gates: {
+    /** The loadtester's webhook URL. */
+    readonly loadtesterUrl: string;
+    /** Prometheus' query URL (the error-budget gate). */
+    readonly prometheusUrl: string;
+    /** Cluster DNS domain (the canary Service's address for smoke tests). */
+    readonly domain: string;
+  };
 }
 
 const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+
+/** Single-quoted for bash (the loadtester runs each gate with `bash -c`). */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The Canary's pre-rollout gates, run by the loadtester before the canary gets any traffic (a
+ * failing one stops the rollout and counts as a failed check): the service's error budget must not
+ * be exhausted (the SLO's own series; no data is not exhausted), then each declared smoke test.
+ */
+export function preRolloutGates(a: Pick<CanaryInput, "exposure" | "gates">): { name: string; cmd: string }[] {
+  const e = a.exposure;
+  const query = errorBudgetExhaustedQuery({ service: e.service, namespace: e.namespace });
+  return [
+    {
+      name: "error-budget",
+      cmd: `curl -sSf --max-time 10 --get ${sq(`${a.gates.prometheusUrl}/api/v1/query`)} --data-urlencode ${sq(`query=${query}`)} | jq -e '.status == "success" and (.data.result | length == 0)'`,
+    },
+    ...(e.progressive?.smokeTests ?? []).map((t) => ({
+      name: `smoke-${t.name}`,
+      cmd: `curl -sSf --max-time 10 -o /dev/null ${sq(`http://${e.service}-canary.${e.namespace}.svc.${a.gates.domain}:${e.port}${t.path}`)}`,
+    })),
+  ];
+}
 
 /** The Canary object. Pure, so tests and the report read exactly what is rendered. */
 export function canaryObject(a: CanaryInput): K8sObject {
@@ -76,6 +108,7 @@ export function canaryObject(a: CanaryInput): K8sObject {
           thresholdRange: c.range,
           interval: r.interval,
         })),
+        webhooks: preRolloutGates(a).map((g) => ({ name: g.name, type: "pre-rollout", url: a.gates.loadtesterUrl, timeout: "30s", metadata: { type: "bash", cmd: g.cmd } })),
       },
     },
   };

@@ -40,6 +40,8 @@ export interface AuthorizationInput {
   readonly trustDomain: string;
   /** The gateway data plane's principal; absent when the gateway is off. */
   readonly gatewayPrincipal?: string;
+  /** Flagger's loadtester principal, allowed to the progressive services that declare smoke tests (it calls their canary). */
+  readonly loadtesterPrincipal?: string;
 }
 
 /**
@@ -73,6 +75,11 @@ export function allowRules(graph: ServiceGraph, input: AuthorizationInput): Allo
   if (input.gatewayPrincipal) {
     for (const e of graph.exposures) rules.push({ service: e.service, namespace: e.namespace, principal: input.gatewayPrincipal, at: "ztunnel" });
   }
+  if (input.loadtesterPrincipal) {
+    for (const e of graph.exposures) {
+      if (e.progressive?.smokeTests.length) rules.push({ service: e.service, namespace: e.namespace, principal: input.loadtesterPrincipal, at: waypoints.has(e.namespace) ? "waypoint" : "ztunnel" });
+    }
+  }
   return rules;
 }
 
@@ -89,6 +96,8 @@ export function authorizationObjects(graph: ServiceGraph, input: AuthorizationIn
   const waypoints = new Set(waypointNamespaces(graph));
   const protocolOf = new Map(graph.services.map((s) => [s.name, s.protocol]));
   const canaried = new Set(graph.exposures.filter((e) => e.spec.canary).map((e) => e.service));
+  // Flagger's Services of a progressive service: traffic to each passes the waypoint.
+  const flaggered = new Set(graph.exposures.filter((e) => e.progressive).map((e) => e.service));
 
   for (const ns of graph.namespaces) {
     // Default deny at ztunnel: an ALLOW policy with no rules matches nothing.
@@ -130,7 +139,7 @@ export function authorizationObjects(graph: ServiceGraph, input: AuthorizationIn
         kind: "AuthorizationPolicy",
         metadata: { name: `allow-${svc}`, namespace: ns, labels },
         spec: {
-          targetRefs: [svc, ...(canaried.has(svc) ? [`${svc}-canary`] : [])].map((name) => ({ group: "", kind: "Service", name })),
+          targetRefs: [svc, ...(canaried.has(svc) ? [`${svc}-canary`] : []), ...(flaggered.has(svc) ? [`${svc}-primary`, `${svc}-canary`] : [])].map((name) => ({ group: "", kind: "Service", name })),
           action: "ALLOW",
           rules: atWaypoint.map((r) => ({
             from: [{ source: { principals: [r.principal] } }],

@@ -17,6 +17,8 @@ export interface MeshPoliciesArgs {
   readonly trustDomain: string;
   /** The gateway data plane's principal, allowed to exactly the exposed services. */
   readonly gatewayPrincipal?: string;
+  /** Flagger's loadtester principal, allowed to progressive services that declare smoke tests. */
+  readonly loadtesterPrincipal?: string;
   /** Tracing sampling percentage (observability.tracingSamplingPercent, ≥ 5); absent: no tracing (nothing receives it). */
   readonly samplingPercent?: number;
   /** Effective timeouts, pools and breakers of the declared calls (config/resilience.ts). */
@@ -57,7 +59,7 @@ export class MeshPolicies extends PacedComponent<{ authorizationPolicies: number
     super("platform:mesh:MeshPolicies", name, opts);
     const objs = [
       ...meshWideObjects(args.rootNamespace, args.samplingPercent),
-      ...authorizationObjects(args.graph, { trustDomain: args.trustDomain, ...(args.gatewayPrincipal ? { gatewayPrincipal: args.gatewayPrincipal } : {}) }),
+      ...authorizationObjects(args.graph, { trustDomain: args.trustDomain, ...(args.gatewayPrincipal ? { gatewayPrincipal: args.gatewayPrincipal } : {}), ...(args.loadtesterPrincipal ? { loadtesterPrincipal: args.loadtesterPrincipal } : {}) }),
       ...meshTrafficObjects(args.graph, args.resilience),
     ];
     this.authorizationPolicies = objs.filter((o) => o.kind === "AuthorizationPolicy").length;

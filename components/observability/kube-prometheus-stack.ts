@@ -64,6 +64,9 @@ const AMBIENT_POD_LABELS = { "istio.io/dataplane-mode": "ambient" } as const;
 /** The chart's fullname (fullnameOverride below): its objects are named `kps-*`. */
 const FULLNAME = "kps";
 
+/** Prometheus' ServiceAccount (the chart's `<fullname>-prometheus`): its mesh identity, which scrapes and is queried. */
+export const PROMETHEUS_SERVICE_ACCOUNT = `${FULLNAME}-prometheus`;
+
 /** Prometheus' in-cluster query URL (the chart's `<fullname>-prometheus` Service, port 9090), for readers such as Flagger. */
 export const prometheusUrl = (namespace: string, domain: string): string => `http://${FULLNAME}-prometheus.${namespace}.svc.${domain}:9090`;
 

@@ -272,6 +272,11 @@ export function canaryChecks(s: ServiceSlo, maxBurnRate: number): CanaryCheck[] 
   ];
 }
 
+/** The series the pre-rollout gate reads: non-empty exactly when the service's error budget is exhausted (no data is not). */
+export function errorBudgetExhaustedQuery(s: Pick<ServiceSlo, "service" | "namespace">): string {
+  return `slo:error_budget:remaining_ratio{namespace="${s.namespace}",service="${s.service}",slo="availability"} <= 0`;
+}
+
 /** A MetricTemplate query with Flagger's variables filled in, as Flagger sends it to Prometheus (for tests and the report). */
 export function renderCanaryQuery(query: string, vars: { namespace: string; target: string; interval: string }): string {
   return query.replace(/\{\{ (namespace|target|interval) \}\}/g, (_m, k: "namespace" | "target" | "interval") => vars[k]);
