@@ -584,6 +584,9 @@ export interface ClusterShape {
   readonly gateway: { readonly enabled: boolean; readonly implementation: "traefik" | "envoy" };
 }
 
+/** Built-in `group/version/Kind` entries a cluster's discovery gives Helm, that pinned charts test for. */
+export const BUILTIN_KIND_VERSIONS: readonly string[] = ["policy/v1/PodDisruptionBudget"];
+
 /**
  * API versions beyond the built-in ones that the stack's cluster serves by the time each chart is
  * installed: the CRDs of earlier install stages (Gateway API, prometheus-operator, Istio, Kyverno,
@@ -595,6 +598,9 @@ export interface ClusterShape {
 export function clusterApiVersions(c: ClusterShape): string[] {
   const gv = (group: string, version: string, kinds: readonly string[]) => [`${group}/${version}`, ...kinds.map((k) => `${group}/${version}/${k}`)];
   return [
+    // Built-in kinds as discovery lists them (Helm's defaults carry group/versions only): charts
+    // choose policy/v1 over the removed policy/v1beta1 by this one (Traefik, Consul, Flagger).
+    ...BUILTIN_KIND_VERSIONS,
     ...(c.gateway.enabled || c.mesh.enabled
       ? [...gv("gateway.networking.k8s.io", "v1", ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "BackendTLSPolicy", "TLSRoute", "ReferenceGrant"]), ...gv("gateway.networking.k8s.io", "v1beta1", ["ReferenceGrant"])]
       : []),

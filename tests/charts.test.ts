@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ChartExpander, ChartNotFoundError, clusterApiVersions, CrdScopes, defaultChartCaches, defaultCrdSources, dependencyEnabled, findHelm, MissingSubchartError, toChildren } from "../render/charts";
+import { BUILTIN_KIND_VERSIONS, ChartExpander, ChartNotFoundError, clusterApiVersions, CrdScopes, defaultChartCaches, defaultCrdSources, dependencyEnabled, findHelm, MissingSubchartError, toChildren } from "../render/charts";
 import { renderStack, Rendered } from "../render/render";
 
 const SHARED_CHARTS = path.resolve(__dirname, "..", "..", "shared", "charts-src");
@@ -130,11 +130,18 @@ describe("the render holds every chart object", () => {
     expect(objects.length).toBeGreaterThanOrEqual(chartObjects);
   });
 
+  it("tells charts the built-in kinds discovery lists: PodDisruptionBudgets render as policy/v1 (v1beta1 is gone)", () => {
+    expect(clusterApiVersions(r.config)).toContain("policy/v1/PodDisruptionBudget");
+    const pdbs = r.model.groups.flatMap((g) => g.objects).filter((o) => o.kind === "PodDisruptionBudget");
+    expect(pdbs.length).toBeGreaterThan(0);
+    expect(pdbs.filter((o) => o.apiVersion !== "policy/v1").map((o) => o.metadata.name)).toEqual([]);
+  });
+
   it("tells charts the API versions of exactly the CRDs the stack installs", () => {
     const installed = new Set(
       r.model.groups.flatMap((g) => g.objects).filter((o) => o.kind === "CustomResourceDefinition").flatMap((o: any) => o.spec.versions.filter((v: any) => v.served).map((v: any) => `${o.spec.group}/${v.name}/${o.spec.names.kind}`)),
     );
-    const claimed = clusterApiVersions(r.config).filter((a) => a.split("/").length === 3);
+    const claimed = clusterApiVersions(r.config).filter((a) => a.split("/").length === 3 && !BUILTIN_KIND_VERSIONS.includes(a));
     const notInstalled = claimed.filter((a) => !installed.has(a));
     expect(notInstalled).toEqual([]);
   });

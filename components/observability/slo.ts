@@ -30,6 +30,8 @@ export interface ServiceSlo {
   readonly eventLagSeconds: number;
   /** Consumer group and the topics it reads, for consumers only. */
   readonly consumer?: { readonly group: string; readonly topics: readonly string[] };
+  /** Flagger rolls the service out (rollout.strategy progressive): a rolled-back canary alerts like the SLO. */
+  readonly progressive?: boolean;
 }
 
 /** A Prometheus rule (recording or alerting), as in a PrometheusRule's spec.groups[].rules[]. */
@@ -82,6 +84,7 @@ export function serviceSlos(graph: Pick<ServiceGraph, "services" | "topicUse">, 
       errorRatePercent: o.errorRatePercent ?? slo.errorRatePercent,
       eventLagSeconds: o.eventLagSeconds ?? slo.eventLagSeconds,
       ...(group !== undefined ? { consumer: { group, topics: [...new Set(consumed.map((u) => u.topic))].sort() } } : {}),
+      ...(services[s.name]?.rollout.strategy === "progressive" ? { progressive: true } : {}),
     };
   });
 }
@@ -195,6 +198,19 @@ export function sloRuleGroups(s: ServiceSlo): RuleGroup[] {
       for: "5m",
       labels: { ...sloLabels(s, "event-lag"), consumergroup: s.consumer.group, severity: "page" },
       annotations: { summary: `${s.service} (group ${s.consumer.group}) is more than ${s.eventLagSeconds}s behind its topics` },
+    });
+  }
+  if (s.progressive) {
+    // Flagger's own gauge (0 running, 1 succeeded, 2 failed), scraped from its pod: `namespace`
+    // is the scrape target's, so the Canary's namespace is `exported_namespace`.
+    alerts.push({
+      alert: "CanaryRolledBack",
+      expr: `max by (name, exported_namespace) (flagger_canary_status{name="${s.service}",exported_namespace="${s.namespace}"}) == 2`,
+      labels: { ...sloLabels(s, "rollout"), severity: "page" },
+      annotations: {
+        summary: `${s.service}'s canary failed its analysis and was rolled back`,
+        description: "The canary broke the service's SLO-derived checks (error ratio, p99 latency, event lag or error budget) or a pre-rollout gate: traffic is back on the primary. The Canary's events say which check.",
+      },
     });
   }
   return [
