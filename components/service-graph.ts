@@ -114,7 +114,7 @@ export function serviceGraph(cfg: Pick<PlatformConfig, "services" | "cluster"> &
   const saga = cfg.resilience ? sagaTopicUse({ services: cfg.services, resilience: cfg.resilience }) : [];
   const topicUse = [...new Map([...declared, ...saga].map((u) => [`${u.service}|${u.topic}|${u.role}`, u])).values()];
   const exposures: Exposure[] = entries.flatMap(([service, s]) =>
-    s.expose ? [{ service, namespace: s.namespace, port: s.port, protocol: s.protocol, spec: s.expose, ...(s.rollout.strategy === "progressive" ? { progressive: s.rollout } : {}) }] : [],
+    s.expose ? [{ service, namespace: s.namespace, port: s.port, protocol: s.protocol, spec: s.expose, ...(s.rollout?.strategy === "progressive" ? { progressive: s.rollout } : {}) }] : [],
   );
   return {
     services,

@@ -1317,10 +1317,9 @@ export function hostCovered(g: string, h: string): boolean {
 }
 
 /**
- * What a progressive rollout needs (Flagger 1.36.1 with its Gateway API router): the gateway's
- * traffic to shift, Prometheus to read, and a route whose fields Flagger can own alone. Flagger
- * writes the service's HTTPRoute itself (matches, timeout, header filters, two weighted backends),
- * so what the platform would attach to that route as Traefik Middlewares cannot be kept.
+ * What a progressive rollout needs (Flagger 1.36.1): the gateway's traffic to shift and Prometheus
+ * to read. Flagger owns the weights (Envoy: the HTTPRoute, by its Gateway API router; Traefik: a
+ * TraefikService the platform's route sends to, by its Traefik router), so nothing else may split.
  */
 function progressiveRules(c: PlatformConfig, name: string, s: ServiceConfig, add: (path: (string | number)[], message: string, value: unknown, allowed: string) => void): void {
   const at = (...p: (string | number)[]) => ["services", name, ...p];
@@ -1332,9 +1331,4 @@ function progressiveRules(c: PlatformConfig, name: string, s: ServiceConfig, add
   if (!s.expose) return;
   if (s.expose.canary) add(at("expose", "canary"), "a fixed canary and a progressive rollout would both own the route's weights", "canary", "no expose.canary with rollout.strategy progressive (Flagger makes the canary)");
   if (s.expose.sticky) add(at("expose", "sticky"), "a cookie that pins a pod does not pin the primary/canary choice Flagger shifts, so a sticky client would flip versions", s.expose.sticky, "no sticky with rollout.strategy progressive");
-  if (c.gateway.implementation === "traefik") {
-    if (s.expose.rateLimit) add(at("expose", "rateLimit"), "on Traefik the rate limit is a Middleware on the route, and Flagger writes that route without it", s.expose.rateLimit, "no rateLimit with rollout.strategy progressive on traefik (envoy attaches it by policy)");
-    const attempts = s.expose.resilience?.retries?.attempts ?? c.resilience.retries.attempts;
-    if (attempts > 0) add(at("expose", "resilience", "retries", "attempts"), "on Traefik retries are a Middleware on the route, and Flagger writes that route without it", attempts, "0 with rollout.strategy progressive on traefik (envoy attaches retries by policy)");
-  }
 }

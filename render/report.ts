@@ -5,7 +5,9 @@ import { AREAS_NOT_BUILT, INSTALL_ORDER } from "../components/install-order";
 import { allowRules } from "../components/mesh/authorization";
 import { serviceGraph } from "../components/service-graph";
 import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
-import { telemetryEndpoint, type PlatformConfig } from "../config/schema";
+import { PLATFORM_NAMESPACES, telemetryEndpoint, type PlatformConfig } from "../config/schema";
+import { loadtesterPrincipal } from "../components/delivery/flagger";
+import { renderCanaryQuery } from "../components/observability/slo";
 import { groupLevels, RenderModel } from "./model";
 import { charts as chartPins, type ChartPin } from "../versions";
 
@@ -219,6 +221,43 @@ export function overridesSection(config: PlatformConfig): string[] {
 }
 
 /** The "Charts" section: objects per chart, hooks the provider does not apply, what is not covered. */
+/**
+ * How each service rolls out: fixed (with its fixed canary split, if any) or progressive, and for
+ * progressive ones the steps, the exact analysis queries Flagger will send (its template variables
+ * filled in) with their ranges, and the pre-rollout gates, all read from the rendered objects.
+ */
+export function rolloutSection(config: PlatformConfig, objects: readonly { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }[]): string[] {
+  const out = ["## Rollouts", ""];
+  const canaries = new Map(objects.filter((o) => o.kind === "Canary").map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  const templates = new Map(objects.filter((o) => o.kind === "MetricTemplate").map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  out.push("| service | strategy | steps |", "| --- | --- | --- |");
+  for (const [name, s] of Object.entries(config.services).sort(([a], [b]) => a.localeCompare(b))) {
+    const cd = canaries.get(`${s.namespace}/${name}`);
+    if (cd) {
+      const a = cd["spec"].analysis;
+      out.push(`| ${name} | progressive (Flagger, \`${cd["spec"].provider}\`) | +${a.stepWeight}% every ${a.interval} up to ${a.maxWeight}%, then promotion; rolled back after ${a.threshold} failed checks; testers: \`${s.rollout.header.name}: ${s.rollout.header.value}\` |`);
+    } else if (s.expose?.canary) {
+      out.push(`| ${name} | fixed canary | ${s.expose.canary.weights.stable}% stable / ${s.expose.canary.weights.canary}% canary (${s.expose.canary.version}); testers: \`${s.expose.canary.header.name}: ${s.expose.canary.header.value}\` |`);
+    } else out.push(`| ${name} | fixed | rolling update (maxUnavailable 0) |`);
+  }
+  out.push("");
+  for (const cd of [...canaries.values()]) {
+    const a = cd["spec"].analysis;
+    const vars = { namespace: cd.metadata.namespace ?? "", target: cd["spec"].targetRef.name, interval: a.interval };
+    out.push(`Analysis of ${cd.metadata.namespace}/${cd.metadata.name} (each check once per ${a.interval}; a value outside its range is a failed check):`, "", "| check | range | query |", "| --- | --- | --- |");
+    for (const m of a.metrics ?? []) {
+      const t = templates.get(`${m.templateRef.namespace ?? cd.metadata.namespace}/${m.templateRef.name}`);
+      const q = t ? renderCanaryQuery(String(t["spec"].query), { ...vars, interval: m.interval ?? a.interval }) : "(template not in the render)";
+      const range = [m.thresholdRange?.min !== undefined ? `≥ ${m.thresholdRange.min}` : "", m.thresholdRange?.max !== undefined ? `≤ ${m.thresholdRange.max}` : ""].filter(Boolean).join(", ");
+      out.push(`| ${m.name} | ${range} | \`${q.replace(/\n/g, " ").replace(/\|/g, "\\|")}\` |`);
+    }
+    out.push("", "Pre-rollout gates (run by Flagger's loadtester before any traffic; a failing one stops the rollout):", "");
+    for (const w of a.webhooks ?? []) out.push(`- ${w.name}: \`${String(w.metadata?.cmd ?? w.url).replace(/\|/g, "\\|")}\``);
+    out.push("");
+  }
+  return out;
+}
+
 export function chartsSection(charts: ReportInput["charts"]): string[] {
   const out = ["## Charts", ""];
   if (!charts) {
@@ -287,7 +326,12 @@ export function reportMarkdown(input: ReportInput): string {
   } else {
     const graph = serviceGraph(config);
     const gatewayPrincipal = gatewayPrincipalOf(config);
-    const rules = allowRules(graph, { trustDomain: config.cluster.domain, ...(gatewayPrincipal ? { gatewayPrincipal } : {}) });
+    const progressive = graph.exposures.some((e) => e.progressive);
+    const rules = allowRules(graph, {
+      trustDomain: config.cluster.domain,
+      ...(gatewayPrincipal ? { gatewayPrincipal } : {}),
+      ...(progressive ? { loadtesterPrincipal: loadtesterPrincipal(config.cluster.domain, PLATFORM_NAMESPACES.delivery) } : {}),
+    });
     out.push(
       "Mesh-wide STRICT mTLS; every application namespace denies by default. The only allowed calls, derived from the declarations:",
       "",
@@ -299,6 +343,7 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...resilienceSection(config), "");
+  out.push(...rolloutSection(config, model.groups.flatMap((g) => g.objects)));
   out.push(...leftOutSection(config));
   out.push(...overridesSection(config));
 

@@ -13,9 +13,12 @@ import { stringify } from "yaml";
 import { proveRunning } from "../audit/running";
 import { flaggerObjects } from "../audit/running/flagger";
 import type { LiveObject } from "../audit/running/pods";
-import { preRolloutGates } from "../components/delivery/progressive-rollout";
+import { canaryObject, preRolloutGates } from "../components/delivery/progressive-rollout";
+import { serviceRouteObjects } from "../components/gateway/routing";
+import { parsePlatformConfig } from "../config/load";
+import { resiliencePlan } from "../config/resilience";
 import { FLAGGER_SELECTOR_LABEL, flaggerValues, loadtesterValues } from "../components/delivery/flagger";
-import { canaryChecks, canaryTemplates, errorBudget, renderCanaryQuery, ServiceSlo, sloRuleGroups } from "../components/observability/slo";
+import { canaryChecks, canaryTemplates, errorBudget, errorBudgetExhaustedQuery, renderCanaryQuery, ServiceSlo, sloRuleGroups } from "../components/observability/slo";
 import { serviceGraph } from "../components/service-graph";
 import { isKubernetesObject } from "../render/gitops";
 import { Rendered, renderConfig, renderStack } from "../render/render";
@@ -73,23 +76,36 @@ describe("rollout config: one line per problem, naming the key", () => {
     expect(configProblems(raw)).toEqual(expect.arrayContaining([expect.stringMatching(/^platform:services\.user-service\.rollout\.strategy: progressive delivery reads the canary's SLO series from the stack's Prometheus, and observability is off/)]));
   });
 
-  it("on Traefik refuses what would be a Middleware on Flagger's route (retries, rate limit), and accepts it without them", () => {
-    const problems = progressiveOn("dev", "user-service", (s) => {
-      delete s.expose.sticky;
-      s.expose.rateLimit = { requestsPerSecond: 10 };
-    });
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^platform:services\.user-service\.expose\.rateLimit: on Traefik the rate limit is a Middleware on the route, and Flagger writes that route without it/),
-        expect.stringMatching(/^platform:services\.user-service\.expose\.resilience\.retries\.attempts: on Traefik retries are a Middleware on the route.*\(got 2; expected 0 with rollout/),
-      ]),
-    );
+  it("on Traefik keeps the route's Middlewares (rate limit, retries): Flagger's Traefik router owns only a TraefikService", () => {
     expect(
       progressiveOn("dev", "user-service", (s) => {
         delete s.expose.sticky;
-        s.expose.resilience = { retries: { attempts: 0 } };
+        s.expose.rateLimit = { requestsPerSecond: 10 };
       }),
     ).toEqual([]);
+    const raw = rawOf("dev");
+    const s = raw.services["user-service"];
+    delete s.expose.sticky;
+    s.rollout = { strategy: "progressive" };
+    const graph = serviceGraph(parsePlatformConfig(raw));
+    const e = graph.exposures.find((x) => x.service === "user-service")!;
+    const cfg = parsePlatformConfig(raw);
+    const resilience = { exposure: resiliencePlan(cfg).exposures.find((x) => x.service === "user-service")!, destination: resiliencePlan(cfg).destinations.get("user-service")! };
+    const gateway = { namespace: "gateway-system", hostnames: cfg.gateway.hostnames };
+    const gates = { loadtesterUrl: "http://l/", prometheusUrl: "http://p:9090", domain: "cluster.local" };
+    const slo = { service: "user-service", namespace: "apps", protocol: "http" as const, availabilityPercent: 99.9, windowDays: 30, latencyMs: { p50: 20, p95: 100, p99: 300 }, errorRatePercent: 0.1, eventLagSeconds: 60 };
+    const traefik: any = canaryObject({ exposure: e, slo, implementation: "traefik", gateway, resilience, templatesNamespace: "flagger", gates });
+    expect(traefik["spec"].provider).toBe("traefik");
+    expect(traefik["spec"].service.gatewayRefs).toBeUndefined();
+    const envoy: any = canaryObject({ exposure: e, slo, implementation: "envoy", gateway, resilience, templatesNamespace: "flagger", gates });
+    expect(envoy["spec"]).toMatchObject({ provider: "gatewayapi:v1", service: { hosts: e.spec.hosts, match: [{ uri: { prefix: "/users" } }] } });
+    for (const c of [traefik, envoy]) expect(crds.validate(c as any)).toEqual(expect.objectContaining({ ok: true }));
+    // The platform's Traefik route: its Middlewares, the tester header to the canary, the rest to Flagger's TraefikService.
+    const objs = serviceRouteObjects("traefik", e, gateway, resilience) as any[];
+    const route = objs.find((o) => o.kind === "HTTPRoute");
+    expect(route.spec.rules.map((r: any) => r.backendRefs)).toEqual([[{ kind: "Service", name: "user-service-canary", port: 8080 }], [{ group: "traefik.io", kind: "TraefikService", name: "user-service" }]]);
+    expect(route.spec.rules[1].filters.map((f: any) => f.extensionRef.name)).toEqual(["user-service-security-headers", "user-service-retry"]);
+    expect(objs.filter((o) => o.kind === "TraefikService")).toEqual([]);
   });
 
   it("refuses steps larger than the promotion weight, intervals shorter than two scrapes, and duplicate smoke tests", () => {
@@ -117,11 +133,10 @@ describe("canary analysis from the SLO, evaluated by promtool", () => {
   const checks = canaryChecks(slo, rollout.maxBurnRate);
   const query = (name: string) => renderCanaryQuery(checks.find((c) => c.name === name)!.query, { namespace: "apps", target: "checkout", interval: rollout.interval });
 
-  it("derives the thresholds from the objective: error ratio maxBurnRate × budget, p99 the objective, budget not exhausted", () => {
+  it("derives the thresholds from the objective: error ratio maxBurnRate × budget, p99 the objective", () => {
     expect(checks.map((c) => [c.name, c.range])).toEqual([
       ["error-ratio", { max: 2 * budget }],
       ["latency-p99", { max: 0.3 }],
-      ["error-budget", { min: 0 }],
     ]);
     expect(canaryChecks({ ...slo, consumer: { group: "checkout", topics: ["orders"] } }, 2).map((c) => c.name)).toContain("event-lag");
   });
@@ -201,6 +216,28 @@ describe("canary analysis from the SLO, evaluated by promtool", () => {
     expect(verdicts(series, 2, [true, true]).status).not.toBe(0);
   });
 
+  it("the error-budget gate's query is non-empty exactly when the budget is exhausted (no data and NaN pass)", () => {
+    const q = errorBudgetExhaustedQuery({ service: "checkout", namespace: "apps" });
+    const sel = 'slo:error_budget:remaining_ratio{namespace="apps",service="checkout",slo="availability"}';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-"));
+    const tests = [
+      {
+        interval: "1m",
+        input_series: [{ series: sel, values: "0.4x5 NaN NaN NaN NaN NaN -0.2x5" }],
+        promql_expr_test: [
+          { expr: q, eval_time: "3m", exp_samples: [] },
+          { expr: q, eval_time: "8m", exp_samples: [] },
+          { expr: q, eval_time: "13m", exp_samples: [{ labels: sel.replace("slo:error_budget:remaining_ratio", "slo:error_budget:remaining_ratio"), value: -0.2 }] },
+        ],
+      },
+      { interval: "1m", input_series: [], promql_expr_test: [{ expr: q, eval_time: "1m", exp_samples: [] }] },
+    ];
+    fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: [] }));
+    fs.writeFileSync(path.join(dir, "test.yaml"), stringify({ rule_files: ["rules.yaml"], evaluation_interval: "1m", tests }));
+    const r = promtool(["test", "rules", "test.yaml"], dir);
+    expect({ status: r.status, out: r.stdout + r.stderr }).toEqual({ status: 0, out: expect.stringContaining("SUCCESS") });
+  });
+
   it("every MetricTemplate query is valid PromQL once Flagger fills its variables", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-"));
     const rules = canaryTemplates().map((t, i) => ({ record: `canary:check_${i}`, expr: renderCanaryQuery(t.query, { namespace: "apps", target: "checkout", interval: "1m" }) }));
@@ -251,7 +288,7 @@ describe("the prod render: Flagger, the Canary, and who owns what", () => {
     const canary = find("Canary", "order-service", "apps")!;
     expect(crds.validate(canary as any)).toEqual(expect.objectContaining({ ok: true }));
     expect(canary["spec"].analysis).toMatchObject({ interval: "1m", threshold: 5, stepWeight: 10, maxWeight: 50 });
-    expect(canary["spec"].analysis.metrics.map((m: any) => m.name)).toEqual(["error-ratio", "latency-p99", "event-lag", "error-budget"]);
+    expect(canary["spec"].analysis.metrics.map((m: any) => m.name)).toEqual(["error-ratio", "latency-p99", "event-lag"]);
     expect(canary["spec"].analysis.webhooks.map((w: any) => [w.name, w.type])).toEqual([["error-budget", "pre-rollout"], ["smoke-ready", "pre-rollout"]]);
     for (const t of prodObjects().filter((o) => o["kind"] === "MetricTemplate")) expect(crds.validate(t as any)).toEqual(expect.objectContaining({ ok: true }));
     // Exactly the progressive services have one.

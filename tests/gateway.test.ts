@@ -1,3 +1,4 @@
+import { flaggerObjects } from "../audit/running/flagger";
 import Ajv2020 from "ajv/dist/2020";
 import * as fs from "fs";
 import * as path from "path";
@@ -17,7 +18,8 @@ import { resiliencePlan } from "../config/resilience";
 import { unknownValueKeys } from "./support/helm-values";
 
 const crds = new CrdValidator(CRD_DIR);
-const GATEWAY_STAGES = new Set(["gateway-controller", "gateway", "routes"]);
+// A Canary's router follows the gateway (docs/delivery.md): it is gateway area too.
+const GATEWAY_STAGES = new Set(["gateway-controller", "gateway", "routes", "rollouts"]);
 
 /** A stack's flat config with one top-level key's object changed. */
 function withKey(stack: string, key: string, change: (v: any) => void): Record<string, string> {
@@ -88,20 +90,33 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
 
   it("routes only to Services and ports that the render creates", () => {
     const r = renders[key]!;
-    const services = objectsOf(r).filter((o) => o.kind === "Service") as any[];
+    // Flagger's Services and TraefikService count: it makes them from the Canary (audit/running/flagger.ts).
+    const made = flaggerObjects(objectsOf(r) as any);
+    const services = [...objectsOf(r), ...made].filter((o) => o.kind === "Service") as any[];
     const exists = (ns: string, name: string, port: number) => services.some((s) => s.metadata.namespace === ns && s.metadata.name === name && s.spec.ports.some((p: any) => p.port === port));
     const refs: { ns: string; name: string; port: number }[] = [];
     for (const route of objectsOf(r).filter((o) => o.kind === "HTTPRoute" || o.kind === "GRPCRoute") as any[]) {
       for (const rule of route.spec.rules) for (const b of rule.backendRefs ?? []) if ((b.kind ?? "Service") === "Service") refs.push({ ns: route.metadata.namespace, name: b.name, port: b.port });
     }
-    for (const ts of objectsOf(r).filter((o) => o.kind === "TraefikService") as any[]) for (const b of ts.spec.weighted.services) refs.push({ ns: ts.metadata.namespace, name: b.name, port: b.port });
+    for (const ts of [...objectsOf(r), ...made].filter((o) => o.kind === "TraefikService") as any[]) for (const b of ts.spec.weighted.services) refs.push({ ns: ts.metadata.namespace, name: b.name, port: b.port });
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) expect({ ...ref, exists: exists(ref.ns, ref.name, ref.port) }).toEqual({ ...ref, exists: true });
   });
 
   it("splits canary traffic by the configured weights and sends the canary header to the canary only", () => {
     const r = renders[key]!;
-    const canary = r.config.services["order-service"]!.expose!.canary!;
+    const svc = r.config.services["order-service"]!;
+    if (svc.rollout.strategy === "progressive") {
+      // Flagger owns the weights: on Traefik a TraefikService behind the platform's route, on Envoy the route itself.
+      const header = [{ type: "Exact", name: svc.rollout.header.name, value: svc.rollout.header.value }];
+      const route = find(r, "HTTPRoute", impl === "traefik" ? "order-service" : "order-service-canary-header", "apps");
+      expect(route.spec.rules[0].matches).toEqual([{ path: { type: "PathPrefix", value: "/orders" }, headers: header }]);
+      expect(route.spec.rules[0].backendRefs).toEqual([{ kind: "Service", name: "order-service-canary", port: 8080 }]);
+      if (impl === "traefik") expect(route.spec.rules[1].backendRefs).toEqual([{ group: "traefik.io", kind: "TraefikService", name: "order-service" }]);
+      else expect(find(r, "HTTPRoute", "order-service", "apps")).toBeUndefined();
+      return;
+    }
+    const canary = svc.expose!.canary!;
     const route = find(r, "HTTPRoute", "order-service", "apps");
     const [headerRule, splitRule] = route.spec.rules;
     expect(headerRule.matches).toEqual([{ path: { type: "PathPrefix", value: "/orders" }, headers: [{ type: "Exact", name: canary.header.name, value: canary.header.value }] }]);
@@ -309,8 +324,16 @@ describe("gateway config validation", () => {
     }
   };
 
+  /** prod's order-service back on a fixed canary (prod rolls it out progressively). */
+  const withFixedCanary = (raw: any) => {
+    const s = raw.services["order-service"];
+    s.rollout = { strategy: "fixed" };
+    s.expose.canary = { image: s.image, version: "4.1.0", weights: { stable: 90, canary: 10 } };
+    return raw;
+  };
+
   it("rejects canary weights that do not sum to 100, naming the key", () => {
-    const raw: any = prodRaw();
+    const raw: any = withFixedCanary(prodRaw());
     raw.services["order-service"].expose.canary.weights = { stable: 80, canary: 10 };
     expect(problemsOf(raw)).toEqual([expect.stringMatching(/^platform:services\.order-service\.expose\.canary\.weights: canary weights must sum to 100/)]);
   });
@@ -322,7 +345,7 @@ describe("gateway config validation", () => {
   });
 
   it("rejects what Envoy Gateway cannot do: a rate-limit burst, sticky with a split canary", () => {
-    const raw: any = prodRaw();
+    const raw: any = withFixedCanary(prodRaw());
     raw.services["order-service"].expose.rateLimit.burst = 400;
     raw.services["order-service"].expose.sticky = { cookieName: "s" };
     const p = problemsOf(raw);

@@ -54,7 +54,9 @@ describe.each(["dev", "prod"])("the mesh of %s", (stack) => {
     const r = renders[stack]!;
     const nss = objectsOf(r).filter((o) => o.kind === "Namespace") as any[];
     const enrolled = nss.filter((n) => n.metadata.labels["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata.name).sort();
-    expect(enrolled).toEqual(["apps", "discovery", "gateway-system", "kafka", "nats", "notifications"]);
+    // Flagger's too: it queries Prometheus, a STRICT mTLS workload (docs/delivery.md).
+    const progressive = Object.values(r.config.services).some((s) => s.rollout.strategy === "progressive");
+    expect(enrolled).toEqual(["apps", "discovery", ...(progressive ? ["flagger"] : []), "gateway-system", "kafka", "nats", "notifications"]);
     for (const out of ["kyverno", "istio-system", "observability"]) expect(nss.find((n) => n.metadata.name === out).metadata.labels["istio.io/dataplane-mode"]).toBeUndefined();
     expect(nss.find((n) => n.metadata.name === "istio-system").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
     expect(nss.find((n) => n.metadata.name === "apps").metadata.labels["istio.io/use-waypoint"]).toBe("waypoint");

@@ -29,6 +29,9 @@ const controllerOf = (r: Rendered) => (r.config.gateway.implementation === "trae
 /** One route component per exposed service. */
 const routesOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s]) => s.expose).map(([n]) => `${n}-route`).sort();
 const objectsOf = (r: Rendered) => r.model.groups.flatMap((g) => g.objects);
+/** Progressive services' Canaries, and Flagger once there is one (docs/delivery.md). */
+const rolloutsOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s]) => s.rollout.strategy === "progressive").map(([n]) => `${n}-rollout`).sort();
+const deliveryOf = (r: Rendered) => (rolloutsOf(r).length ? ["flagger", ...rolloutsOf(r)] : []);
 const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 
 describe.each(["dev", "prod"])("the %s render", (stack) => {
@@ -47,6 +50,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       controllerOf(r),
       "gateway",
       ...routesOf(r),
+      ...deliveryOf(r),
       "prometheus-operator-crds",
       "kube-prometheus-stack",
       "jaeger",
@@ -65,7 +69,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(appNs.sort()).toEqual(["apps", "notifications"]);
     // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "discovery", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability"]);
+    expect(nsNames.sort()).toEqual(["apps", "discovery", ...(rolloutsOf(r).length ? ["flagger"] : []), "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability"]);
   });
 
   it("passes the API server's checks beyond the schema on every object, chart objects included (names, labels, ports, requests ≤ limits)", () => {
@@ -131,16 +135,17 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       [controllerOf(r), "etcd", "kafka", "mesh-ca", "prometheus-operator-crds"].sort(),
       // Kyverno, Loki and NATS render ServiceMonitors/PodMonitors: after the prometheus-operator CRDs.
       ["gateway", "istio", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos", ...routesOf(r)].sort(),
-      ["admission-policies", "mesh-policies"],
-      // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway.
-      Object.keys(r.config.services).sort(),
+      // Flagger's namespace policies wait for istiod, as the mesh's do.
+      ["admission-policies", ...(rolloutsOf(r).length ? ["flagger"] : []), "mesh-policies"],
+      // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway; Canaries for Flagger.
+      [...Object.keys(r.config.services), ...rolloutsOf(r)].sort(),
     ]);
   });
 
   it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
     const r = rendered[stack]!;
     const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
-    expect(monitoring.map((g) => g.name).sort()).toEqual(["gateway", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos"]);
+    expect(monitoring.map((g) => g.name).sort()).toEqual([...(rolloutsOf(r).length ? ["flagger"] : []), "gateway", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos"]);
     for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
       expect(g.dependsOn).toContain("prometheus-operator-crds");
       expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
@@ -177,7 +182,8 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(mmd).toContain("order_service --> namespaces");
     const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
     for (const s of INSTALL_ORDER) expect(report).toContain(`| ${s.name} |`);
-    expect(report).toContain("| order-service | workloads | Deployment | 2 |");
+    // The stable Deployment, and the fixed canary's where one is declared (Flagger makes its own copy).
+    expect(report).toContain(`| order-service | workloads | Deployment | ${r.config.services["order-service"]!.expose?.canary ? 2 : 1} |`);
     expect(report).toContain("| cluster.local/ns/apps/sa/order-service | apps/user-service | GET | /users | waypoint |");
     expect(report).not.toMatch(/no mTLS/);
   });

@@ -10,8 +10,11 @@
  * - pkg/router/kubernetes_default.go reconcileService: `<name>` (apex) and `<name>-primary` select
  *   the primary, `<name>-canary` the target; one port (portName, port, targetPort, appProtocol);
  *   labels the Canary's apex/primary/canary metadata plus the selector label = the Service's name.
- * - pkg/router/gateway_api.go Reconcile: HTTPRoute `<name>` with the Canary's gatewayRefs, hosts,
- *   matches (or `/`), header filters and timeout; backends primary 100, canary 0.
+ * - pkg/router/gateway_api.go Reconcile (provider gatewayapi:v1): HTTPRoute `<name>` with the
+ *   Canary's gatewayRefs, hosts, matches (or `/`), header filters and timeout; backends primary
+ *   100, canary 0.
+ * - pkg/router/traefik.go Reconcile (provider traefik): TraefikService `<name>`, weighted, the
+ *   primary Service at 100 (the canary joins it during an analysis).
  * The selector label is the one the platform's Flagger values set (-selector-labels).
  */
 import { FLAGGER_API, FLAGGER_SELECTOR_LABEL } from "../../components/delivery/flagger";
@@ -72,6 +75,14 @@ export function flaggerObjects(objects: readonly LiveObject[]): LiveObject[] {
         },
       });
       out.push(service(name, primaryValue, svc["apex"]), service(`${name}-primary`, primaryValue, svc["primary"]), service(`${name}-canary`, labelValue, svc["canary"]));
+    }
+    if (spec["provider"] === "traefik") {
+      out.push({
+        apiVersion: "traefik.io/v1alpha1",
+        kind: "TraefikService",
+        metadata: { ...meta(name, { ...(svc["apex"]?.labels ?? {}) }), ...(svc["apex"]?.annotations ? { annotations: { ...svc["apex"].annotations } } : {}) },
+        spec: { weighted: { services: [{ name: `${name}-primary`, namespace: ns, port: svc["port"], weight: 100 }] } },
+      });
     }
     if (String(spec["provider"] ?? "").startsWith("gatewayapi:v1") && (svc["gatewayRefs"] ?? []).length) {
       const matches = ((svc["match"] ?? []) as Obj[]).map((m) => ({

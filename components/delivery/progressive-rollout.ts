@@ -7,13 +7,23 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Implementation } from "../gateway/routing";
-import { GatewayRef, parentRefs, SECURITY_HEADERS } from "../gateway/routing";
+import { GatewayRef, parentRefs } from "../gateway/routing";
 import type { RouteResilience } from "../gateway/routing";
 import { childOptions, customResource, K8sObject } from "../core/objects";
 import { canaryChecks, errorBudgetExhaustedQuery, ServiceSlo } from "../observability/slo";
 import type { Exposure } from "../service-graph";
 import { apiDuration } from "../shared/duration";
 import { FLAGGER_API, FLAGGER_PROVIDER } from "./flagger";
+
+/**
+ * Flagger's router per gateway: on Envoy Gateway its Gateway API router owns the service's
+ * HTTPRoute; on Traefik its Traefik router owns a TraefikService the platform's HTTPRoute sends to,
+ * so the route keeps its Middlewares (security headers, rate limit, retries), which Flagger's
+ * HTTPRoute could not carry.
+ */
+export function flaggerProvider(impl: Implementation): string {
+  return impl === "traefik" ? "traefik" : FLAGGER_PROVIDER;
+}
 
 /** What one Canary is made from. */
 export interface CanaryInput {
@@ -70,12 +80,13 @@ export function canaryObject(a: CanaryInput): K8sObject {
   const portName = e.protocol === "grpc" ? "grpc" : "http";
   const headers = Object.fromEntries(Object.entries(e.spec.headers).map(([k, v]) => [k, { exact: v }]));
   const svcMeta = (role: string) => ({ labels: { ...labels, "app.kubernetes.io/name": e.service, "platform.io/rollout-role": role } });
+  const gatewayApi = a.implementation === "envoy";
   return {
     apiVersion: FLAGGER_API,
     kind: "Canary",
     metadata: { name: e.service, namespace: e.namespace, labels: { ...labels, "app.kubernetes.io/name": e.service } },
     spec: {
-      provider: FLAGGER_PROVIDER,
+      provider: flaggerProvider(a.implementation),
       targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: e.service },
       autoscalerRef: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", name: e.service },
       // A canary whose pods are not ready within this time is rolled back.
@@ -85,14 +96,17 @@ export function canaryObject(a: CanaryInput): K8sObject {
         targetPort: portName,
         portName,
         appProtocol: e.protocol === "grpc" ? "kubernetes.io/h2c" : "http",
-        hosts: [...e.spec.hosts],
-        gatewayRefs: parentRefs(a.gateway, e.spec.hosts),
-        match: e.spec.paths.map((p) => ({ uri: { prefix: p }, ...(Object.keys(headers).length ? { headers } : {}) })),
-        // Envoy Gateway honours HTTPRoute timeouts; Traefik ignores them (routing.ts).
-        ...(a.implementation === "envoy" ? { timeout: apiDuration(a.resilience.exposure.timeoutMs.value) } : {}),
-        // Traefik sets the security headers per route (a Middleware Flagger's route cannot carry):
-        // the route's own response header filter does it here. Envoy sets them at the listener.
-        ...(a.implementation === "traefik" ? { headers: { response: { set: { ...SECURITY_HEADERS } } } } : {}),
+        // The route Flagger writes (Envoy): the exposure's hosts, listeners, paths and header
+        // matches, and its timeout (security headers are the listener's, retries and limits the
+        // BackendTrafficPolicy's, both attached by name). On Traefik the route is the platform's.
+        ...(gatewayApi
+          ? {
+              hosts: [...e.spec.hosts],
+              gatewayRefs: parentRefs(a.gateway, e.spec.hosts),
+              match: e.spec.paths.map((p) => ({ uri: { prefix: p }, ...(Object.keys(headers).length ? { headers } : {}) })),
+              timeout: apiDuration(a.resilience.exposure.timeoutMs.value),
+            }
+          : {}),
         apex: svcMeta("apex"),
         primary: svcMeta("primary"),
         canary: svcMeta("canary"),

@@ -371,7 +371,8 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
   const n = routeObjectNames(e.service);
   const canary = e.spec.canary;
   const stable = { name: e.service, port: e.port };
-  const canaryBackend = canary ? { name: `${e.service}-canary`, port: e.port } : undefined;
+  // Flagger's canary Service under a progressive rollout (on Traefik the route stays the platform's).
+  const canaryBackend = canary || (e.progressive && impl === "traefik") ? { name: `${e.service}-canary`, port: e.port } : undefined;
   const grpc = e.protocol === "grpc";
   const out: K8sObject[] = [];
 
@@ -412,7 +413,10 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
   // The weighted split. Traefik makes stickiness a property of a weighted TraefikService, which
   // pins both the version (stable/canary) and the pod; it is used only when stickiness is asked.
   let splitBackends: object[];
-  if (impl === "traefik" && e.spec.sticky) {
+  if (impl === "traefik" && e.progressive) {
+    // Flagger's Traefik router owns a TraefikService named after the service: its weights.
+    splitBackends = [{ group: "traefik.io", kind: "TraefikService", name: e.service }];
+  } else if (impl === "traefik" && e.spec.sticky) {
     const cookie = { name: e.spec.sticky.cookieName, secure: true, httpOnly: true, sameSite: "lax", maxAge: e.spec.sticky.ttlSeconds };
     const svc = (b: { name: string; port: number }, weight: number) => ({ name: b.name, port: b.port, weight, sticky: { cookie: { ...cookie, name: `${cookie.name}-${b.name}` } } });
     out.push({
@@ -437,7 +441,8 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
   }
 
   const headerMatches = Object.entries(e.spec.headers).map(([name, value]) => ({ type: "Exact", name, value }));
-  const canaryHeader = canary ? [{ type: "Exact", name: canary.header.name, value: canary.header.value }] : [];
+  const testerHeader = canary?.header ?? e.progressive?.header;
+  const canaryHeader = testerHeader ? [{ type: "Exact", name: testerHeader.name, value: testerHeader.value }] : [];
   const matches = (extraHeaders: object[]): object[] =>
     e.spec.paths.map((p) => {
       const headers = [...headerMatches, ...extraHeaders];
@@ -455,7 +460,7 @@ export function serviceRouteObjects(impl: Implementation, e: Exposure, gw: Gatew
   rules.push({ matches: matches([]), ...withFilters, backendRefs: splitBackends, ...timeouts });
 
   const routeNames = [n.route];
-  if (e.progressive) {
+  if (e.progressive && impl === "envoy") {
     // Flagger writes the route named after the service (components/delivery/progressive-rollout.ts)
     // and moves its weights. Testers' header gets a route of its own to Flagger's canary Service:
     // one more header match than Flagger's rule, so it wins for requests that carry it.

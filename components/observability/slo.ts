@@ -84,7 +84,7 @@ export function serviceSlos(graph: Pick<ServiceGraph, "services" | "topicUse">, 
       errorRatePercent: o.errorRatePercent ?? slo.errorRatePercent,
       eventLagSeconds: o.eventLagSeconds ?? slo.eventLagSeconds,
       ...(group !== undefined ? { consumer: { group, topics: [...new Set(consumed.map((u) => u.topic))].sort() } } : {}),
-      ...(services[s.name]?.rollout.strategy === "progressive" ? { progressive: true } : {}),
+      ...(services[s.name]?.rollout?.strategy === "progressive" ? { progressive: true } : {}),
     };
   });
 }
@@ -240,7 +240,7 @@ const CANARY_SELECTOR = `job="{{ namespace }}/{{ target }}",k8s_deployment_name=
 /** One analysis check: a Flagger MetricTemplate query and the range it must stay in. */
 export interface CanaryCheck {
   /** Metric name in the Canary, and MetricTemplate name suffix. */
-  readonly name: "error-ratio" | "latency-p99" | "event-lag" | "error-budget";
+  readonly name: "error-ratio" | "latency-p99" | "event-lag";
   /** The MetricTemplate this check reads (one per protocol for the request checks). */
   readonly template: string;
   /** Its Prometheus query, with Flagger's template variables. */
@@ -266,15 +266,15 @@ export function canaryTemplates(): { name: string; query: string }[] {
   }
   // Group-level series (a canary joins its service's consumer group, and the budget is the service's).
   out.push({ name: "slo-event-lag", query: `max(slo:event_lag_seconds:max{namespace="{{ namespace }}",service="{{ target }}",slo="event-lag"})` });
-  out.push({ name: "slo-error-budget", query: `min(slo:error_budget:remaining_ratio{namespace="{{ namespace }}",service="{{ target }}",slo="availability"})` });
   return out;
 }
 
 /**
  * A service's canary checks, from its SLO: the error ratio may reach `maxBurnRate` × the error
  * budget (a canary failing faster would spend the budget faster than the SLO allows), p99 latency
- * its objective, a consumer's event lag its objective; and the service's error budget must not be
- * exhausted already (a canary adds risk the budget can no longer pay for).
+ * its objective, a consumer's event lag its objective. That the budget is not exhausted already is
+ * a gate before any traffic (errorBudgetExhaustedQuery), not a check: Flagger fails a check whose
+ * query has no value, and a service without history has none.
  */
 export function canaryChecks(s: ServiceSlo, maxBurnRate: number): CanaryCheck[] {
   const templates = new Map(canaryTemplates().map((t) => [t.name, t.query]));
@@ -284,7 +284,6 @@ export function canaryChecks(s: ServiceSlo, maxBurnRate: number): CanaryCheck[] 
     check("error-ratio", `slo-error-ratio-${s.protocol}`, { max: Number((maxBurnRate * budget).toPrecision(12)) }, `${num(maxBurnRate)} × error budget ${num(budget * 100)}% (availability ${num(s.availabilityPercent)}%)`),
     check("latency-p99", `slo-latency-p99-${s.protocol}`, { max: s.latencyMs.p99 / 1000 }, `p99 objective ${num(s.latencyMs.p99)} ms`),
     ...(s.consumer ? [check("event-lag", "slo-event-lag", { max: s.eventLagSeconds }, `event lag objective ${s.eventLagSeconds} s (group ${s.consumer.group})`)] : []),
-    check("error-budget", "slo-error-budget", { min: 0 }, `${s.windowDays}-day error budget not exhausted`),
   ];
 }
 
