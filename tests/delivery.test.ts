@@ -300,7 +300,9 @@ describe("the prod render: Flagger, the Canary, and who owns what", () => {
     expect(find("Service", "order-service", "apps")).toBeUndefined();
     expect(find("HTTPRoute", "order-service", "apps")).toBeUndefined();
     expect(find("Deployment", "order-service-canary", "apps")).toBeUndefined();
-    expect(find("Deployment", "order-service", "apps")!["spec"].selector).toEqual({ matchLabels: { [FLAGGER_SELECTOR_LABEL]: "order-service" } });
+    // The fixed strategy's selector (immutable): switching a service replaces no Deployment. The PDB selects primary and canary.
+    expect(find("Deployment", "order-service", "apps")!["spec"].selector).toEqual({ matchLabels: { "app.kubernetes.io/name": "order-service", "platform.io/track": "stable" } });
+    expect(find("PodDisruptionBudget", "order-service", "apps")!["spec"].selector).toEqual({ matchLabels: { "app.kubernetes.io/instance": "order-service" } });
     // Testers' header has a route of its own, to Flagger's canary Service.
     const header = find("HTTPRoute", "order-service-canary-header", "apps")!;
     expect(header["spec"].rules[0].backendRefs).toEqual([{ kind: "Service", name: "order-service-canary", port: 8080 }]);
@@ -314,7 +316,8 @@ describe("the prod render: Flagger, the Canary, and who owns what", () => {
     expect(r.running.findings).toEqual([]);
     const primary = r.running.pods.find((p) => p.id === "Deployment apps/order-service-primary")!;
     expect(primary.source).toMatch(/^flagger:/);
-    expect(primary.metadata.labels).toMatchObject({ [FLAGGER_SELECTOR_LABEL]: "order-service-primary", "app.kubernetes.io/name": "order-service" });
+    // Flagger renamed its selector label on the primary; the instance label (the mesh's, the PDB's) is the canary's.
+    expect(primary.metadata.labels).toMatchObject({ [FLAGGER_SELECTOR_LABEL]: "order-service-primary", "app.kubernetes.io/instance": "order-service" });
     expect(r.running.admission.ran && r.running.admission.verdicts.find((v) => v.pods.id === primary.id)?.allowed).toBe(true);
     const flows = r.running.flows.filter((f) => f.flow.kind === "rollout");
     expect(flows.map((f) => f.flow.name).sort()).toEqual([
@@ -374,7 +377,9 @@ describe("the prod render: Flagger, the Canary, and who owns what", () => {
 describe("switching a service between fixed and progressive", () => {
   it("changes only that service's objects and Flagger's own", async () => {
     const raw = rawOf("prod");
-    raw.services["order-service"].rollout = { strategy: "fixed" };
+    const order = raw.services["order-service"];
+    order.rollout = { strategy: "fixed" };
+    order.expose.canary = { image: order.image, version: "4.1.0", weights: { stable: 90, canary: 10 } };
     const fixed = await renderConfig("prod", flatOf(raw));
     const key = (o: Inputs) => `${o["kind"]} ${o["metadata"].namespace ?? ""}/${o["metadata"].name}`;
     const index = (r: Rendered) => new Map(objectsOf(r).map((o) => [key(o), JSON.stringify(o)]));
@@ -384,6 +389,21 @@ describe("switching a service between fixed and progressive", () => {
     const foreign = changed.filter((k) => !k.includes("order-service") && !/ flagger\//.test(k) && !/\.flagger\.app$|\/flagger(-loadtester)?$/.test(k));
     expect(foreign).toEqual([]);
     expect(changed.length).toBeGreaterThan(0);
-    expect(changed).toEqual(expect.arrayContaining(["Canary apps/order-service", "Service apps/order-service", "HTTPRoute apps/order-service"]));
+    expect(changed).toEqual(expect.arrayContaining(["Canary apps/order-service", "Service apps/order-service", "HTTPRoute apps/order-service", "Deployment apps/order-service-canary"]));
+  });
+
+  it("keeps a called service's callers working: declared calls reach Flagger's primary through the waypoint", async () => {
+    const raw = rawOf("prod");
+    const user = raw.services["user-service"];
+    delete user.expose.sticky;
+    user.rollout = { strategy: "progressive" };
+    const r = await renderConfig("prod", flatOf(raw));
+    expect(r.running.findings).toEqual([]);
+    const calls = r.running.flows.filter((f) => f.flow.kind === "call" && f.flow.name.endsWith("→ user-service"));
+    expect(calls.map((f) => [f.flow.name, f.flow.to.id, f.allowed])).toEqual([
+      ["order-service → user-service", "Deployment apps/user-service-primary", true],
+      ["payment-service → user-service", "Deployment apps/user-service-primary", true],
+    ]);
+    expect(calls.every((f) => /via waypoint apps\/waypoint \(ALLOW AuthorizationPolicy apps\/allow-user-service\)/.test(f.reason))).toBe(true);
   });
 });

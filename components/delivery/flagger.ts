@@ -16,12 +16,13 @@ import { platformNamespace } from "../shared/pod-security";
 export const FLAGGER_API = "flagger.app/v1beta1";
 
 /**
- * The one label Flagger renames on the primary (`<name>` → `<name>-primary`) and selects with
- * (its -selector-labels). A label of its own, so the pods' identity labels (app.kubernetes.io/name,
- * which the mesh's policies, the PDB and the spread constraints select) stay the same on the
- * primary and the canary.
+ * The label Flagger renames on the primary (`<name>` → `<name>-primary`) and selects with (its
+ * -selector-labels): the one the Microservice's Deployment selector already has, so switching a
+ * service to progressive leaves its (immutable) selector alone and its pods running. What must
+ * select primary and canary alike (the mesh's policies, the PDB, the spread constraints) selects
+ * `app.kubernetes.io/instance`, which Flagger copies unchanged.
  */
-export const FLAGGER_SELECTOR_LABEL = "platform.io/workload";
+export const FLAGGER_SELECTOR_LABEL = "app.kubernetes.io/name";
 
 /** Flagger's provider for Canaries: HTTPRoute weights through the Gateway API (v1). */
 export const FLAGGER_PROVIDER = "gatewayapi:v1";

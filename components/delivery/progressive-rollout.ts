@@ -79,7 +79,8 @@ export function canaryObject(a: CanaryInput): K8sObject {
   if (!r) throw new Error(`platform:services.${e.service}.rollout.strategy: not progressive`);
   const portName = e.protocol === "grpc" ? "grpc" : "http";
   const headers = Object.fromEntries(Object.entries(e.spec.headers).map(([k, v]) => [k, { exact: v }]));
-  const svcMeta = (role: string) => ({ labels: { ...labels, "app.kubernetes.io/name": e.service, "platform.io/rollout-role": role } });
+  // Flagger adds its selector label (the Service's own name) to each.
+  const svcMeta = (role: string) => ({ labels: { ...labels, "app.kubernetes.io/instance": e.service, "platform.io/rollout-role": role } });
   const gatewayApi = a.implementation === "envoy";
   return {
     apiVersion: FLAGGER_API,

@@ -154,8 +154,9 @@ export function authorizationObjects(graph: ServiceGraph, input: AuthorizationIn
         kind: "AuthorizationPolicy",
         metadata: { name: atWaypoint.length ? `allow-${svc}-direct` : `allow-${svc}`, namespace: ns, labels },
         spec: {
-          // Stable and canary pods share the name label: one identity, one policy.
-          selector: { matchLabels: { "app.kubernetes.io/name": svc } },
+          // Stable and canary pods (and Flagger's primary, which renames app.kubernetes.io/name)
+          // share the instance label: one identity, one policy.
+          selector: { matchLabels: { "app.kubernetes.io/instance": svc } },
           action: "ALLOW",
           rules: [{ from: [{ source: { principals: [...new Set(atZtunnel.map((r) => r.principal))].sort() } }] }],
         },
@@ -194,7 +195,7 @@ export function isAllowed(
     );
   // ALLOW semantics: when any ALLOW policy applies, at least one must match.
   const allowedBy = (applicable: any[], principal: string, op?: { method?: string; path?: string }) => applicable.length === 0 || applicable.some((p) => matches(p, principal, op));
-  const ztunnelApplies = (p: any) => !p.spec.targetRefs && (!p.spec.selector || p.spec.selector.matchLabels["app.kubernetes.io/name"] === svc.name);
+  const ztunnelApplies = (p: any) => !p.spec.targetRefs && (!p.spec.selector || p.spec.selector.matchLabels["app.kubernetes.io/instance"] === svc.name);
   const ztunnel = policies.filter(ztunnelApplies);
   if (hasWaypoint && !req.direct) {
     const atWaypoint = policies.filter((p) => (p.spec.targetRefs ?? []).some((t: any) => (t.kind === "Service" && t.name === svc.name) || (t.kind === "Gateway" && t.name === WAYPOINT_NAME)));

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
 import { PacedComponent } from "../core/pacing";
 import type { ExtraVolume, ServiceConfig } from "../../config/schema";
-import { FLAGGER_SELECTOR_LABEL } from "../delivery/flagger";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
 export interface MicroserviceArgs {
@@ -29,6 +28,8 @@ export interface MicroserviceArgs {
 /** Label keys the platform puts on every workload; `track` separates stable from canary pods. */
 export const LABEL_NAME = "app.kubernetes.io/name";
 export const LABEL_TRACK = "platform.io/track";
+/** Same value as LABEL_NAME on every pod of a service; Flagger renames LABEL_NAME on its primary, not this one. */
+export const LABEL_INSTANCE = "app.kubernetes.io/instance";
 
 type Track = "stable" | "canary";
 
@@ -91,16 +92,17 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
     if (canary) tracks.push({ track: "canary", image: canary.image, version: canary.version, objName: `${name}-canary` });
 
     const services: Record<Track, k8s.core.v1.Service | undefined> = { stable: undefined, canary: undefined };
-    // Progressive (Flagger): one Deployment, the canary Flagger copies to <name>-primary. Its
-    // selector is Flagger's label alone (renamed on the primary); the identity label
-    // app.kubernetes.io/name stays on both, so spreading, the PDB and the mesh select both.
+    // Progressive (Flagger): one Deployment, the canary Flagger copies to <name>-primary, renaming
+    // app.kubernetes.io/name there (FLAGGER_SELECTOR_LABEL); the selector is the fixed strategy's,
+    // so a switch changes no immutable field. Spreading and the PDB select the instance label,
+    // which primary and canary share.
     const flagger = this.progressive;
     const volumes = [...extraVolumes(s.pod.volumes), ...s.writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: {} }))];
     for (const t of tracks) {
-      const labels: Record<string, string> = flagger ? { ...baseLabels(name, t.version), [FLAGGER_SELECTOR_LABEL]: name } : { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
-      const selector: Record<string, string> = flagger ? { [FLAGGER_SELECTOR_LABEL]: name } : { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
+      const labels: Record<string, string> = { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
+      const selector: Record<string, string> = { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
       // Pods of this workload and, under Flagger, of its primary copy too.
-      const identity: Record<string, string> = flagger ? { [LABEL_NAME]: name } : selector;
+      const identity: Record<string, string> = flagger ? { [LABEL_INSTANCE]: name } : selector;
       const podSpec: k8s.types.input.core.v1.PodSpec = {
         serviceAccountName: sa.metadata.name,
         automountServiceAccountToken: s.serviceAccountToken,
