@@ -81,14 +81,14 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
   {
     name: "delivery",
     componentTypes: ["platform:delivery:Flagger"],
-    contains: "Flagger (progressive delivery, Gateway API router) with its CRDs, its loadtester (pre-rollout gates), the SLO analysis MetricTemplates and the namespace's default-deny policies; only when a service is progressive",
+    contains: "Flagger (progressive delivery; Gateway API router on Envoy Gateway, Traefik router on Traefik) with its CRDs, its loadtester (pre-rollout gates), the SLO analysis MetricTemplates and the namespace's default-deny policies; only when a service is progressive",
     after: ["crds", "monitoring-crds", "mesh-control-plane"],
     why: "Flagger watches HTTPRoutes (the Gateway API CRDs); its PodMonitors are a prometheus-operator CRD; its namespace's AuthorizationPolicies are Istio's (with the mesh).",
   },
   {
     name: "rollouts",
     componentTypes: ["platform:delivery:ProgressiveRollout"],
-    contains: "Per progressive service: the Flagger Canary (Flagger then makes its Services, primary Deployment and HPA, and the HTTPRoute)",
+    contains: "Per progressive service: the Flagger Canary (Flagger then makes its Services, primary Deployment and HPA, and the HTTPRoute or TraefikService with the weights)",
     after: ["delivery", "namespaces"],
     why: "Canary is Flagger's CRD and reads its MetricTemplates; it lives in the service's namespace. Flagger waits for the target Deployment itself (status converges).",
   },
