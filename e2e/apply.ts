@@ -5,9 +5,8 @@
  * or keeps after deletion is what a cluster would do with the render; the pods the controllers
  * would create are created (dry-run) through real admission too.
  */
-import { liveObjects } from "../audit/running";
+import { liveObjects, runningObjects } from "../audit/running";
 import { allPods, idOf, LiveObject, PodSet } from "../audit/running/pods";
-import { flaggerObjects } from "../audit/running/flagger";
 import { groupLevels, RenderModel } from "../render/model";
 import { ApiClient, ApiResource, ApiResponse, FIELD_MANAGER, messageOf } from "./api";
 
@@ -189,7 +188,7 @@ function changedFields(a: any, b: any): string[] {
  */
 async function admitPods(client: ApiClient, objects: readonly LiveObject[]): Promise<PodAdmission[]> {
   // Flagger's primary copies are controller pods too (audit/running/flagger.ts).
-  const sets = allPods([...objects, ...flaggerObjects(objects)]);
+  const sets = allPods(runningObjects(objects));
   const controllerSas = new Set<string>();
   for (const s of sets) {
     const sa = s.spec["serviceAccountName"] ?? "default";

@@ -21,11 +21,6 @@ import { FLAGGER_API, FLAGGER_SELECTOR_LABEL } from "../../components/delivery/f
 import type { Obj } from "../../policy/k8s";
 import { hpaFor, indexOf, LiveObject, nsOf } from "./pods";
 
-/** Whether Flagger made this object (its controller reference names a Canary). */
-export function madeByFlagger(o: LiveObject): Obj | undefined {
-  return ((o.metadata as Obj)["ownerReferences"] as Obj[] | undefined)?.find((r) => r["kind"] === "Canary" && String(r["apiVersion"]).startsWith("flagger.app/"));
-}
-
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /** Every object Flagger makes from the render's Canaries (Deployment targets only: the platform renders no other). */

@@ -237,18 +237,11 @@ export function evaluateFlow(m: MeshView, flow: Flow): FlowVerdict {
   return verdict(z.allowed, `mTLS as ${caller.principal} at ztunnel: ${z.by}`);
 }
 
-/** The Service a cluster-local URL names (`http://<name>.<namespace>[.svc...][:port][/path]`). */
+/** The Service a cluster-local URL names (`http://<name>.<namespace>[.svc...][:port][/path][?query]`). */
 export function serviceOfUrl(url: string): { name: string; namespace: string; port?: number; path?: string } | undefined {
-  const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?(\/[^?\s]*)?/.exec(url);
+  const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?(\/[^?\s]*)?(?:\?\S*)?$/.exec(url);
   if (!m) return undefined;
   return { name: m[1]!, namespace: m[2]!, ...(m[3] ? { port: Number(m[3]) } : {}), ...(m[4] && m[4] !== "/" ? { path: m[4] } : {}) };
-}
-
-/** Whether a pod is behind the Service a URL names (for a webhook receiver already seen). */
-function selectsUrlTarget(ix: ObjectIndex, p: PodSet, url: string): boolean {
-  const t = serviceOfUrl(url);
-  const svc = t && ix.get("Service", t.namespace, t.name);
-  return !!svc?.["spec"]?.selector && p.namespace === t!.namespace && selects({ matchLabels: svc["spec"].selector }, p.metadata.labels);
 }
 
 /** The pods a Service selects, and the pod port its `port` maps to. */
@@ -343,10 +336,10 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     for (const cm of ix.kind("ConfigMap").filter((o) => o.metadata.labels?.["grafana_datasource"] !== undefined)) {
       for (const text of Object.values((cm["data"] ?? {}) as Record<string, string>)) {
         for (const url of text.match(/https?:\/\/[a-z0-9.-]+(:\d+)?/g) ?? []) {
-          const m = /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[a-z0-9.-]*)?(?::(\d+))?$/.exec(url);
-          const svc = m && svcObj(m[2]!, m[1]!);
+          const t = serviceOfUrl(url);
+          const svc = t && svcObj(t.namespace, t.name);
           if (!svc) continue;
-          const b = behind(pods, svc, m![3] ? Number(m![3]) : undefined);
+          const b = behind(pods, svc, t!.port);
           for (const dst of b.pods) flows.push({ name: `Grafana → ${idOf(svc)}`, kind: "datasource", from: { pods: grafana }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key: "platform:observability" });
         }
       }
@@ -358,13 +351,15 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   // error-budget gate's Prometheus, the smoke tests' canary Service).
   const flagger = pods.find((p) => p.chart?.startsWith("flagger") && p.metadata.labels["app.kubernetes.io/name"] === "flagger");
   if (flagger) {
+    // One flow per source and Service, however many Canaries share it; the pods behind the URL either way.
     const seen = new Set<string>();
-    const toUrl = (from: PodSet, url: string, name: string, key: string) => {
+    const toUrl = (from: PodSet, url: string, name: string, key: string): PodSet[] => {
       const t = serviceOfUrl(url);
       const svc = t && svcObj(t.namespace, t.name);
-      if (!svc || seen.has(`${from.id} ${idOf(svc)}`)) return [];
-      seen.add(`${from.id} ${idOf(svc)}`);
+      if (!svc) return [];
       const b = behind(pods, svc, t!.port);
+      if (seen.has(`${from.id} ${idOf(svc)}`)) return b.pods;
+      seen.add(`${from.id} ${idOf(svc)}`);
       for (const dst of b.pods) flows.push({ name: `${name} → ${idOf(svc)}`, kind: "rollout", from: { pods: from }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key, ...(t!.path ? { request: { method: "GET", path: t!.path } } : {}) });
       return b.pods;
     };
@@ -372,8 +367,7 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     for (const cd of ix.kind("Canary")) {
       const key = `platform:services.${cd.metadata.name}.rollout`;
       for (const wh of (cd["spec"]?.analysis?.webhooks ?? []) as Obj[]) {
-        const runners = toUrl(flagger, String(wh["url"] ?? ""), `Flagger (webhook ${wh["name"]})`, key);
-        const runner = runners[0] ?? pods.find((p) => p.namespace === serviceOfUrl(String(wh["url"] ?? ""))?.namespace && selectsUrlTarget(ix, p, String(wh["url"] ?? "")));
+        const runner = toUrl(flagger, String(wh["url"] ?? ""), `Flagger (webhook ${wh["name"]})`, key)[0];
         if (!runner) continue;
         for (const url of String(wh["metadata"]?.cmd ?? "").match(/https?:\/\/[^\s'"]+/g) ?? []) toUrl(runner, url, `${runner.name} (gate ${wh["name"]})`, key);
       }

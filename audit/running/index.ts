@@ -62,12 +62,17 @@ export function liveObjects(resources: readonly RecordedResource[]): { objects: 
   return { objects, chartOf: (o) => chart.get(o) };
 }
 
+/** The render's objects plus what controllers make as objects the proofs read (Flagger's primary, Services and route). */
+export function runningObjects(rendered: readonly LiveObject[]): LiveObject[] {
+  return [...rendered, ...flaggerObjects(rendered)];
+}
+
 /** Runs the proofs over a render. A tool given as null is not run (reported as such). */
 export function proveRunning(run: Pick<RunResult, "resources">, config: PlatformConfig, opts: { podSecurity?: string | null; kyverno?: string | null; natsAuthz?: string | null } = {}): RunningProofs {
   const live = liveObjects(run.resources);
   const chartOf = live.chartOf;
   // The render plus what Flagger makes from its Canaries: the primary serves, behind Flagger's Services and route.
-  const objects = [...live.objects, ...flaggerObjects(live.objects)];
+  const objects = runningObjects(live.objects);
   const pods = allPods(objects, chartOf);
   const admission = opts.podSecurity === null ? { ran: false as const, missing: "pod-security (disabled)" } : admit(objects, pods, opts.podSecurity);
   const kyverno = opts.kyverno === null ? { ran: false as const, missing: "kyverno (disabled)" } : kyvernoAdmit(objects, pods, opts.kyverno);

@@ -8,10 +8,9 @@
  * - every container of a controller-made pod has CPU and memory requests and a memory limit (the
  *   rendered workloads' containers are checked by the pack's container-resources policy).
  */
-import { madeByFlagger } from "./flagger";
 import { containersOf, Obj, selects } from "../../policy/k8s";
 import type { Finding } from "./index";
-import { hpaFor, idOf, indexOf, LiveObject, nsOf, PodSet } from "./pods";
+import { hpaFor, idOf, indexOf, LiveObject, madeByFlagger, nsOf, PodSet } from "./pods";
 
 /** Container ports whose name says they serve Prometheus metrics. */
 const METRICS_PORT = /metric|prom|monitoring/;

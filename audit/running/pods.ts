@@ -90,6 +90,11 @@ export const nsOf = (o: LiveObject): string => o.metadata.namespace ?? "";
 export const idOf = (o: { kind: string; metadata: { name: string; namespace?: string } }): string =>
   `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 
+/** Whether Flagger made this object (its controller reference names a Canary: audit/running/flagger.ts). */
+export function madeByFlagger(o: LiveObject): Obj | undefined {
+  return ((o.metadata as Obj)["ownerReferences"] as Obj[] | undefined)?.find((r) => r["kind"] === "Canary" && String(r["apiVersion"]).startsWith("flagger.app/"));
+}
+
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"]);
 
 /** Whether an HPA scales this workload, and its minimum. */
@@ -112,7 +117,7 @@ export function renderedPods(objects: readonly LiveObject[], chartOf: (o: LiveOb
       o.kind === "DaemonSet" ? "node" : o.kind === "Pod" ? 1 : o.kind === "Job" || o.kind === "CronJob" ? Number((o.kind === "CronJob" ? spec.jobTemplate?.spec : spec)?.parallelism ?? 1) : Number(spec.replicas ?? hpa?.["spec"]?.minReplicas ?? 1);
     const chart = chartOf(o);
     // Flagger's primary copy (audit/running/flagger.ts) carries the controller reference Flagger sets.
-    const canaryOwner = ((o.metadata as Obj)["ownerReferences"] as Obj[] | undefined)?.find((r) => r["kind"] === "Canary");
+    const canaryOwner = madeByFlagger(o);
     out.push({
       id: idOf(o),
       kind: o.kind,

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
 import { canaryTemplates } from "../observability/slo";
 import { chartRelease, childOptions, customResource, K8sObject } from "../core/objects";
+import { PLATFORM_LABELS } from "../shared/labels";
 import { platformNamespace } from "../shared/pod-security";
 
 export const FLAGGER_API = "flagger.app/v1beta1";
@@ -66,7 +67,6 @@ export interface FlaggerMeshInput {
   readonly prometheusPrincipal?: string;
 }
 
-const MANAGED = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
 
 /**
  * Default deny in Flagger's namespace, then: the loadtester runs whatever bash a webhook sends, so
@@ -78,12 +78,12 @@ export function flaggerAuthorizationObjects(namespace: string, m: FlaggerMeshInp
   const policy = (name: string, app: string, principals: string[]): K8sObject => ({
     apiVersion: "security.istio.io/v1",
     kind: "AuthorizationPolicy",
-    metadata: { name, namespace, labels: MANAGED },
+    metadata: { name, namespace, labels: PLATFORM_LABELS },
     spec: { selector: { matchLabels: { "app.kubernetes.io/name": app } }, action: "ALLOW", rules: [{ from: [{ source: { principals } }] }] },
   });
   const scrapers = m.prometheusPrincipal ? [m.prometheusPrincipal] : [];
   return [
-    { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "allow-nothing", namespace, labels: MANAGED }, spec: {} },
+    { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "allow-nothing", namespace, labels: PLATFORM_LABELS }, spec: {} },
     policy("allow-loadtester", "loadtester", [flagger, ...scrapers]),
     ...(scrapers.length ? [policy("allow-flagger", "flagger", scrapers)] : []),
   ];
@@ -94,7 +94,7 @@ export function loadtesterPodMonitor(namespace: string): K8sObject {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PodMonitor",
-    metadata: { name: LOADTESTER_NAME, namespace, labels: MANAGED },
+    metadata: { name: LOADTESTER_NAME, namespace, labels: PLATFORM_LABELS },
     spec: { namespaceSelector: { matchNames: [namespace] }, selector: { matchLabels: { "app.kubernetes.io/name": "loadtester" } }, podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "30s" }] },
   };
 }
@@ -145,7 +145,7 @@ export function metricTemplateObjects(namespace: string, prometheusUrl: string):
   return canaryTemplates().map((t) => ({
     apiVersion: FLAGGER_API,
     kind: "MetricTemplate",
-    metadata: { name: t.name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" } },
+    metadata: { name: t.name, namespace, labels: PLATFORM_LABELS },
     spec: { provider: { type: "prometheus", address: prometheusUrl }, query: t.query },
   }));
 }

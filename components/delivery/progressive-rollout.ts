@@ -14,6 +14,7 @@ import { canaryChecks, errorBudgetExhaustedQuery, ServiceSlo } from "../observab
 import type { Exposure } from "../service-graph";
 import { apiDuration } from "../shared/duration";
 import { FLAGGER_API, FLAGGER_PROVIDER } from "./flagger";
+import { PLATFORM_LABELS } from "../shared/labels";
 
 /**
  * Flagger's router per gateway: on Envoy Gateway its Gateway API router owns the service's
@@ -47,7 +48,7 @@ export interface CanaryInput {
   };
 }
 
-const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+const labels = PLATFORM_LABELS;
 
 /** Single-quoted for bash (the loadtester runs each gate with `bash -c`). */
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -28,6 +28,7 @@ import { DestinationPolicy, ExposurePolicy, TRAEFIK_RETRY } from "../../config/r
 import type { K8sObject } from "../core/objects";
 import { apiDuration } from "../shared/duration";
 import type { Exposure } from "../service-graph";
+import { PLATFORM_LABELS } from "../shared/labels";
 
 export type Implementation = PlatformConfig["gateway"]["implementation"];
 
@@ -63,7 +64,7 @@ export const SECURITY_HEADERS = {
   "Referrer-Policy": "strict-origin-when-cross-origin",
 } as const;
 
-const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+const labels = PLATFORM_LABELS;
 
 /** Name of the GatewayClass for an implementation. */
 export const gatewayClassName = (impl: Implementation): string => `platform-${impl}`;

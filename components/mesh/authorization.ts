@@ -16,9 +16,10 @@
  */
 import type { K8sObject } from "../core/objects";
 import type { ServiceGraph } from "../service-graph";
+import { PLATFORM_LABELS } from "../shared/labels";
 
 const SECURITY_API = "security.istio.io/v1";
-const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+const labels = PLATFORM_LABELS;
 
 /** The waypoint's name in each namespace that has one; its ServiceAccount has the same name. */
 export const WAYPOINT_NAME = "waypoint";

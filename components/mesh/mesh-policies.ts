@@ -6,6 +6,7 @@ import type { ServiceGraph } from "../service-graph";
 import { authorizationObjects } from "./authorization";
 import { meshTrafficObjects } from "./traffic";
 import { TRACING_PROVIDER } from "./istio-ambient";
+import { PLATFORM_LABELS } from "../shared/labels";
 
 /** Inputs of the mesh-wide and per-namespace policies. */
 export interface MeshPoliciesArgs {
@@ -27,7 +28,7 @@ export interface MeshPoliciesArgs {
 
 /** Mesh-wide STRICT mTLS and telemetry, in the root namespace. */
 export function meshWideObjects(rootNamespace: string, samplingPercent: number | undefined): K8sObject[] {
-  const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+  const labels = PLATFORM_LABELS;
   return [
     { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: rootNamespace, labels }, spec: { mtls: { mode: "STRICT" } } },
     {

@@ -16,8 +16,9 @@ import type { DestinationPolicy, ResiliencePlan, RetryPolicy } from "../../confi
 import type { K8sObject } from "../core/objects";
 import { apiDuration } from "../shared/duration";
 import type { ServiceGraph } from "../service-graph";
+import { PLATFORM_LABELS } from "../shared/labels";
 
-const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
+const labels = PLATFORM_LABELS;
 
 /** Name of the mesh route of a service (its gateway route has the service's own name, in the same namespace). */
 export const meshRouteName = (service: string): string => `${service}-mesh`;

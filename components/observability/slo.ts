@@ -209,7 +209,7 @@ export function sloRuleGroups(s: ServiceSlo): RuleGroup[] {
       labels: { ...sloLabels(s, "rollout"), severity: "page" },
       annotations: {
         summary: `${s.service}'s canary failed its analysis and was rolled back`,
-        description: "The canary broke the service's SLO-derived checks (error ratio, p99 latency, event lag or error budget) or a pre-rollout gate: traffic is back on the primary. The Canary's events say which check.",
+        description: "The canary broke the service's SLO-derived checks (error ratio, p99 latency, event lag) or a pre-rollout gate (error budget, smoke tests): traffic is back on the primary. The Canary's events say which.",
       },
     });
   }
@@ -246,8 +246,6 @@ export interface CanaryCheck {
   /** Its Prometheus query, with Flagger's template variables. */
   readonly query: string;
   readonly range: { readonly min?: number; readonly max?: number };
-  /** What the range is derived from, for the report. */
-  readonly from: string;
 }
 
 /** The MetricTemplates every progressive rollout reads (templates are per protocol, thresholds per service). */
@@ -279,11 +277,11 @@ export function canaryTemplates(): { name: string; query: string }[] {
 export function canaryChecks(s: ServiceSlo, maxBurnRate: number): CanaryCheck[] {
   const templates = new Map(canaryTemplates().map((t) => [t.name, t.query]));
   const budget = errorBudget(s);
-  const check = (name: CanaryCheck["name"], template: string, range: CanaryCheck["range"], from: string): CanaryCheck => ({ name, template, query: templates.get(template)!, range, from });
+  const check = (name: CanaryCheck["name"], template: string, range: CanaryCheck["range"]): CanaryCheck => ({ name, template, query: templates.get(template)!, range });
   return [
-    check("error-ratio", `slo-error-ratio-${s.protocol}`, { max: Number((maxBurnRate * budget).toPrecision(12)) }, `${num(maxBurnRate)} × error budget ${num(budget * 100)}% (availability ${num(s.availabilityPercent)}%)`),
-    check("latency-p99", `slo-latency-p99-${s.protocol}`, { max: s.latencyMs.p99 / 1000 }, `p99 objective ${num(s.latencyMs.p99)} ms`),
-    ...(s.consumer ? [check("event-lag", "slo-event-lag", { max: s.eventLagSeconds }, `event lag objective ${s.eventLagSeconds} s (group ${s.consumer.group})`)] : []),
+    check("error-ratio", `slo-error-ratio-${s.protocol}`, { max: Number((maxBurnRate * budget).toPrecision(12)) }),
+    check("latency-p99", `slo-latency-p99-${s.protocol}`, { max: s.latencyMs.p99 / 1000 }),
+    ...(s.consumer ? [check("event-lag", "slo-event-lag", { max: s.eventLagSeconds })] : []),
   ];
 }
 
