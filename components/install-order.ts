@@ -149,6 +149,27 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "Kafka custom resources need the Strimzi CRDs and operator; Kafka and NATS client credentials Secrets go into the services' namespaces; the NATS exporter's PodMonitor is a prometheus-operator CRD.",
   },
   {
+    name: "secrets-operator",
+    componentTypes: ["platform:secrets:ExternalSecrets"],
+    contains: "External Secrets Operator (controller, webhook, cert controller) with its namespaced CRDs (SecretStore, ExternalSecret), outside the mesh but its controller; only with secrets.enabled",
+    after: ["monitoring-crds"],
+    why: "Its ServiceMonitors are a prometheus-operator CRD; it creates its own namespace.",
+  },
+  {
+    name: "secrets",
+    componentTypes: ["platform:secrets:Vault"],
+    contains: "Vault (raft, TLS from its own CA, Kubernetes auth, file audit device), its namespace's default-deny policies, and the configurator Job that writes the per-service policies and roles once the store is bootstrapped",
+    after: ["monitoring-crds", "mesh-control-plane"],
+    why: "Its ServiceMonitor is a prometheus-operator CRD; its AuthorizationPolicies are Istio's (with the mesh). The configurator Job waits for the chart; it retries until the bootstrap unseals the store.",
+  },
+  {
+    name: "service-secrets",
+    componentTypes: ["platform:secrets:ServiceSecrets"],
+    contains: "Per declaring service: a SecretStore (Kubernetes auth with the service's ServiceAccount) and an ExternalSecret writing `<service>-store`",
+    after: ["secrets-operator", "namespaces"],
+    why: "SecretStore and ExternalSecret are External Secrets' CRDs, validated by its webhook; they live in the service's namespace. No edge to the store: the operator retries until the store answers.",
+  },
+  {
     name: "admission-controller",
     componentTypes: ["platform:security:Kyverno"],
     contains: "Kyverno (admission, background, cleanup and reports controllers) in its own namespace, outside the mesh",
@@ -166,8 +187,8 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",
-    after: ["namespaces", "discovery", "messaging", "admission-policies"],
-    why: "Namespaced objects need their namespace; a service that declared the store, Kafka topics or NATS use reads its credentials Secret as env; pods admitted before the admission policies exist would skip them.",
+    after: ["namespaces", "discovery", "messaging", "service-secrets", "admission-policies"],
+    why: "Namespaced objects need their namespace; a service that declared the store, Kafka topics, NATS use or store secrets reads its credentials Secret as env (or files); pods admitted before the admission policies exist would skip them.",
   },
 ];
 

@@ -25,6 +25,10 @@ import { TraefikController } from "./gateway/traefik-controller";
 import { KubePrometheusStack, DASHBOARD_LABEL, PROMETHEUS_SERVICE_ACCOUNT, prometheusUrl } from "./observability/kube-prometheus-stack";
 import { Flagger, loadtesterPrincipal, loadtesterUrl } from "./delivery/flagger";
 import { ProgressiveRollout } from "./delivery/progressive-rollout";
+import { EXTERNAL_SECRETS_NAME, ExternalSecrets } from "./secrets/external-secrets";
+import { ServiceSecrets } from "./secrets/service-secrets";
+import { storeAccess } from "./secrets/store-access";
+import { Vault } from "./secrets/vault";
 import { Jaeger, jaegerOtlpAddress, jaegerQueryUrl } from "./observability/jaeger";
 import { Loki, lokiOtlpUrl, lokiUrl } from "./observability/loki";
 import { OtelCollector } from "./observability/otel-collector";
@@ -366,6 +370,47 @@ export class Platform extends pulumi.ComponentResource {
     this.dataServices = { ...(store ? { store } : {}), ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
 
+    // ---- Stages "secrets" and "service-secrets": Vault, External Secrets, then each declaring
+    // service's SecretStore and ExternalSecret (its pods wait for the Secret through its name). ----
+    const storeSecrets: Record<string, pulumi.Output<string>> = {};
+    if (cfg.secrets.enabled) {
+      const access = storeAccess(cfg.services);
+      const eso = new ExternalSecrets("external-secrets", { namespace: PLATFORM_NAMESPACES.externalSecrets, ha: cfg.environment === "prod", monitoringCrds }, { parent: this });
+      // The store is a STRICT mTLS workload in the mesh; External Secrets' controller calls it with its own identity.
+      const vault = new Vault(
+        "vault",
+        {
+          namespace: PLATFORM_NAMESPACES.secrets,
+          namespaceLabels: ambient,
+          replicas: cfg.secrets.replicas,
+          storageSize: cfg.secrets.storageSize,
+          auditStorageSize: cfg.secrets.auditStorageSize,
+          domain: cfg.cluster.domain,
+          access,
+          monitoringCrds,
+          ...(istiod
+            ? {
+                mesh: {
+                  trustDomain: cfg.cluster.domain,
+                  externalSecretsPrincipal: `${cfg.cluster.domain}/ns/${PLATFORM_NAMESPACES.externalSecrets}/sa/${EXTERNAL_SECRETS_NAME}`,
+                  ...(cfg.observability.enabled ? { prometheusPrincipal: `${cfg.cluster.domain}/ns/${OBSERVABILITY_NAMESPACE}/sa/${PROMETHEUS_SERVICE_ACCOUNT}` } : {}),
+                  istiod,
+                },
+              }
+            : {}),
+        },
+        { parent: this },
+      );
+      for (const a of access) {
+        const secrets = new ServiceSecrets(
+          `${a.service}-secrets`,
+          { access: a, storeUrl: vault.url, caCertPem: vault.caCertPem, refreshInterval: cfg.secrets.refreshInterval },
+          { parent: this, dependsOn: [eso.release, namespaces.objects[a.namespace]!] },
+        );
+        storeSecrets[a.service] = secrets.secretName;
+      }
+    }
+
     // ---- Security: Kyverno, then its policies; application pods are admitted only after both ----
     // Kyverno's namespace stays out of ambient: the API server calls its webhooks without a mesh
     // certificate (istio/istio#52874).
@@ -392,6 +437,7 @@ export class Platform extends pulumi.ComponentResource {
           ...(otlpEndpoint ? { otlpEndpoint } : {}),
           spreadAcrossZones: cfg.cluster.zones.length > 0,
           ...(clientEnv[svcName] ? { extraEnv: clientEnv[svcName] } : {}),
+          ...(storeSecrets[svcName] ? { storeSecret: storeSecrets[svcName] } : {}),
           // Pods are admitted only once the admission policies exist, or the first ones would skip them.
           admittedAfter: admission ? [admission] : [],
         },

@@ -114,6 +114,8 @@ const re2Pattern = z.string().min(1).superRefine((p, ctx) => {
   }
 });
 
+/** A path in the secret store below a service's prefix: lowercase segments, no `..`, no leading or trailing slash. */
+const storePath = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, "must be a relative store path of lowercase segments such as payments/provider");
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a POSIX environment variable name");
 
 /**
@@ -414,6 +416,26 @@ const serviceSchema = z.strictObject({
    */
   secretEnv: z
     .record(envName, z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret data key (letters, digits, '-', '_', '.')") }))
+    .default({}),
+  /**
+   * Secrets from the platform's store (`secrets.enabled`): name → where it is kept. The store path
+   * is relative to the service's own prefix (`services/<service>/` in the KV v2 mount), so a service
+   * can only name its own secrets; the store policy, the Kubernetes auth role and the ExternalSecret
+   * are derived from these entries (components/secrets). `as: env` sets the variable `<name>`;
+   * `as: file` mounts the value read-only at `/var/run/secrets/platform/<name>`.
+   */
+  secrets: z
+    .record(
+      envName,
+      z.strictObject({
+        /** Path below the service's prefix, e.g. `payments/provider` (no leading slash, no `..`). */
+        path: storePath,
+        /** Field of the secret at that path. */
+        key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a secret field name (letters, digits, '-', '_', '.')"),
+        /** How the service receives it. */
+        as: z.enum(["env", "file"]).default("env"),
+      }),
+    )
     .default({}),
   /** Paths that need to be writable; each gets an emptyDir since the root filesystem is read-only. */
   writablePaths: z.array(pathPrefix).default([]).refine((ps) => new Set(ps).size === ps.length, "lists a path twice: each path is one volume mount, and a pod refuses two mounts at one path"),
@@ -750,6 +772,20 @@ const securitySchema = z.strictObject({
   slsaBuilderId: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
 });
 
+/** The secret store (Vault) and the External Secrets Operator that brings its secrets into the cluster. */
+const secretsSchema = z.strictObject({
+  /** Install the store and the operator; services may declare `secrets` only when on. */
+  enabled: z.boolean().default(false),
+  /** Vault servers: 1 (integrated storage, no HA) or an odd 3 or 5 (raft quorum, HA); prod needs 3 or more. */
+  replicas: z.number().int().refine((n) => n === 1 || n === 3 || n === 5, "must be 1, 3 or 5 (a raft quorum)").default(1),
+  /** Size of each server's raft data volume. */
+  storageSize: byteQuantity.default("10Gi"),
+  /** Size of each server's audit log volume (the file audit device writes there). */
+  auditStorageSize: byteQuantity.default("10Gi"),
+  /** How often the operator re-reads each ExternalSecret from the store (a rotated secret arrives within it). */
+  refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, "must be a duration such as 1h or 15m").default("1h"),
+});
+
 /** One step of a saga: a command to a participant service, and how that participant behaves. */
 const sagaStepSchema = z.strictObject({
   /** The participant service that runs the step (a key of `services`). */
@@ -834,6 +870,8 @@ export const structuralSchema = z.strictObject({
   observability: observabilitySchema.prefault({}),
   security: securitySchema,
   resilience: resilienceSchema.prefault({}),
+  /** The secret store and External Secrets (docs/secrets.md). */
+  secrets: secretsSchema.prefault({}),
   slo: sloSchema.prefault({}),
   services: z.record(serviceName, serviceSchema),
 });
@@ -855,7 +893,7 @@ export type ExposureConfig = NonNullable<ServiceConfig["expose"]>;
 export type SloConfig = PlatformConfig["slo"];
 
 /** Namespaces the platform's own components create; services may not use them. */
-export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno", delivery: "flagger" } as const;
+export const PLATFORM_NAMESPACES = { discovery: "discovery", kafka: "kafka", nats: "nats", mesh: "istio-system", observability: "observability", security: "kyverno", delivery: "flagger", secrets: "vault", externalSecrets: "external-secrets" } as const;
 
 /**
  * Where workloads, the mesh and the gateway send telemetry, or undefined when nothing receives it:
@@ -984,6 +1022,8 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     add(["mesh", "ca", "secretName"], "istiod reads the plug-in CA only from the Secret cacerts in istio-system", c.mesh.ca.secretName, "cacerts");
   }
 
+  // The store is on the path of every secret a pod reads: in prod it must survive losing a server.
+  if (prod && c.secrets.enabled && c.secrets.replicas < 3) add(["secrets", "replicas"], "prod runs the secret store highly available (raft quorum)", c.secrets.replicas, "3 or 5");
   // Quorum systems need an odd member count.
   const etcdMembers = etcdSettings(c.discovery).members;
   if (c.discovery.store === "etcd" && etcdMembers % 2 === 0) {
@@ -1196,6 +1236,12 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       if (why) add(at("env", key), `looks like a secret (${why}); plain env is not for secrets`, MASKED, `secretEnv.${key}: {secret: <Secret name>, key: <data key>} (a Secret in namespace ${s.namespace})`);
       if (PLATFORM_ENV_NAMES.includes(key)) add(at("env", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");
       if (key in s.secretEnv) add(at("env", key), "is also in secretEnv: one variable, two values", key, "the name in env or in secretEnv, not both");
+    }
+    for (const [key, sec] of Object.entries(s.secrets)) {
+      if (!c.secrets.enabled) add(at("secrets", key), "the service declares a store secret, and secrets.enabled is false", key, "secrets.enabled: true, or secretEnv from a Secret of the team's own");
+      if (PLATFORM_ENV_NAMES.includes(key)) add(at("secrets", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");
+      if (key in s.env || key in s.secretEnv) add(at("secrets", key), "is also in env or secretEnv: one variable, two values", key, "the name in one of env, secretEnv, secrets");
+      if (sec.path.split("/").length > 8) add(at("secrets", key, "path"), "is deeper than 8 segments", sec.path, "a shorter path");
     }
     for (const key of Object.keys(s.secretEnv)) {
       if (PLATFORM_ENV_NAMES.includes(key)) add(at("secretEnv", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");

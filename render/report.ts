@@ -8,6 +8,8 @@ import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
 import { PLATFORM_NAMESPACES, telemetryEndpoint, type PlatformConfig } from "../config/schema";
 import { loadtesterPrincipal } from "../components/delivery/flagger";
 import { renderCanaryQuery } from "../components/observability/slo";
+import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf } from "../components/secrets/store-access";
+import { STORE_SECRET_DIR } from "../components/workloads/microservice";
 import { groupLevels, RenderModel } from "./model";
 import { charts as chartPins, type ChartPin } from "../versions";
 
@@ -258,6 +260,40 @@ export function rolloutSection(config: PlatformConfig, objects: readonly { kind:
   return out;
 }
 
+/**
+ * The secret store: who may read which path (derived from `services.<name>.secrets`, with the
+ * objects that enforce it, read back from the render), and the bootstrap a person does once.
+ */
+export function secretStoreSection(config: PlatformConfig, objects: readonly { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }[]): string[] {
+  const out = ["## Secret store", ""];
+  if (!config.secrets.enabled) return [...out, "No store (`secrets.enabled` is false): services receive secrets only through `secretEnv` from Secrets of their own.", ""];
+  const stores = new Map(objects.filter((o) => o.kind === "SecretStore").map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  const externals = new Map(objects.filter((o) => o.kind === "ExternalSecret").map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  out.push(
+    `Vault (\`${config.secrets.replicas}\` raft server${config.secrets.replicas > 1 ? "s" : ""}, TLS, Kubernetes auth, file audit device at \`${AUDIT_LOG_PATH}\`) in namespace \`${PLATFORM_NAMESPACES.secrets}\`; External Secrets re-reads every ${config.secrets.refreshInterval}. Each service reads only its own paths (policy \`svc-<service>\`: \`read\` on exactly the declared paths; role bound to its ServiceAccount and the \`${STORE_AUDIENCE}\` audience).`,
+    "",
+    "| service | as | name | store path (KV v2 `secret`) | field | SecretStore / ExternalSecret in the render |",
+    "| --- | --- | --- | --- | --- | --- |",
+  );
+  for (const a of storeAccess(config.services)) {
+    const st = stores.get(`${a.namespace}/${a.service}-store`);
+    const es = externals.get(`${a.namespace}/${a.service}`);
+    const rendered = (e: { name: string; path: string; key: string }) =>
+      st?.["spec"]?.provider?.vault?.auth?.kubernetes?.role === a.name && (es?.["spec"]?.data ?? []).some((d: any) => d.secretKey === e.name && d.remoteRef?.key === e.path && d.remoteRef?.property === e.key);
+    for (const e of a.entries) out.push(`| ${a.service} | ${e.as === "env" ? "env" : `file \`${STORE_SECRET_DIR}/${e.name}\``} | ${e.name} | \`${e.path}\` | ${e.key} | ${rendered(e) ? `\`${a.namespace}/${a.service}-store\` (role \`${a.name}\`) / \`${a.namespace}/${a.service}\` → Secret \`${storeSecretNameOf(a.service)}\`` : "**missing**"} |`);
+  }
+  out.push(
+    "",
+    "Bootstrap, once per store (the only manual step; until it is done the configurator Job retries, ExternalSecrets report SecretSyncedError and services that declare secrets wait in CreateContainerConfigError). Then write each declared secret at its path (`vault kv put secret/<store path> <field>=...`, with a token allowed to write there):",
+    "",
+    "```sh",
+    ...bootstrapCommands({ namespace: PLATFORM_NAMESPACES.secrets, replicas: config.secrets.replicas }),
+    "```",
+    "",
+  );
+  return out;
+}
+
 export function chartsSection(charts: ReportInput["charts"]): string[] {
   const out = ["## Charts", ""];
   if (!charts) {
@@ -344,6 +380,7 @@ export function reportMarkdown(input: ReportInput): string {
 
   out.push(...resilienceSection(config), "");
   out.push(...rolloutSection(config, model.groups.flatMap((g) => g.objects)));
+  out.push(...secretStoreSection(config, model.groups.flatMap((g) => g.objects)));
   out.push(...leftOutSection(config));
   out.push(...overridesSection(config));
 

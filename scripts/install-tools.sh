@@ -8,7 +8,8 @@
 #   etcd, kube-apiserver, kube-controller-manager  tools/etcd, tools/kubernetes (go.etcd.io/etcd/server/v3, k8s.io/kubernetes) — a local control plane for npm run e2e (e2e/cluster.ts)
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
-#   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger, its loadtester)
+#   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger, its loadtester, vault, external-secrets)
+#   yq  github.com/mikefarah/yq/v4 — runs external-secrets' own chart packaging step (its CRDs into the chart)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
 # version, ~7 min and 65 MB for Helm on 2 cores). Prints what it installs; exits non-zero if a build fails.
@@ -61,6 +62,43 @@ module_chart() {
 }
 module_chart flagger 1.36.1 github.com/fluxcd/flagger@v1.36.1 charts/flagger
 module_chart loadtester 0.31.0 github.com/fluxcd/flagger@v1.36.1 charts/loadtester
+#   vault 0.34.1       github.com/hashicorp/vault-helm@v0.34.1 : the repository is the chart (the secret store)
+module_chart vault 0.34.1 github.com/hashicorp/vault-helm@v0.34.1 .
+
+# external-secrets 0.16.2 from github.com/external-secrets/external-secrets@v0.16.2 : deploy/charts/external-secrets.
+# The tag's tree is the chart before upstream's packaging step (`make helm.build`): that step writes
+# the release's version into Chart.yaml (the tree still says the previous one) and its CRDs into
+# templates/crds with hack/helm.generate.sh, which needs yq. Both are run here, as upstream does, so
+# the cached chart is the released 0.16.2's content.
+YQ_VERSION=v4.54.3
+ESO_VERSION=0.16.2
+eso_dest=".tools/charts/external-secrets/$ESO_VERSION"
+if [ ! -f "$eso_dest/templates/crds/externalsecret.yaml" ] || ! grep -q "^version: \"$ESO_VERSION\"\$" "$eso_dest/Chart.yaml"; then
+  yq_dir="$cache/yq-$YQ_VERSION"
+  if [ ! -x "$yq_dir/yq" ]; then
+    echo "install-tools: building yq $YQ_VERSION from the Go module proxy into $yq_dir"
+    mkdir -p "$yq_dir"
+    GOBIN="$yq_dir" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/mikefarah/yq/v4@$YQ_VERSION"
+  fi
+  echo "install-tools: chart external-secrets $ESO_VERSION from the Go module github.com/external-secrets/external-secrets@v$ESO_VERSION"
+  eso_src=$(go mod download -json "github.com/external-secrets/external-secrets@v$ESO_VERSION" | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); if (m.Error) { console.error(m.Error); process.exit(1); } process.stdout.write(m.Dir)')
+  work=$(mktemp -d)
+  mkdir -p "$work/deploy/charts" "$work/hack"
+  cp -R "$eso_src/deploy/crds" "$work/deploy/crds"
+  cp -R "$eso_src/deploy/charts/external-secrets" "$work/deploy/charts/external-secrets"
+  cp "$eso_src/hack/helm.generate.sh" "$work/hack/"
+  chmod -R u+w "$work"
+  sed -i "s/^version: .*/version: \"$ESO_VERSION\"/; s/^appVersion: .*/appVersion: \"v$ESO_VERSION\"/" "$work/deploy/charts/external-secrets/Chart.yaml"
+  (cd "$work" && PATH="$yq_dir:$PATH" bash hack/helm.generate.sh deploy/crds deploy/charts/external-secrets >/dev/null)
+  rm -rf "$eso_dest" && mkdir -p "$eso_dest"
+  cp -R "$work/deploy/charts/external-secrets/." "$eso_dest/"
+  rm -rf "$work"
+fi
+if ! grep -q "^version: \"$ESO_VERSION\"\$" "$eso_dest/Chart.yaml" || [ ! -f "$eso_dest/templates/crds/externalsecret.yaml" ]; then
+  echo "install-tools: $eso_dest is not the packaged external-secrets $ESO_VERSION chart" >&2
+  exit 1
+fi
+echo "install-tools: chart external-secrets $ESO_VERSION at $eso_dest"
 
 # actionlint: the GitHub Actions workflow linter (expressions, contexts, runner labels, action
 # inputs, shell scripts' syntax), for .github/workflows. Seconds and 8 MB once.

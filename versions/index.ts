@@ -147,6 +147,30 @@ export const charts = {
       "Flagger's webhook runner, from the same module and tag as charts.flagger (charts/loadtester): it runs each " +
       "Canary's pre-rollout gates (the error-budget gate and the declared smoke tests) as blocking bash tasks.",
   },
+  vault: {
+    chart: "vault",
+    version: "0.34.1",
+    repo: "https://helm.releases.hashicorp.com",
+    appVersion: "2.0.4",
+    note:
+      "The secret store (components/secrets/vault.ts): HA with integrated storage (raft), TLS, Kubernetes auth, audit " +
+      "device. The chart is the repository github.com/hashicorp/vault-helm@v0.34.1, through the Go module proxy " +
+      "(scripts/install-tools.sh). Vault, not OpenBao: neither OpenBao's chart nor its module is served to this build " +
+      "(refused on 2026-12-02); the platform uses only the API both share (KV v2, Kubernetes auth, policies, file audit), " +
+      "so a move to OpenBao is a chart swap (docs/secrets.md). Vault 2.x is under the Business Source License 1.1, " +
+      "which allows running it as a company's own secret store.",
+  },
+  externalSecrets: {
+    chart: "external-secrets",
+    version: "0.16.2",
+    repo: "https://charts.external-secrets.io",
+    appVersion: "v0.16.2",
+    note:
+      "External Secrets Operator: Kubernetes Secrets from the store through ExternalSecrets (external-secrets.io/v1). " +
+      "The chart comes from github.com/external-secrets/external-secrets@v0.16.2 (deploy/charts/external-secrets) with " +
+      "upstream's own packaging step run by scripts/install-tools.sh (its version into Chart.yaml, its CRDs into the " +
+      "chart by hack/helm.generate.sh); v1.x is not served whole. CRDs validated from crds/external-secrets/v0.16.2.",
+  },
   nats: {
     chart: "nats",
     version: "2.14.2",
@@ -239,6 +263,11 @@ export const images = {
       "Not set by the platform: the image istiod gives the waypoints it creates in application namespaces " +
       "(istiod chart 1.30.3: global.hub/global.proxy.image:global.tag with the ambient profile's distroless variant). " +
       "The admission policies admit it in waypoint pods only; it moves with charts.istiod.",
+  },
+  vault: {
+    repository: "hashicorp/vault",
+    tag: "2.0.4",
+    note: "The Vault CLI for the store's configurator Job (components/secrets/vault.ts): the image and tag charts.vault 0.34.1 runs its servers with.",
   },
   busybox: {
     repository: "docker.io/library/busybox",

@@ -35,7 +35,7 @@ export interface Flow {
   /** What it is, for people: "orders → payments (declared call)". */
   readonly name: string;
   /** Kind of flow, the report groups by it. */
-  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store" | "rollout";
+  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store" | "rollout" | "secret";
   readonly from: FlowSource;
   readonly to: PodSet;
   /** Destination pod port. */
@@ -372,6 +372,22 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
         for (const url of String(wh["metadata"]?.cmd ?? "").match(/https?:\/\/[^\s'"]+/g) ?? []) toUrl(runner, url, `${runner.name} (gate ${wh["name"]})`, key);
       }
     }
+  }
+
+  // External Secrets' controller → the store each SecretStore names (it logs in there as the
+  // service); the store's configurator Job → the store. Raft between the servers is the chart's own.
+  const secretFlow = (from: PodSet, url: string, name: string, key: string) => {
+    const t = serviceOfUrl(url);
+    const svc = t && svcObj(t.namespace, t.name);
+    if (!svc) return;
+    const b = behind(pods, svc, t!.port);
+    for (const dst of b.pods) flows.push({ name: `${name} → ${idOf(svc)}`, kind: "secret", from: { pods: from }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key });
+  };
+  const eso = pods.find((p) => p.chart?.startsWith("external-secrets") && p.metadata.labels["app.kubernetes.io/name"] === "external-secrets");
+  if (eso) for (const st of ix.kind("SecretStore")) secretFlow(eso, String(st["spec"]?.provider?.vault?.server ?? ""), `External Secrets (${idOf(st)})`, `platform:services.${st.metadata.labels?.["app.kubernetes.io/instance"] ?? st.metadata.name}.secrets`);
+  for (const job of pods.filter((p) => p.kind === "Job" && p.namespace === PLATFORM_NAMESPACES.secrets)) {
+    const addr = (job.spec["containers"] ?? []).flatMap((c: Obj) => c["env"] ?? []).find((e: Obj) => e["name"] === "VAULT_ADDR")?.value;
+    if (addr) secretFlow(job, String(addr), job.id, "platform:secrets");
   }
 
   // Applications → the OpenTelemetry collector.

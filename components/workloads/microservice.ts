@@ -19,11 +19,20 @@ export interface MicroserviceArgs {
   /** Environment from Secret/ConfigMap references that other areas provide (store credentials, Kafka). */
   readonly extraEnv?: Readonly<Record<string, k8s.types.input.core.v1.EnvVarSource>>;
   /**
+   * The Secret External Secrets writes from the store (the service's `secrets`): its `as: env`
+   * entries become variables, its `as: file` entries files under STORE_SECRET_DIR. Pass the
+   * Secret name as the ExternalSecret's output, so the Deployments wait for it.
+   */
+  readonly storeSecret?: pulumi.Input<string>;
+  /**
    * What pods must be admitted after (the admission policies): only the Deployments wait for it,
    * the Service, ServiceAccount, HPA and PDB do not create pods.
    */
   readonly admittedAfter?: pulumi.Input<pulumi.Resource>[];
 }
+
+/** Where a service's `as: file` store secrets are mounted, one file per name. */
+export const STORE_SECRET_DIR = "/var/run/secrets/platform";
 
 /** Label keys the platform puts on every workload; `track` separates stable from canary pods. */
 export const LABEL_NAME = "app.kubernetes.io/name";
@@ -97,7 +106,13 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
     // so a switch changes no immutable field. Spreading and the PDB select the instance label,
     // which primary and canary share.
     const flagger = this.progressive;
-    const volumes = [...extraVolumes(s.pod.volumes), ...s.writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: {} }))];
+    const storeFiles = Object.keys(s.secrets).filter((k) => s.secrets[k]!.as === "file").sort();
+    const volumes = [
+      ...extraVolumes(s.pod.volumes),
+      ...s.writablePaths.map((_, i) => ({ name: `writable-${i}`, emptyDir: {} })),
+      // Only the file entries' keys: the env entries stay out of the filesystem.
+      ...(args.storeSecret && storeFiles.length ? [{ name: "store-secrets", secret: { secretName: args.storeSecret, defaultMode: 0o440, items: storeFiles.map((k) => ({ key: k, path: k })) } }] : []),
+    ];
     for (const t of tracks) {
       const labels: Record<string, string> = { ...baseLabels(name, t.version), [LABEL_TRACK]: t.track };
       const selector: Record<string, string> = { [LABEL_NAME]: name, [LABEL_TRACK]: t.track };
@@ -146,6 +161,7 @@ export class Microservice extends PacedComponent<MicroserviceOutputs> {
               // Extra volumes (services.<name>.pod.volumes): read-only unless they say otherwise; emptyDir is scratch space.
               ...Object.entries(s.pod.volumes).map(([vol, v]) => ({ name: vol, mountPath: v.mountPath, readOnly: v.emptyDir ? false : (v.readOnly ?? true), ...(v.subPath ? { subPath: v.subPath } : {}) })),
               ...s.writablePaths.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
+              ...(args.storeSecret && storeFiles.length ? [{ name: "store-secrets", mountPath: STORE_SECRET_DIR, readOnly: true }] : []),
             ],
           },
         ],
@@ -273,6 +289,8 @@ function containerEnv(name: string, version: string, args: MicroserviceArgs, s: 
     ...s.env,
     // The service's own Secrets by reference (config refuses names the platform sets below).
     ...Object.fromEntries(Object.entries(s.secretEnv).map(([k, ref]) => [k, { secretKeyRef: { name: ref.secret, key: ref.key } }])),
+    // Store secrets (`secrets`, as: env) from the Secret External Secrets keeps in sync, keyed by name.
+    ...(args.storeSecret ? Object.fromEntries(Object.entries(s.secrets).filter(([, v]) => v.as === "env").map(([k]) => [k, { secretKeyRef: { name: args.storeSecret!, key: k } }])) : {}),
     OTEL_SERVICE_NAME: name,
     ...(args.otlpEndpoint
       ? {

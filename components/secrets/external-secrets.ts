@@ -1,0 +1,89 @@
+/**
+ * The External Secrets Operator (chart pinned in versions/index.ts): it reads each service's
+ * secrets from the store with that service's own identity (a SecretStore per service, Kubernetes
+ * auth with the service's ServiceAccount, components/secrets/service-secrets.ts) and keeps a
+ * Kubernetes Secret in sync. Only namespaced stores: a ClusterSecretStore would let any namespace
+ * borrow one identity, so the cluster-wide reconcilers are off.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { charts } from "../../versions";
+import { chartRelease, childOptions } from "../core/objects";
+import { platformNamespace } from "../shared/pod-security";
+
+/** The release name; the controller's ServiceAccount (its mesh identity) is named after it. */
+export const EXTERNAL_SECRETS_NAME = "external-secrets";
+export const EXTERNAL_SECRETS_API = "external-secrets.io/v1";
+
+const RESTRICTED = { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+
+/**
+ * Values of the chart. Pure, so the values-key tests can check them. The namespace stays out of
+ * the mesh, because the API server calls the webhook in plain TLS; the controller alone is enrolled
+ * (its pod label), since it calls the store, a STRICT mTLS workload.
+ */
+export function externalSecretsValues(a: { readonly ha: boolean; readonly monitoring: boolean; readonly namespace: string }): Record<string, unknown> {
+  const pod = { enabled: true, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+  const container = { enabled: true, runAsUser: 1000, ...RESTRICTED };
+  const resources = { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } };
+  return {
+    installCRDs: true,
+    crds: { createClusterExternalSecret: false, createClusterSecretStore: false, createClusterGenerator: false, createClusterPushSecret: false, createPushSecret: false },
+    processClusterExternalSecret: false,
+    processClusterStore: false,
+    processPushSecret: false,
+    replicaCount: a.ha ? 2 : 1,
+    leaderElect: a.ha,
+    podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+    podLabels: { "istio.io/dataplane-mode": "ambient" },
+    podSecurityContext: pod,
+    securityContext: container,
+    resources,
+    serviceMonitor: { enabled: a.monitoring, namespace: a.namespace, interval: "30s" },
+    metrics: { service: { enabled: a.monitoring } },
+    webhook: {
+      replicaCount: a.ha ? 2 : 1,
+      podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+      podSecurityContext: pod,
+      securityContext: container,
+      resources,
+      metrics: { service: { enabled: a.monitoring } },
+    },
+    certController: {
+      replicaCount: 1,
+      podSecurityContext: pod,
+      securityContext: container,
+      resources,
+      metrics: { service: { enabled: a.monitoring } },
+    },
+    "bitwarden-sdk-server": { enabled: false },
+  };
+}
+
+/** Inputs of the operator. */
+export interface ExternalSecretsArgs {
+  /** Its namespace (created here, Pod Security restricted, not in the mesh). */
+  readonly namespace: string;
+  /** Two controllers with leader election, two webhooks, PDBs (prod). */
+  readonly ha: boolean;
+  /** The prometheus-operator CRDs (its ServiceMonitors); empty: no monitor. */
+  readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
+}
+
+/** External Secrets: namespace and chart (its CRDs included). */
+export class ExternalSecrets extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  /** SecretStores and ExternalSecrets need its CRDs and its webhook. */
+  public readonly release: k8s.helm.v4.Chart;
+
+  constructor(name: string, args: ExternalSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:secrets:ExternalSecrets", name, {}, opts);
+    this.namespace = platformNamespace(`${name}-namespace`, args.namespace, { parent: this }).metadata.name;
+    this.release = chartRelease(
+      name,
+      { releaseName: EXTERNAL_SECRETS_NAME, pin: charts.externalSecrets, namespace: this.namespace, values: externalSecretsValues({ ha: args.ha, monitoring: args.monitoringCrds.length > 0, namespace: args.namespace }) },
+      childOptions(this, opts, args.monitoringCrds),
+    );
+    this.registerOutputs({ namespace: this.namespace });
+  }
+}
