@@ -27,6 +27,15 @@ export const CHART_OPTIONS: CliOptions = {
   charts: { type: "string", value: "rendered|helmrelease", help: "GitOps output: every chart object (default) or one HelmRelease per chart" },
 };
 
+/** The GitOps options of the render (render/stack.ts gitopsFromArgs reads them). */
+export const GITOPS_OPTIONS: CliOptions = {
+  gitops: { type: "string", value: "flux|argocd", help: "the GitOps engine the tree is for (default flux)" },
+  "gitops-path": { type: "string", value: "path", help: "the output folder's path inside the Git repository (default .), e.g. clusters/prod: stacks share a repository, one folder each" },
+  "gitops-source": { type: "string", value: "name|url", help: "Flux: the GitRepository's name (default platform); Argo CD: the repository URL (required)" },
+  "gitops-revision": { type: "string", value: "rev", help: "Argo CD: the branch, tag or commit to sync (default HEAD)" },
+  "gitops-name-prefix": { type: "string", value: "name", help: "Argo CD: Applications are <prefix>-<component> (default platform)" },
+};
+
 /** The usage text of a command. */
 export function usageOf(command: string, synopsis: readonly string[], options: CliOptions): string {
   const rows = Object.entries({ ...options, help: { type: "boolean", help: "this text" } as CliOption }).map(([n, o]) => [`--${n}${o.value ? ` <${o.value}>` : ""}`, o.help] as const);

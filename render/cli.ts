@@ -9,6 +9,8 @@
  *   --allow-missing-subcharts   template charts whose cache copy lacks enabled subcharts without them (listed as not covered)
  *   --skip-charts         no chart expansion (each chart stays one HelmRelease; the report says so)
  *   --charts rendered|helmrelease   GitOps output: every chart object (default) or one HelmRelease per chart
+ * GitOps (docs/render.md "GitOps"): --gitops flux|argocd, --gitops-path <folder in the repository>,
+ *   --gitops-source <Flux GitRepository name | Argo CD repository URL>, --gitops-revision, --gitops-name-prefix
  */
 import * as path from "path";
 import { ConfigError } from "../config/load";
@@ -17,12 +19,13 @@ import type { K8sObject } from "../components/core/objects";
 import { FormalVerdict, formalReportSection, formalVerdicts } from "../formal/verdicts";
 import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingSubchartError } from "./charts";
 import { renderConfig } from "./render";
-import { answerArgs, CHART_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
-import { chartOptionsFromArgs, cliArg, stackFromArgs } from "./stack";
+import { answerArgs, CHART_OPTIONS, GITOPS_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
+import { chartOptionsFromArgs, cliArg, gitopsFromArgs, stackFromArgs } from "./stack";
 import { writeRender } from "./write";
 
-const OPTIONS = { ...STACK_OPTIONS, out: { type: "string", value: "dir", help: "where to write (default out/<stack>); only the render's own entries there are replaced" }, ...CHART_OPTIONS } as const;
-const USAGE = usageOf("npm run render --", ["[--stack <name> | --stack-file <path>] [--out <dir>] [chart options]"], OPTIONS);
+const OPTIONS = { ...STACK_OPTIONS, out: { type: "string", value: "dir", help: "where to write (default out/<stack>); only files the render wrote there are replaced or removed" }, ...CHART_OPTIONS, ...GITOPS_OPTIONS } as const;
+
+const USAGE = usageOf("npm run render --", ["[--stack <name> | --stack-file <path>] [--out <dir>] [chart options] [GitOps options]"], OPTIONS);
 
 async function main(argv: string[]): Promise<number> {
   const answered = answerArgs(argv, OPTIONS, USAGE, "npm run render --", (t) => void process.stdout.write(t), (t) => void process.stderr.write(t));
@@ -39,6 +42,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${charts.error}\n`);
     return 2;
   }
+  const gitops = gitopsFromArgs(argv);
+  if ("error" in gitops) {
+    process.stderr.write(`${gitops.error}\n`);
+    return 2;
+  }
 
   try {
     // The formal models run on the validated config and the render; their verdicts go into report.md.
@@ -48,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
       return [formalReportSection(verdicts)];
     };
     const r = await renderConfig(stack, named.read(), { sections, charts });
-    const { files, svg } = await writeRender(r.model, r.report, out);
+    const { files, svg } = await writeRender(r.model, r.report, out, gitops);
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");

@@ -1,11 +1,11 @@
 /**
  * Turns recorded registrations into GitOps objects. Pure functions, no I/O.
  *
- * Flux, not Argo CD: a Pulumi `helm.v3.Release` maps one-to-one onto a Flux HelmRelease (chart,
- * version, values, install/upgrade CRD policy, `dependsOn` between releases), and plain manifests
- * map onto Flux Kustomizations whose `dependsOn` carries the install order between components.
- * Argo CD would need sync waves inside one Application or an app-of-apps, and has no equivalent of
- * a HelmRelease's CRD lifecycle settings.
+ * Flux or Argo CD, per render (GitOpsOptions): the components' manifests are the same; Flux gets a
+ * Kustomization per component whose `dependsOn` carries the install order, Argo CD an Application
+ * per component whose sync wave is its level in that order, under a root Application. Charts kept
+ * whole (`--charts helmrelease`) are Flux HelmReleases: a Pulumi `helm.v3.Release` maps one-to-one
+ * onto one (chart, version, values, CRD policy), which Argo CD has no equivalent of.
  */
 import { flux } from "../versions";
 import { isSecretMarker, RecordedResource } from "./harness";
@@ -18,7 +18,7 @@ export { HELM_RELEASE_TYPE, HELM_V3_RELEASE_TYPE, isHelmChart } from "../policy/
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
   [field: string]: unknown;
 }
 
@@ -170,7 +170,7 @@ function stripSecrets(v: unknown): unknown {
 }
 
 /** A Flux Kustomization applying one component's directory after the components it depends on. */
-export function fluxKustomization(group: string, path: string, dependsOn: readonly string[]): K8sObject {
+export function fluxKustomization(group: string, path: string, dependsOn: readonly string[], source = DEFAULT_GITOPS.source): K8sObject {
   return {
     apiVersion: flux.kustomization,
     kind: "Kustomization",
@@ -179,10 +179,113 @@ export function fluxKustomization(group: string, path: string, dependsOn: readon
       interval: "10m",
       path,
       prune: true,
+      // wait: Flux health-checks every object it applied (rollouts, Jobs, CRDs established) before
+      // the Kustomizations that depend on this one start.
       wait: true,
       timeout: "10m",
-      sourceRef: { kind: "GitRepository", name: "platform" },
+      sourceRef: { kind: "GitRepository", name: source },
       ...(dependsOn.length ? { dependsOn: dependsOn.map((d) => ({ name: `platform-${d}` })) } : {}),
     },
   };
+}
+
+/** Where the render's GitOps objects point, and for which engine. */
+export interface GitOpsOptions {
+  /** Flux (Kustomizations with dependsOn) or Argo CD (Applications with sync waves). */
+  readonly engine: "flux" | "argocd";
+  /**
+   * The render's output folder as a path inside the Git repository (e.g. `clusters/prod`), so
+   * several stacks share one repository, each in its own folder. `.`: the repository's root.
+   */
+  readonly path: string;
+  /** Flux: the GitRepository's name (in flux-system). Argo CD: the repository URL. */
+  readonly source: string;
+  /** Argo CD: the revision to sync (branch, tag or commit). */
+  readonly revision: string;
+  /** Argo CD: names are `<prefix>-<component>`, so stacks sharing one Argo CD do not collide. */
+  readonly namePrefix: string;
+}
+
+export const DEFAULT_GITOPS: GitOpsOptions = { engine: "flux", path: ".", source: "platform", revision: "HEAD", namePrefix: "platform" };
+
+export const ARGOCD_NAMESPACE = "argocd";
+const ARGOCD_API = "argoproj.io/v1alpha1";
+
+/** A repository-relative folder below the render's path (`./clusters/prod/manifests/x` for Flux, no `./` for Argo CD). */
+function repoPath(opts: GitOpsOptions, rel: string, dotSlash: boolean): string {
+  const parts = [opts.path, rel].map((p) => p.replace(/^\.\/?/, "").replace(/\/+$/, "")).filter(Boolean);
+  const joined = parts.join("/");
+  return dotSlash ? `./${joined}` : joined;
+}
+
+/**
+ * The checks on GitOps options, one line each naming the option, before anything is written: a
+ * path that leaves the repository, a Flux source that is not a Kubernetes name, an Argo CD source
+ * that is not a repository URL.
+ */
+export function gitopsProblems(o: GitOpsOptions): string[] {
+  const out: string[] = [];
+  if (o.path.startsWith("/") || o.path.split("/").includes("..")) out.push(`--gitops-path: must be a path inside the repository, relative to its root (got ${JSON.stringify(o.path)}; expected e.g. clusters/prod)`);
+  if (o.engine === "flux" && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o.source)) out.push(`--gitops-source: the Flux GitRepository's name must be a DNS label (got ${JSON.stringify(o.source)}; expected e.g. platform)`);
+  if (o.engine === "argocd" && !/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(o.source)) out.push(`--gitops-source: Argo CD needs the repository URL (got ${JSON.stringify(o.source)}; expected https://…, ssh://… or git@…)`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/.test(o.namePrefix)) out.push(`--gitops-name-prefix: must be a DNS label of at most 32 characters (got ${JSON.stringify(o.namePrefix)})`);
+  return out;
+}
+
+/** The component groups the GitOps objects are made from (render/model.ts Group). */
+interface GitOpsGroup {
+  readonly name: string;
+  readonly dir: string;
+  readonly dependsOn: readonly string[];
+}
+
+/**
+ * The GitOps tree: files below the output folder and their objects. Flux: one Kustomization per
+ * component with `dependsOn` from the install order. Argo CD: one Application per component with
+ * its sync wave (its level in the same order), and a root Application (app of apps) over them.
+ */
+export function gitopsFiles(groups: readonly GitOpsGroup[], levels: readonly (readonly string[])[], o: GitOpsOptions): { path: string; objects: K8sObject[] }[] {
+  if (o.engine === "flux") {
+    return [{ path: "flux/kustomizations.yaml", objects: groups.map((g) => fluxKustomization(g.name, repoPath(o, `manifests/${g.dir}`, true), g.dependsOn, o.source)) }];
+  }
+  const wave = new Map(levels.flatMap((names, i) => names.map((n) => [n, i] as const)));
+  const apps = groups.map(
+    (g): K8sObject => ({
+      apiVersion: ARGOCD_API,
+      kind: "Application",
+      metadata: {
+        name: `${o.namePrefix}-${g.name}`.slice(0, 63).replace(/-+$/, ""),
+        namespace: ARGOCD_NAMESPACE,
+        // The install order: Argo CD syncs wave n once every Application of the waves before is healthy.
+        annotations: { "argocd.argoproj.io/sync-wave": String(wave.get(g.name) ?? 0) },
+        finalizers: ["resources-finalizer.argocd.argoproj.io"],
+      },
+      spec: {
+        project: "default",
+        source: { repoURL: o.source, targetRevision: o.revision, path: repoPath(o, `manifests/${g.dir}`, false) },
+        destination: { server: "https://kubernetes.default.svc" },
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          // Server-side apply: CRDs and large ConfigMaps exceed client-side apply's annotation limit.
+          syncOptions: ["ServerSideApply=true", "PruneLast=true"],
+          retry: { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } },
+        },
+      },
+    }),
+  );
+  const root: K8sObject = {
+    apiVersion: ARGOCD_API,
+    kind: "Application",
+    metadata: { name: o.namePrefix, namespace: ARGOCD_NAMESPACE, finalizers: ["resources-finalizer.argocd.argoproj.io"] },
+    spec: {
+      project: "default",
+      source: { repoURL: o.source, targetRevision: o.revision, path: repoPath(o, "argocd/applications", false) },
+      destination: { server: "https://kubernetes.default.svc", namespace: ARGOCD_NAMESPACE },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+    },
+  };
+  return [
+    { path: "argocd/applications/applications.yaml", objects: apps },
+    { path: "argocd/root.yaml", objects: [root] },
+  ];
 }

@@ -391,6 +391,6 @@ export function reportMarkdown(input: ReportInput): string {
   }
 
   for (const s of input.sections ?? []) out.push(`## ${s.title}`, "", s.body, "");
-  out.push("## Files", "", "- `manifests/<component>/`: the objects, one file each", "- `flux/`: Flux Kustomizations (one per component, `dependsOn` = install order) and Helm sources/releases", "- `graph.mmd`, `graph.dot`, `graph.svg`: the component dependency graph", "");
+  out.push("## Files", "", "- `manifests/<component>/`: the objects, one file each", "- `flux/kustomizations.yaml` (`--gitops flux`, the default): one Flux Kustomization per component, `dependsOn` = install order; or `argocd/` (`--gitops argocd`): one Argo CD Application per component, sync wave = its level in the install order, under `argocd/root.yaml`", "- `.render-files`: what this render wrote; the next one removes only those of them it no longer writes", "- `graph.mmd`, `graph.dot`, `graph.svg`: the component dependency graph", "");
   return out.join("\n");
 }

@@ -5,6 +5,7 @@ import { isMap, isScalar, LineCounter } from "yaml";
 import { ConfigError, parseStackConfig } from "../config/load";
 import type { PlatformConfig } from "../config/schema";
 import { defaultChartCaches } from "./charts";
+import { DEFAULT_GITOPS, GitOpsOptions, gitopsProblems } from "./gitops";
 import { parseGoYaml } from "./go-yaml";
 import type { ChartMode } from "./model";
 import { PACKAGE_ROOT } from "../components/shared/package-root";
@@ -118,4 +119,22 @@ export function chartOptionsFromArgs(argv: readonly string[]): ChartCliOptions |
     ...(argv.includes("--allow-missing-subcharts") ? { allowMissingSubcharts: true } : {}),
     mode,
   };
+}
+
+/** The GitOps options of a command line, or the one-line problems. */
+export function gitopsFromArgs(argv: readonly string[]): GitOpsOptions | { error: string } {
+  const engine = cliArg("gitops", argv) ?? DEFAULT_GITOPS.engine;
+  if (engine !== "flux" && engine !== "argocd") return { error: `--gitops: unknown engine ${JSON.stringify(engine)}; expected flux or argocd` };
+  const source = cliArg("gitops-source", argv) ?? (engine === "flux" ? DEFAULT_GITOPS.source : "");
+  const o: GitOpsOptions = {
+    engine,
+    path: cliArg("gitops-path", argv) ?? DEFAULT_GITOPS.path,
+    source,
+    revision: cliArg("gitops-revision", argv) ?? DEFAULT_GITOPS.revision,
+    namePrefix: cliArg("gitops-name-prefix", argv) ?? DEFAULT_GITOPS.namePrefix,
+  };
+  const problems = gitopsProblems(o);
+  // HelmReleases are Flux's: Argo CD would apply them as objects nothing reconciles.
+  if (engine === "argocd" && cliArg("charts", argv) === "helmrelease") problems.push("--charts helmrelease: HelmReleases need Flux (got --gitops argocd); expected --charts rendered with Argo CD");
+  return problems.length ? { error: problems.join("\n") } : o;
 }

@@ -1,17 +1,19 @@
 /**
- * Writes a render to disk: manifests, Flux objects, report and graph.
+ * Writes a render to disk: manifests, the GitOps objects (Flux or Argo CD), report and graph.
  *
  * Everything goes to a staging folder inside the output folder first; only a finished render
- * replaces what an earlier one wrote there (RENDER_ENTRIES; anything else in the folder, such as a
- * Git repository's own files, is kept). So a failed write leaves the earlier render, and files of
- * removed components do not linger for GitOps to apply.
+ * replaces what an earlier one wrote there. The render keeps a list of the files it wrote
+ * (LEDGER): the next render removes those it no longer writes (a removed component's files do not
+ * linger for GitOps to apply) and never touches a file it did not write (a Git repository's own
+ * files, a team's README beside the manifests, another stack's folder). A failed write leaves the
+ * earlier render.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { dump } from "js-yaml";
-import type { K8sObject } from "./gitops";
-import type { RenderModel } from "./model";
+import { DEFAULT_GITOPS, gitopsFiles, GitOpsOptions, K8sObject } from "./gitops";
+import { groupLevels, RenderModel } from "./model";
 import { dotGraph, mermaidGraph } from "./report";
 
 // js-yaml: 2.6× faster than `yaml` on the rendered objects (docs/benchmarks.md), and it quotes
@@ -23,8 +25,11 @@ export function fileNameOf(o: K8sObject): string {
   return `${o.kind}-${ns}${o.metadata.name}.yaml`.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
 }
 
-/** What a render writes at the top of its output folder: replaced as a whole by the next render. */
-export const RENDER_ENTRIES = ["manifests", "flux", "report.md", "graph.mmd", "graph.dot", "graph.svg"] as const;
+/** What a render writes at the top of its output folder. */
+export const RENDER_ENTRIES = ["manifests", "flux", "argocd", "report.md", "graph.mmd", "graph.dot", "graph.svg"] as const;
+
+/** The list of files the last render wrote, one path per line, below the output folder. */
+export const LEDGER = ".render-files";
 
 /** The staging folder's name inside the output folder. */
 export const STAGING = ".rendering";
@@ -36,7 +41,7 @@ const CONCURRENT_WRITES = 16;
 type Pending = readonly [rel: string, text: () => string];
 
 /** Writes everything; resolves to the paths written, relative to `outDir`, and whether the SVG was made. */
-export async function writeRender(model: RenderModel, report: string, outDir: string): Promise<{ files: string[]; svg: boolean }> {
+export async function writeRender(model: RenderModel, report: string, outDir: string, gitops: GitOpsOptions = DEFAULT_GITOPS): Promise<{ files: string[]; svg: boolean }> {
   const dot = dotGraph(model);
   const svg = svgOf(dot); // Graphviz lays the graph out while the files are written
   const out: Pending[] = [];
@@ -47,7 +52,8 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
     // (supplied out of band): a kustomization.yaml lists exactly the files, nothing else in the folder.
     out.push([path.join("manifests", g.dir, "kustomization.yaml"), () => yamlDoc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names })]);
   }
-  out.push([path.join("flux", "kustomizations.yaml"), () => model.kustomizations.map(yamlDoc).join("---\n")]);
+  const levels = groupLevels(model);
+  for (const f of gitopsFiles(model.groups, levels, gitops)) out.push([f.path, () => f.objects.map(yamlDoc).join("---\n")]);
   out.push(["report.md", () => report], ["graph.mmd", () => mermaidGraph(model)], ["graph.dot", () => dot]);
 
   const existed = fs.existsSync(outDir);
@@ -62,12 +68,9 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
       out.push(["graph.svg", () => svgText]);
       await writeFiles(staging, out.slice(-1));
     }
-    for (const entry of RENDER_ENTRIES) {
-      const target = path.join(outDir, entry);
-      fs.rmSync(target, { recursive: true, force: true });
-      if (fs.existsSync(path.join(staging, entry))) fs.renameSync(path.join(staging, entry), target);
-    }
-    fs.rmdirSync(staging);
+    const written = out.map(([rel]) => rel);
+    replaceOwnFiles(outDir, staging, previousFiles(outDir), written);
+    fs.rmSync(staging, { recursive: true, force: true });
     return { files: out.map(([rel]) => rel), svg: svgText !== undefined };
   } catch (e) {
     await svg; // no Graphviz left running
@@ -75,6 +78,42 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
     if (!existed && fs.existsSync(outDir) && !fs.readdirSync(outDir).length) fs.rmdirSync(outDir);
     throw e;
   }
+}
+
+/**
+ * What the last render wrote: its ledger, or, for a folder an older version rendered into (no
+ * ledger), every file under RENDER_ENTRIES, which that version replaced as a whole.
+ */
+function previousFiles(outDir: string): string[] {
+  const ledger = path.join(outDir, LEDGER);
+  if (fs.existsSync(ledger)) return fs.readFileSync(ledger, "utf8").split("\n").filter(Boolean);
+  const walk = (rel: string): string[] => {
+    const abs = path.join(outDir, rel);
+    if (!fs.existsSync(abs)) return [];
+    return fs.statSync(abs).isDirectory() ? fs.readdirSync(abs).flatMap((n) => walk(path.join(rel, n))) : [rel];
+  };
+  return RENDER_ENTRIES.flatMap((e) => walk(e));
+}
+
+/**
+ * Moves the staged files into place, removes the files the previous render wrote and this one
+ * does not (and the folders that leaves empty), and writes the new ledger last.
+ */
+function replaceOwnFiles(outDir: string, staging: string, previous: readonly string[], written: readonly string[]): void {
+  const now = new Set(written);
+  for (const rel of previous) {
+    if (now.has(rel) || rel.split(/[\\/]/).includes("..")) continue;
+    fs.rmSync(path.join(outDir, rel), { force: true });
+    // Folders the removal emptied, up to the output folder.
+    for (let dir = path.dirname(path.join(outDir, rel)); dir.startsWith(outDir + path.sep) && fs.existsSync(dir) && !fs.readdirSync(dir).length; dir = path.dirname(dir)) fs.rmdirSync(dir);
+  }
+  for (const rel of written) {
+    const target = path.join(outDir, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.renameSync(path.join(staging, rel), target);
+  }
+  fs.writeFileSync(path.join(staging, LEDGER), [...written].sort().join("\n") + "\n");
+  fs.renameSync(path.join(staging, LEDGER), path.join(outDir, LEDGER));
 }
 
 /**

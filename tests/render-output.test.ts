@@ -34,15 +34,24 @@ describe("the output folder", () => {
   // The second group's folder is the first group's file: one of the two cannot be made.
   const unwritable = (): RenderModel => ({ ...model(), groups: [group("x"), group("x/configmap-a.yaml")] });
 
-  it("is replaced by a finished render: files of components no longer rendered do not linger", async () => {
+  it("is replaced by a finished render: files of components no longer rendered do not linger, files it did not write stay", async () => {
     const out = path.join(tmp(), "out");
-    await writeRender(model(), "first", out);
-    fs.mkdirSync(path.join(out, "manifests", "workloads-removed-service"), { recursive: true });
-    fs.writeFileSync(path.join(out, "manifests", "workloads-removed-service", "deployment.yaml"), "kind: Deployment\n");
+    await writeRender({ ...model(), groups: [group("workloads-removed-service")] }, "first", out);
+    expect(fs.existsSync(path.join(out, "manifests", "workloads-removed-service", "configmap-a.yaml"))).toBe(true);
+    fs.writeFileSync(path.join(out, "manifests", "team-notes.md"), "ours\n");
     await writeRender(model(), "second", out);
     expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe("second");
     expect(fs.existsSync(path.join(out, "manifests", "workloads-removed-service"))).toBe(false);
+    expect(fs.readFileSync(path.join(out, "manifests", "team-notes.md"), "utf8")).toBe("ours\n");
     expect(fs.readdirSync(path.dirname(out))).toEqual(["out"]);
+  });
+
+  it("treats a folder an older version rendered (no ledger) as its own under its entries", async () => {
+    const out = path.join(tmp(), "out");
+    fs.mkdirSync(path.join(out, "manifests", "workloads-removed-service"), { recursive: true });
+    fs.writeFileSync(path.join(out, "manifests", "workloads-removed-service", "deployment.yaml"), "kind: Deployment\n");
+    await writeRender(model(), "second", out);
+    expect(fs.existsSync(path.join(out, "manifests", "workloads-removed-service"))).toBe(false);
   });
 
   it("fails the render when a file cannot be written, and leaves the earlier render", async () => {
