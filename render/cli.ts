@@ -21,11 +21,14 @@ import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingS
 import { renderConfig } from "./render";
 import { answerArgs, CHART_OPTIONS, GITOPS_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
 import { chartOptionsFromArgs, cliArg, gitopsFromArgs, stackFromArgs } from "./stack";
+import { callGraph, previousRender, reportWithComparison } from "./compare";
 import { writeRender } from "./write";
 
-const OPTIONS = { ...STACK_OPTIONS, out: { type: "string", value: "dir", help: "where to write (default out/<stack>); only files the render wrote there are replaced or removed" }, ...CHART_OPTIONS, ...GITOPS_OPTIONS } as const;
 
-const USAGE = usageOf("npm run render --", ["[--stack <name> | --stack-file <path>] [--out <dir>] [chart options] [GitOps options]"], OPTIONS);
+const COMPARE_OPTIONS = { compare: { type: "string", value: "dir", help: "an earlier render (its --out folder, may be the same): report.md gets \"What changes\" (objects added, changed with their fields, removed, per component) and which images are new" } } as const;
+const OPTIONS = { ...STACK_OPTIONS, ...COMPARE_OPTIONS, out: { type: "string", value: "dir", help: "where to write (default out/<stack>); only files the render wrote there are replaced or removed" }, ...CHART_OPTIONS, ...GITOPS_OPTIONS } as const;
+
+const USAGE = usageOf("npm run render --", ["[--stack <name> | --stack-file <path>] [--out <dir>] [--compare <dir>] [chart options] [GitOps options]"], OPTIONS);
 
 async function main(argv: string[]): Promise<number> {
   const answered = answerArgs(argv, OPTIONS, USAGE, "npm run render --", (t) => void process.stdout.write(t), (t) => void process.stderr.write(t));
@@ -48,6 +51,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // The earlier render is read before anything is written: --compare may name the --out folder itself.
+  const compareDir = cliArg("compare", argv);
+  const previous = compareDir === undefined ? undefined : previousRender(path.resolve(compareDir));
+  if (previous && "error" in previous) {
+    process.stderr.write(`${previous.error}\n`);
+    return 2;
+  }
+
   try {
     // The formal models run on the validated config and the render; their verdicts go into report.md.
     let verdicts: FormalVerdict[] = [];
@@ -56,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
       return [formalReportSection(verdicts)];
     };
     const r = await renderConfig(stack, named.read(), { sections, charts });
-    const { files, svg } = await writeRender(r.model, r.report, out, gitops);
+    const report = previous ? reportWithComparison(r.report, r.model, previous, compareDir!) : r.report;
+    const { files, svg } = await writeRender(r.model, report, out, gitops, { callGraph: callGraph(r.config) });
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");

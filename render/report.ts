@@ -10,6 +10,7 @@ import { loadtesterPrincipal } from "../components/delivery/flagger";
 import { renderCanaryQuery } from "../components/observability/slo";
 import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf } from "../components/secrets/store-access";
 import { STORE_SECRET_DIR } from "../components/workloads/microservice";
+import { callGraph, imagesSection } from "./compare";
 import { groupLevels, RenderModel } from "./model";
 import { charts as chartPins, type ChartPin } from "../versions";
 
@@ -347,6 +348,8 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...chartsSection(input.charts));
+  out.push(...imagesSection(model.groups.flatMap((g) => g.objects)));
+  out.push("## Service calls", "", "Who calls whom, over which protocol, through which policy (also `calls.mmd`, one sorted line per service and edge, so a one-service change changes only its lines):", "", "```mermaid", callGraph(config).trimEnd(), "```", "");
 
   out.push("## Secrets (references only)", "");
   if (!model.secrets.length) out.push("None.");
@@ -391,6 +394,6 @@ export function reportMarkdown(input: ReportInput): string {
   }
 
   for (const s of input.sections ?? []) out.push(`## ${s.title}`, "", s.body, "");
-  out.push("## Files", "", "- `manifests/<component>/`: the objects, one file each", "- `flux/kustomizations.yaml` (`--gitops flux`, the default): one Flux Kustomization per component, `dependsOn` = install order; or `argocd/` (`--gitops argocd`): one Argo CD Application per component, sync wave = its level in the install order, under `argocd/root.yaml`", "- `.render-files`: what this render wrote; the next one removes only those of them it no longer writes", "- `graph.mmd`, `graph.dot`, `graph.svg`: the component dependency graph", "");
+  out.push("## Files", "", "- `manifests/<component>/`: the objects, one file each", "- `flux/kustomizations.yaml` (`--gitops flux`, the default): one Flux Kustomization per component, `dependsOn` = install order; or `argocd/` (`--gitops argocd`): one Argo CD Application per component, sync wave = its level in the install order, under `argocd/root.yaml`", "- `calls.mmd`: the service call graph (as under \"Service calls\")", "- `.render-files`: what this render wrote; the next one removes only those of them it no longer writes", "- `graph.mmd`, `graph.dot`, `graph.svg`: the component dependency graph", "");
   return out.join("\n");
 }

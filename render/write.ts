@@ -26,7 +26,7 @@ export function fileNameOf(o: K8sObject): string {
 }
 
 /** What a render writes at the top of its output folder. */
-export const RENDER_ENTRIES = ["manifests", "flux", "argocd", "report.md", "graph.mmd", "graph.dot", "graph.svg"] as const;
+export const RENDER_ENTRIES = ["manifests", "flux", "argocd", "report.md", "graph.mmd", "graph.dot", "graph.svg", "calls.mmd"] as const;
 
 /** The list of files the last render wrote, one path per line, below the output folder. */
 export const LEDGER = ".render-files";
@@ -41,7 +41,13 @@ const CONCURRENT_WRITES = 16;
 type Pending = readonly [rel: string, text: () => string];
 
 /** Writes everything; resolves to the paths written, relative to `outDir`, and whether the SVG was made. */
-export async function writeRender(model: RenderModel, report: string, outDir: string, gitops: GitOpsOptions = DEFAULT_GITOPS): Promise<{ files: string[]; svg: boolean }> {
+/** More files a render writes beside the model's. */
+export interface RenderExtras {
+  /** The service call graph (render/compare.ts callGraph), written as calls.mmd. */
+  readonly callGraph?: string;
+}
+
+export async function writeRender(model: RenderModel, report: string, outDir: string, gitops: GitOpsOptions = DEFAULT_GITOPS, extras: RenderExtras = {}): Promise<{ files: string[]; svg: boolean }> {
   const dot = dotGraph(model);
   const svg = svgOf(dot); // Graphviz lays the graph out while the files are written
   const out: Pending[] = [];
@@ -55,6 +61,7 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
   const levels = groupLevels(model);
   for (const f of gitopsFiles(model.groups, levels, gitops)) out.push([f.path, () => f.objects.map(yamlDoc).join("---\n")]);
   out.push(["report.md", () => report], ["graph.mmd", () => mermaidGraph(model)], ["graph.dot", () => dot]);
+  if (extras.callGraph !== undefined) out.push(["calls.mmd", () => extras.callGraph!]);
 
   const existed = fs.existsSync(outDir);
   // Inside the output folder: the same file system, so the final renames are cheap. One fixed

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadAll } from "js-yaml";
+import { callGraph, compareRenders, currentRender, previousRender, reportWithComparison } from "../render/compare";
 import { DEFAULT_GITOPS, GitOpsOptions, gitopsProblems } from "../render/gitops";
 import { groupLevels } from "../render/model";
 import { Rendered, renderConfig, renderStack } from "../render/render";
@@ -118,5 +119,48 @@ describe("one repository, several stacks", () => {
     const ledger = fs.readFileSync(path.join(dev, LEDGER), "utf8").split("\n").filter(Boolean);
     expect(ledger.some((f) => f.includes("notification-service"))).toBe(false);
     expect([...hashes(dev).keys()].filter((f) => f !== LEDGER && !ledger.includes(f)).sort()).toEqual(["manifests/README.md", "manifests/workloads-notification-service/notes.txt"]);
+  });
+});
+
+describe("review in pull requests: --compare, the call graph, the images", () => {
+  const withService = (edit: (services: Record<string, any>) => void) => {
+    const flat = readStackConfig("dev");
+    const services = JSON.parse(flat["platform:services"]!);
+    edit(services);
+    return renderConfig("dev", { ...flat, "platform:services": JSON.stringify(services) });
+  };
+
+  it("reports exactly the changed service's objects, with the changed fields, and its image as new", async () => {
+    const before = tmp();
+    await writeRender(rendered["dev"]!.model, rendered["dev"]!.report, before);
+    const previous = previousRender(before);
+    if ("error" in previous) throw new Error(previous.error);
+    const next = await withService((s) => (s["payment-service"].image = "ghcr.io/acme-shop/payment-service@sha256:" + "ab".repeat(32)));
+    const changes = compareRenders(previous, currentRender(next.model));
+    expect(changes.added).toEqual([]);
+    expect(changes.removed).toEqual([]);
+    expect(changes.changed.map((c) => `${c.component} ${c.object["kind"]}/${c.object["metadata"].name} ${c.fields.join(",")}`)).toEqual(["workloads-payment-service Deployment/payment-service spec.template.spec.containers[0].image"]);
+    const report = reportWithComparison(next.report, next.model, previous, before);
+    expect(report).toMatch(/## What changes\n\nAgainst the render in `[^`]+`: 0 added, 1 changed, 0 removed\./);
+    expect(report).toContain(`| \`ghcr.io/acme-shop/payment-service@sha256:${"ab".repeat(32)}\` | Deployment apps/payment-service | new |`);
+    // The same render against itself: nothing changes.
+    expect(compareRenders(previous, currentRender(rendered["dev"]!.model))).toEqual({ added: [], removed: [], changed: [] });
+    expect(previousRender(path.join(before, "nowhere"))).toEqual({ error: expect.stringMatching(/^--compare: .* holds no earlier render \(no manifests\/ folder\)/) });
+  });
+
+  it("draws the call graph one sorted line per service and edge: a new call adds one line, nothing else moves", async () => {
+    const cfg = rendered["dev"]!.config;
+    const before = callGraph(cfg);
+    expect(callGraph(cfg)).toBe(before);
+    expect(before).toContain('  order_service -->|"http GET /users · allow-user-service"| user_service');
+    expect(before).toMatch(/gateway -->\|"https [^"]+ · gateway principal"\| user_service/);
+    const flat = readStackConfig("dev");
+    const services = JSON.parse(flat["platform:services"]!);
+    services["inventory-service"].calls = [...(services["inventory-service"].calls ?? []), { service: "user-service", methods: ["GET"] }];
+    const after = callGraph((await renderConfig("dev", { ...flat, "platform:services": JSON.stringify(services) })).config);
+    const a = new Set(before.split("\n"));
+    const b = after.split("\n");
+    expect(b.filter((l) => !a.has(l))).toEqual(['  inventory_service -->|"http GET · allow-user-service"| user_service']);
+    expect(before.split("\n").filter((l) => !b.includes(l))).toEqual([]);
   });
 });
