@@ -166,8 +166,8 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     name: "service-secrets",
     componentTypes: ["platform:secrets:ServiceSecrets"],
     contains: "Per declaring service: a SecretStore (Kubernetes auth with the service's ServiceAccount) and an ExternalSecret writing `<service>-store`",
-    after: ["secrets-operator", "namespaces"],
-    why: "SecretStore and ExternalSecret are External Secrets' CRDs, validated by its webhook; they live in the service's namespace. No edge to the store: the operator retries until the store answers.",
+    after: ["secrets-operator", "secrets", "namespaces"],
+    why: "SecretStore and ExternalSecret are External Secrets' CRDs, validated by its webhook; they live in the service's namespace; the SecretStore carries the store's CA (made with the store). Nothing waits for the store to be unsealed: the operator retries until it answers.",
   },
   {
     name: "admission-controller",

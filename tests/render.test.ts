@@ -31,6 +31,8 @@ const routesOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s
 const objectsOf = (r: Rendered) => r.model.groups.flatMap((g) => g.objects);
 /** Progressive services' Canaries, and Flagger once there is one (docs/delivery.md). */
 const rolloutsOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s]) => s.rollout.strategy === "progressive").map(([n]) => `${n}-rollout`).sort();
+/** Services that declare store secrets (their SecretStore and ExternalSecret are a component of their own). */
+const storeUsersOf = (r: Rendered) => Object.entries(r.config.services).filter(([, s]) => Object.keys(s.secrets).length > 0).map(([n]) => n).sort();
 const deliveryOf = (r: Rendered) => (rolloutsOf(r).length ? ["flagger", ...rolloutsOf(r)] : []);
 const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 
@@ -61,6 +63,8 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       "etcd",
       "kafka",
       "nats",
+      ...(r.config.secrets.enabled ? ["external-secrets", "vault"] : []),
+      ...storeUsersOf(r).map((s) => `${s}-secrets`),
       "kyverno",
       "admission-policies",
       ...Object.keys(r.config.services).sort(),
@@ -69,7 +73,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     expect(appNs.sort()).toEqual(["apps", "notifications"]);
     // Platform components bring their own namespaces.
     const nsNames = objectsOf(r).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
-    expect(nsNames.sort()).toEqual(["apps", "discovery", ...(rolloutsOf(r).length ? ["flagger"] : []), "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability"]);
+    expect(nsNames.sort()).toEqual(["apps", "discovery", ...(r.config.secrets.enabled ? ["external-secrets"] : []), ...(rolloutsOf(r).length ? ["flagger"] : []), "gateway-system", "istio-system", "kafka", "kyverno", "nats", "notifications", "observability", ...(r.config.secrets.enabled ? ["vault"] : [])]);
   });
 
   it("passes the API server's checks beyond the schema on every object, chart objects included (names, labels, ports, requests ≤ limits)", () => {
@@ -134,18 +138,21 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace", "security-namespace", "strimzi"],
       [controllerOf(r), "etcd", "kafka", "mesh-ca", "prometheus-operator-crds"].sort(),
       // Kyverno, Loki and NATS render ServiceMonitors/PodMonitors: after the prometheus-operator CRDs.
-      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos", ...routesOf(r)].sort(),
-      // Flagger's namespace policies wait for istiod, as the mesh's do.
-      ["admission-policies", ...(rolloutsOf(r).length ? ["flagger"] : []), "mesh-policies"],
-      // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway; Canaries for Flagger.
-      [...Object.keys(r.config.services), ...rolloutsOf(r)].sort(),
+      ["gateway", "istio", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos", ...routesOf(r), ...(r.config.secrets.enabled ? ["external-secrets"] : [])].sort(),
+      // Flagger's and the secret store's namespace policies wait for istiod, as the mesh's do.
+      ["admission-policies", ...(rolloutsOf(r).length ? ["flagger"] : []), "mesh-policies", ...(r.config.secrets.enabled ? ["vault"] : [])],
+      // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway; Canaries for Flagger;
+      // a service's SecretStore for the store's CA.
+      [...Object.keys(r.config.services).filter((s) => !storeUsersOf(r).includes(s)), ...rolloutsOf(r), ...storeUsersOf(r).map((s) => `${s}-secrets`)].sort(),
+      // A service that declares store secrets waits for its ExternalSecret.
+      ...(storeUsersOf(r).length ? [storeUsersOf(r)] : []),
     ]);
   });
 
   it("installs the prometheus-operator CRDs before every component that renders a monitoring.coreos.com object", () => {
     const r = rendered[stack]!;
     const monitoring = r.model.groups.filter((g) => g.objects.some((o) => o.apiVersion.startsWith("monitoring.coreos.com/")));
-    expect(monitoring.map((g) => g.name).sort()).toEqual([...(rolloutsOf(r).length ? ["flagger"] : []), "gateway", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos"]);
+    expect(monitoring.map((g) => g.name).sort()).toEqual([...(r.config.secrets.enabled ? ["external-secrets"] : []), ...(rolloutsOf(r).length ? ["flagger"] : []), "gateway", "jaeger", "kube-prometheus-stack", "kyverno", "loki", "nats", "otel-collector", "slos", ...(r.config.secrets.enabled ? ["vault"] : [])]);
     for (const g of [...monitoring, r.model.groups.find((x) => x.name === "kube-prometheus-stack")!]) {
       expect(g.dependsOn).toContain("prometheus-operator-crds");
       expect(mayFollow(g.stage, "monitoring-crds")).toBe(true);
@@ -294,7 +301,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 31 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 34 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");
