@@ -37,7 +37,7 @@ describe.each(["dev", "prod", "prod+consul"])("the %s access matrix", (stack) =>
     const matrix = accessMatrix(r.config);
     const g = granted(r);
     expect(accessDifferences(matrix, g)).toEqual({ extra: [], missing: [] });
-    for (const kind of ["call", "kafka-produce", "kafka-consume", "nats-publish", "nats-subscribe", "kv-read", "kv-write", "store"]) expect(matrix.some((l) => l.kind === kind)).toBe(true);
+    for (const kind of ["call", "kafka-produce", "kafka-consume", "nats-publish", "nats-subscribe", "kv-read", "kv-write", "store", "secret"]) expect(matrix.some((l) => l.kind === kind)).toBe(true);
     expect(r.report).toContain("## Access matrix");
     expect(r.running.findings.filter((f) => f.proof === "matrix")).toEqual([]);
   });
@@ -70,6 +70,23 @@ describe("an object that grants more, or less, than the matrix is caught", () =>
       c["command"][c["command"].length - 1] += "\netcdctl role grant-permission order-service readwrite --prefix=true /services/user-service/";
     });
     expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "order-service", kind: "store", grant: "/services/user-service/" }]);
+  });
+  const configurator = (o: Record<string, any>) => o["kind"] === "Job" && o["metadata"]?.namespace === "vault";
+  it("a secret-store policy with a path the service did not declare", () => {
+    const res = mutated(r(), configurator, (o) => {
+      const c = o["spec"]["template"]["spec"]["containers"][0];
+      c["command"][c["command"].length - 1] = c["command"][c["command"].length - 1].replace('path "secret/data/services/payment-service/provider"', 'path "secret/data/services/order-service/db" {\n  capabilities = ["read"]\n}\npath "secret/data/services/payment-service/provider"');
+    });
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "payment-service", kind: "secret", grant: "secret/data/services/order-service/db" }]);
+  });
+  it("a secret-store role bound to every ServiceAccount of the namespace", () => {
+    const res = mutated(r(), configurator, (o) => {
+      const c = o["spec"]["template"]["spec"]["containers"][0];
+      c["command"][c["command"].length - 1] = c["command"][c["command"].length - 1].replace("bound_service_account_names=payment-service", "bound_service_account_names=*");
+    });
+    const extra = accessDifferences(accessMatrix(r().config), granted(r(), res)).extra;
+    expect(extra.map((x) => x.service).sort()).toEqual(["inventory-service", "inventory-service", "order-service", "order-service", "user-service", "user-service"]);
+    expect(extra.every((x) => x.kind === "secret")).toBe(true);
   });
 });
 

@@ -3,7 +3,8 @@
  * may produce and consume, which NATS subjects and buckets it may use, which config-store prefix
  * it owns, and the objects that enforce each line. The matrix is generated from the declarations;
  * then what the rendered objects grant is read back from them (mesh policies evaluated for every
- * pair of services, KafkaUser ACLs, the NATS server's users, the store's auth script) and every
+ * pair of services, KafkaUser ACLs, the NATS server's users, the store's auth script, the secret
+ * store's configurator script) and every
  * grant the objects give that the matrix does not list, or the reverse, is a finding.
  */
 import type { PlatformConfig } from "../../config/schema";
@@ -12,12 +13,13 @@ import { kvStream, natsIdentity } from "../../components/messaging/nats-access";
 import { etcdClientPrefix } from "../../components/discovery/etcd-cluster";
 import { consulClientPrefix } from "../../components/discovery/consul";
 import { serviceGraph } from "../../components/service-graph";
+import { CONFIGURATOR, parsePolicyHcl, storeAccess } from "../../components/secrets/store-access";
 import type { Obj } from "../../policy/k8s";
 import { evaluateFlow, MeshView, meshView } from "./flows";
 import { indexOf, LiveObject, PodSet } from "./pods";
 
 /** The kinds of access the matrix has a column for. */
-export type AccessKind = "call" | "kafka-produce" | "kafka-consume" | "nats-publish" | "nats-subscribe" | "kv-read" | "kv-write" | "store";
+export type AccessKind = "call" | "kafka-produce" | "kafka-consume" | "nats-publish" | "nats-subscribe" | "kv-read" | "kv-write" | "store" | "secret";
 
 /** One line of the matrix: a service may do `grant` of `kind`. */
 export interface AccessGrant {
@@ -62,7 +64,31 @@ export function accessMatrix(config: PlatformConfig): AccessLine[] {
       lines.push({ service, kind: "store", grant: etcd ? etcdClientPrefix(service) : consulClientPrefix(service), enforcedBy: etcd ? `etcd role ${service} (the etcd auth Job)` : `Consul ACL policy svc-${service} (the Consul ACL Job)` });
     }
   }
+  if (config.secrets.enabled) {
+    for (const a of storeAccess(config.services)) {
+      for (const p of a.readPaths) lines.push({ service: a.service, kind: "secret", grant: p, enforcedBy: `Vault policy and role ${a.name} (Job ${PLATFORM_NAMESPACES.secrets}/${CONFIGURATOR}-*), SecretStore ${a.namespace}/${a.service}-store` });
+    }
+  }
   return dedupe(lines);
+}
+
+/**
+ * What the secret store's configurator grants: each role's bound ServiceAccount (a service's,
+ * as Microservice names it) gets `read` on the paths of the policies the role issues tokens for.
+ * A role bound to `*` grants every service of the namespace.
+ */
+function secretGrants(script: string, config: PlatformConfig): AccessGrant[] {
+  const policies = new Map<string, string[]>();
+  for (const m of script.matchAll(/vault policy write (\S+) - <<'EOF'\n([\s\S]*?)EOF/g)) policies.set(m[1]!, parsePolicyHcl(m[2]!).filter((r) => r.capabilities.includes("read")).map((r) => r.path));
+  const out: AccessGrant[] = [];
+  for (const m of script.matchAll(/vault write auth\/kubernetes\/role\/(\S+) ([^\n]*)/g)) {
+    const args = Object.fromEntries(m[2]!.split(/\s+/).map((kv) => kv.split("=") as [string, string]));
+    const names = (args["bound_service_account_names"] ?? "").split(",");
+    const namespaces = (args["bound_service_account_namespaces"] ?? "").split(",");
+    const services = Object.entries(config.services).filter(([n, s]) => (names.includes("*") || names.includes(n)) && (namespaces.includes("*") || namespaces.includes(s.namespace))).map(([n]) => n);
+    for (const p of (args["token_policies"] ?? "").split(",")) for (const path of policies.get(p) ?? []) for (const service of services) out.push({ service, kind: "secret", grant: path });
+  }
+  return out;
 }
 
 function dedupe<T extends AccessGrant>(xs: readonly T[]): T[] {
@@ -154,6 +180,11 @@ export function grantedByObjects(objects: readonly LiveObject[], pods: readonly 
     const script = ((job["spec"]?.template?.spec?.containers ?? []) as Obj[]).flatMap((c) => c["command"] ?? []).join("\n");
     for (const m of script.matchAll(/etcdctl role grant-permission (\S+) readwrite --prefix=true (\S+)/g)) out.push({ service: m[1]!, kind: "store", grant: m[2]! });
     for (const m of script.matchAll(/-name svc-(\S+) -rules 'key_prefix "([^"]+)" \{ policy = "write" \}/g)) out.push({ service: m[1]!, kind: "store", grant: m[2]! });
+  }
+  // The secret store's grants are in its configurator Job's script (policies and roles).
+  for (const job of ix.inNs("Job", PLATFORM_NAMESPACES.secrets)) {
+    const script = ((job["spec"]?.template?.spec?.containers ?? []) as Obj[]).flatMap((c) => c["command"] ?? []).join("\n");
+    out.push(...secretGrants(script, config));
   }
   return dedupe(out);
 }
