@@ -56,8 +56,9 @@ describe.each(["dev", "prod"])("the mesh of %s", (stack) => {
     const enrolled = nss.filter((n) => n.metadata.labels["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata.name).sort();
     // Flagger's too: it queries Prometheus, a STRICT mTLS workload (docs/delivery.md).
     const progressive = Object.values(r.config.services).some((s) => s.rollout.strategy === "progressive");
-    expect(enrolled).toEqual(["apps", "discovery", ...(progressive ? ["flagger"] : []), "gateway-system", "kafka", "nats", "notifications"]);
-    for (const out of ["kyverno", "istio-system", "observability"]) expect(nss.find((n) => n.metadata.name === out).metadata.labels["istio.io/dataplane-mode"]).toBeUndefined();
+    // The secret store's too (External Secrets' controller reaches it with mTLS); not External Secrets' namespace (its webhook).
+    expect(enrolled).toEqual(["apps", "discovery", ...(progressive ? ["flagger"] : []), "gateway-system", "kafka", "nats", "notifications", ...(r.config.secrets.enabled ? ["vault"] : [])]);
+    for (const out of ["kyverno", "istio-system", "observability", ...(r.config.secrets.enabled ? ["external-secrets"] : [])]) expect(nss.find((n) => n.metadata.name === out).metadata.labels["istio.io/dataplane-mode"]).toBeUndefined();
     expect(nss.find((n) => n.metadata.name === "istio-system").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
     expect(nss.find((n) => n.metadata.name === "apps").metadata.labels["istio.io/use-waypoint"]).toBe("waypoint");
     expect(nss.find((n) => n.metadata.name === "notifications").metadata.labels["istio.io/use-waypoint"]).toBeUndefined();

@@ -36,7 +36,7 @@ describe("prod render", () => {
     // The exempted findings are the version set's upstream images in platform namespaces, nothing else.
     const exempted = prod.verdicts.records.filter((r) => r.violations.some((x) => x.message.startsWith("exempted (")));
     // Platform namespaces only (the charts' node agents and upstream images); never an application's.
-    expect([...new Set(exempted.map((r) => r.namespace))].sort()).toEqual(["discovery", "flagger", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "observability"]);
+    expect([...new Set(exempted.map((r) => r.namespace))].sort()).toEqual(["discovery", "external-secrets", "flagger", "gateway-system", "istio-system", "kafka", "kyverno", "nats", "observability", "vault"]);
     expect(prod.verdicts.records.filter((r) => r.kind === "Deployment").length).toBeGreaterThanOrEqual(5);
   });
   it("has no PDB, quorum or plain-secret violation", () => {
