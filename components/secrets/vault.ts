@@ -132,9 +132,10 @@ export function vaultAuthorizationObjects(namespace: string, m: VaultMeshInput):
 export function configuratorScript(access: readonly ServiceStoreAccess[]): string {
   const lines = [
     "set -eu",
-    // `vault status`: 0 unsealed, 2 sealed, 1 unreachable. Sealed until the bootstrap (docs/secrets.md).
-    'until vault status >/dev/null 2>&1; do echo "waiting for an unsealed store (bootstrap: docs/secrets.md)"; sleep 15; done',
-    `VAULT_TOKEN=$(vault write -field=token auth/${K8S_AUTH_MOUNT}/login role=${CONFIGURATOR} jwt=@/var/run/secrets/vault/token)`,
+    // A new store is sealed, then has no Kubernetes auth and no configurator role, until the
+    // bootstrap (docs/secrets.md): wait for a login however long that takes, rather than fail the
+    // Job after its retries. `vault status`: 0 unsealed, 2 sealed, 1 unreachable.
+    `until vault status >/dev/null 2>&1 && VAULT_TOKEN=$(vault write -field=token auth/${K8S_AUTH_MOUNT}/login role=${CONFIGURATOR} jwt=@/var/run/secrets/vault/token); do echo "waiting for the store's bootstrap (docs/secrets.md)"; sleep 15; done`,
     "export VAULT_TOKEN",
     `vault secrets list -format=json | grep -q '"${KV_MOUNT}/"' || vault secrets enable -path=${KV_MOUNT} -version=2 kv`,
     `vault audit list -format=json 2>/dev/null | grep -q '"file/"' || vault audit enable file file_path=${AUDIT_LOG_PATH}`,
