@@ -242,8 +242,10 @@ export class Vault extends pulumi.ComponentResource {
           name: `${CONFIGURATOR}-${contentHash(script)}`,
           namespace: this.namespace,
           labels,
-          // It waits for the bootstrap on a new store: `pulumi up` must not block on a person.
-          annotations: { "pulumi.com/skipAwait": "true" },
+          // It waits for the bootstrap on a new store: neither `pulumi up` nor Argo CD's sync
+          // waves (Application health) may block on a person. Flux's Kustomization for the store
+          // does wait for it, and only the services' SecretStores depend on that one.
+          annotations: { "pulumi.com/skipAwait": "true", "argocd.argoproj.io/ignore-healthcheck": "true" },
         },
         spec: {
           backoffLimit: 20,
