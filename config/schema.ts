@@ -1243,6 +1243,15 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
       if (key in s.env || key in s.secretEnv) add(at("secrets", key), "is also in env or secretEnv: one variable, two values", key, "the name in one of env, secretEnv, secrets");
       if (sec.path.split("/").length > 8) add(at("secrets", key, "path"), "is deeper than 8 segments", sec.path, "a shorter path");
     }
+    // File secrets get the volume `store-secrets` at /var/run/secrets/platform: nothing else may take either.
+    if (Object.values(s.secrets).some((x) => x.as === "file")) {
+      if ("store-secrets" in s.pod.volumes) add(at("pod", "volumes", "store-secrets"), "is the volume of the service's file secrets (secrets.<name>.as: file)", "store-secrets", "another volume name");
+      const under = (p: string) => p === "/var/run/secrets/platform" || p.startsWith("/var/run/secrets/platform/") || "/var/run/secrets/platform".startsWith(`${p.replace(/\/+$/, "")}/`);
+      for (const [vol, v] of Object.entries(s.pod.volumes)) if (under(v.mountPath)) add(at("pod", "volumes", vol, "mountPath"), "overlaps the mount of the service's file secrets (/var/run/secrets/platform)", v.mountPath, "a path outside /var/run/secrets/platform");
+      s.writablePaths.forEach((p, i) => {
+        if (under(p)) add(at("writablePaths", i), "overlaps the mount of the service's file secrets (/var/run/secrets/platform)", p, "a path outside /var/run/secrets/platform");
+      });
+    }
     for (const key of Object.keys(s.secretEnv)) {
       if (PLATFORM_ENV_NAMES.includes(key)) add(at("secretEnv", key), "is set by the platform (telemetry, or the store's, Kafka's and NATS's connection)", key, "another name");
     }

@@ -175,6 +175,16 @@ describe("secrets config: one line per problem, naming the key", () => {
     expect(configProblems(raw4)).toEqual([expect.stringMatching(/^platform:services\.payment-service\.secrets\.K\.path: must be a relative store path/)]);
   });
 
+  it("refuses a volume or writable path where the file secrets are mounted", () => {
+    const raw = rawOf("dev");
+    raw.services["payment-service"].pod = { volumes: { "store-secrets": { emptyDir: {}, mountPath: "/scratch" } } };
+    raw.services["payment-service"].writablePaths = ["/var/run/secrets"];
+    expect(configProblems(raw).sort()).toEqual([
+      expect.stringMatching(/^platform:services\.payment-service\.pod\.volumes\.store-secrets: is the volume of the service's file secrets/),
+      expect.stringMatching(/^platform:services\.payment-service\.writablePaths\[0\]: overlaps the mount of the service's file secrets/),
+    ]);
+  });
+
   it("refuses a single store server in prod", () => {
     const raw = rawOf("prod");
     raw.secrets = { enabled: true, replicas: 1 };
