@@ -31,6 +31,8 @@ export interface SecretReference {
   readonly keys: readonly string[];
   /** What to do to supply it outside Pulumi. */
   readonly howToSupply: string;
+  /** The component whose objects it belongs with (render/model.ts Group name). */
+  readonly component?: string;
 }
 
 /** Whether a registration is a plain Kubernetes object the render writes as YAML. */
@@ -71,7 +73,7 @@ export function toManifest(r: RecordedResource): { object?: K8sObject; secret?: 
         namespace: inputs.metadata?.namespace ?? "default",
         name,
         keys,
-        howToSupply: "Created by `pulumi up` from generated values; for GitOps, supply it with SOPS or External Secrets under this name.",
+        howToSupply: "Created by `pulumi up` from generated values; for GitOps, supply it with SOPS or External Secrets under this name (Flux holds back what depends on it until it exists).",
       },
     };
   }
@@ -169,8 +171,23 @@ function stripSecrets(v: unknown): unknown {
   return v;
 }
 
-/** A Flux Kustomization applying one component's directory after the components it depends on. */
-export function fluxKustomization(group: string, path: string, dependsOn: readonly string[], source = DEFAULT_GITOPS.source): K8sObject {
+/** An object Flux health-checks by reference. */
+export interface HealthCheckRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+/**
+ * A Flux Kustomization applying one component's directory after the components it depends on.
+ * Without `healthChecks`, `wait`: Flux health-checks every object it applied (rollouts, Jobs, CRDs
+ * established) before the Kustomizations that depend on this one start. With them (the objects it
+ * applies plus the Secrets the render leaves out, see gitopsFiles), the component is not Ready
+ * until those Secrets exist too, so nothing that depends on it starts without them (istiod without
+ * its CA, a workload without its credentials): Flux ignores healthChecks when `wait` is on.
+ */
+export function fluxKustomization(group: string, path: string, dependsOn: readonly string[], source = DEFAULT_GITOPS.source, healthChecks?: readonly HealthCheckRef[]): K8sObject {
   return {
     apiVersion: flux.kustomization,
     kind: "Kustomization",
@@ -179,14 +196,20 @@ export function fluxKustomization(group: string, path: string, dependsOn: readon
       interval: "10m",
       path,
       prune: true,
-      // wait: Flux health-checks every object it applied (rollouts, Jobs, CRDs established) before
-      // the Kustomizations that depend on this one start.
-      wait: true,
+      ...(healthChecks ? { wait: false, healthChecks: healthChecks.map((h) => ({ ...h })) } : { wait: true }),
       timeout: "10m",
       sourceRef: { kind: "GitRepository", name: source },
       ...(dependsOn.length ? { dependsOn: dependsOn.map((d) => ({ name: `platform-${d}` })) } : {}),
     },
   };
+}
+
+/** The health checks of a component that has Secrets supplied out of band: its own objects and those Secrets. */
+export function healthChecksOf(g: GitOpsGroup, secrets: readonly SecretReference[]): HealthCheckRef[] | undefined {
+  const mine = secrets.filter((s) => s.component === g.name);
+  if (!mine.length) return undefined;
+  const ref = (o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): HealthCheckRef => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
+  return [...g.objects.map(ref), ...mine.map((s) => ({ apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace }))];
 }
 
 /** Where the render's GitOps objects point, and for which engine. */
@@ -237,16 +260,17 @@ interface GitOpsGroup {
   readonly name: string;
   readonly dir: string;
   readonly dependsOn: readonly string[];
+  readonly objects: readonly K8sObject[];
 }
 
 /**
  * The GitOps tree: files below the output folder and their objects. Flux: one Kustomization per
- * component with `dependsOn` from the install order. Argo CD: one Application per component with
+ * component with `dependsOn` from the install order, health-checking the Secrets it leaves out. Argo CD: one Application per component with
  * its sync wave (its level in the same order), and a root Application (app of apps) over them.
  */
-export function gitopsFiles(groups: readonly GitOpsGroup[], levels: readonly (readonly string[])[], o: GitOpsOptions): { path: string; objects: K8sObject[] }[] {
+export function gitopsFiles(groups: readonly GitOpsGroup[], levels: readonly (readonly string[])[], o: GitOpsOptions, secrets: readonly SecretReference[] = []): { path: string; objects: K8sObject[] }[] {
   if (o.engine === "flux") {
-    return [{ path: "flux/kustomizations.yaml", objects: groups.map((g) => fluxKustomization(g.name, repoPath(o, `manifests/${g.dir}`, true), g.dependsOn, o.source)) }];
+    return [{ path: "flux/kustomizations.yaml", objects: groups.map((g) => fluxKustomization(g.name, repoPath(o, `manifests/${g.dir}`, true), g.dependsOn, o.source, healthChecksOf(g, secrets))) }];
   }
   const wave = new Map(levels.flatMap((names, i) => names.map((n) => [n, i] as const)));
   const apps = groups.map(

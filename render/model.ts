@@ -4,7 +4,7 @@
  */
 import { INSTALL_ORDER, stageOf } from "../components/install-order";
 import type { RecordedResource } from "./harness";
-import { fluxKustomization, helmReleaseToFlux, isHelmChart, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
+import { fluxKustomization, healthChecksOf, helmReleaseToFlux, isHelmChart, isKubernetesObject, K8sObject, SecretReference, toManifest } from "./gitops";
 
 export const PLATFORM_TYPE = "platform:index:Platform";
 /**
@@ -113,11 +113,11 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
         const deps = r.dependencies.filter(releaseOf).map((u) => ((byUrn.get(u)!.inputs as { name?: string }).name ?? byUrn.get(u)!.name));
         const { objects, secret } = helmReleaseToFlux(r, deps);
         g.objects.push(...objects);
-        if (secret) secrets.push(secret);
+        if (secret) secrets.push({ ...secret, component: g.name });
       } else if (isKubernetesObject(r)) {
         const { object, secret } = toManifest(r);
         if (object) g.objects.push(object);
-        if (secret) secrets.push(secret);
+        if (secret) secrets.push({ ...secret, component: g.name });
       }
     }
   }
@@ -128,7 +128,7 @@ export function buildModel(resources: readonly RecordedResource[], chartMode: Ch
     groups: sorted,
     edges,
     secrets: secrets.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
-    kustomizations: sorted.map((g) => fluxKustomization(g.name, `./manifests/${g.dir}`, g.dependsOn)),
+    kustomizations: sorted.map((g) => fluxKustomization(g.name, `./manifests/${g.dir}`, g.dependsOn, undefined, healthChecksOf(g, secrets))),
     resources,
   };
 }

@@ -59,7 +59,7 @@ export async function writeRender(model: RenderModel, report: string, outDir: st
     out.push([path.join("manifests", g.dir, "kustomization.yaml"), () => yamlDoc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names })]);
   }
   const levels = groupLevels(model);
-  for (const f of gitopsFiles(model.groups, levels, gitops)) out.push([f.path, () => f.objects.map(yamlDoc).join("---\n")]);
+  for (const f of gitopsFiles(model.groups, levels, gitops, model.secrets)) out.push([f.path, () => f.objects.map(yamlDoc).join("---\n")]);
   out.push(["report.md", () => report], ["graph.mmd", () => mermaidGraph(model)], ["graph.dot", () => dot]);
   if (extras.callGraph !== undefined) out.push(["calls.mmd", () => extras.callGraph!]);
 
