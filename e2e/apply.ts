@@ -136,7 +136,7 @@ export async function applyRender(client: ApiClient, groups: readonly { group: s
     const r = await client.apply(a.o, false);
     // The server may rewrite an object only to restamp its managedFields (a known SSA quirk); that is no change.
     if (!ok(r)) unstable.push({ id: a.id, changed: `refused the second time: ${messageOf(r)}` });
-    const changed = ok(r) && ok(before) ? changedFields(before.body, r.body) : [];
+    const changed = ok(r) && ok(before) ? changedFields(before.body, r.body, a.o) : [];
     if (changed.length) unstable.push({ id: a.id, changed: changed.join(", ") });
   });
 
@@ -160,10 +160,17 @@ async function crdsEstablished(client: ApiClient, crds: readonly LiveObject[]): 
   }
 }
 
-/** Top-level and second-level fields that differ between two versions of an object (metadata bookkeeping ignored). */
-function changedFields(a: any, b: any): string[] {
+/**
+ * Top-level and second-level fields that differ between two versions of an object (metadata
+ * bookkeeping ignored). Of labels and annotations only the keys the applied object sets count: a
+ * controller may add its own at any moment (the Deployment controller's
+ * `deployment.kubernetes.io/revision`, written between the read and the second apply on a busy
+ * machine), and that is not a change the apply made.
+ */
+function changedFields(a: any, b: any, applied: LiveObject): string[] {
   const out: string[] = [];
   const skip = new Set(["resourceVersion", "managedFields", "generation", "creationTimestamp", "uid"]);
+  const declared = (field: "labels" | "annotations", v: any) => Object.fromEntries(Object.keys(((applied.metadata as any)?.[field] ?? {}) as object).map((key) => [key, v?.[key]]));
   for (const k of new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])) {
     if (k === "status") continue; // the controllers' to write, not the apply's
     const x = a?.[k];
@@ -172,6 +179,10 @@ function changedFields(a: any, b: any): string[] {
     if (x && y && typeof x === "object" && typeof y === "object" && !Array.isArray(x)) {
       for (const k2 of new Set([...Object.keys(x), ...Object.keys(y)])) {
         if (k === "metadata" && skip.has(k2)) continue;
+        if (k === "metadata" && (k2 === "labels" || k2 === "annotations")) {
+          if (JSON.stringify(declared(k2, x[k2])) !== JSON.stringify(declared(k2, y[k2]))) out.push(`${k}.${k2}`);
+          continue;
+        }
         if (JSON.stringify(x[k2]) !== JSON.stringify(y[k2])) out.push(`${k}.${k2}`);
       }
     } else out.push(k);
