@@ -34,29 +34,26 @@ export function externalSecretsValues(a: { readonly ha: boolean; readonly monito
     processPushSecret: false,
     replicaCount: a.ha ? 2 : 1,
     leaderElect: a.ha,
-    podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+    podDisruptionBudget: a.ha ? { enabled: true, minAvailable: 1 } : { enabled: false },
     podLabels: { "istio.io/dataplane-mode": "ambient" },
     podSecurityContext: pod,
     securityContext: container,
     resources,
+    // serviceMonitor.enabled also makes the metrics Services (the chart's service.yaml).
     serviceMonitor: { enabled: a.monitoring, namespace: a.namespace, interval: "30s" },
-    metrics: { service: { enabled: a.monitoring } },
     webhook: {
       replicaCount: a.ha ? 2 : 1,
-      podDisruptionBudget: { enabled: a.ha, minAvailable: 1 },
+      podDisruptionBudget: a.ha ? { enabled: true, minAvailable: 1 } : { enabled: false },
       podSecurityContext: pod,
       securityContext: container,
       resources,
-      metrics: { service: { enabled: a.monitoring } },
     },
     certController: {
       replicaCount: 1,
       podSecurityContext: pod,
       securityContext: container,
       resources,
-      metrics: { service: { enabled: a.monitoring } },
     },
-    "bitwarden-sdk-server": { enabled: false },
   };
 }
 

@@ -51,15 +51,16 @@ const RESTRICTED_CONTAINER = { runAsNonRoot: true, allowPrivilegeEscalation: fal
 /** Values of the Vault chart. Pure, so the values-key tests can check them. */
 export function vaultValues(a: { readonly namespace: string; readonly replicas: number; readonly storageSize: string; readonly auditStorageSize: string; readonly tlsSecret: string; readonly monitoring: boolean }): Record<string, unknown> {
   return {
-    global: { enabled: true, tlsDisable: false, serverTelemetry: { prometheusOperator: a.monitoring } },
+    global: { enabled: true, tlsDisable: false },
     // External Secrets brings secrets into the cluster: no sidecar injector, no CSI provider, no UI.
     injector: { enabled: false },
     csi: { enabled: false },
     ui: { enabled: false },
     server: {
       // One mode for every size: raft (integrated storage) with `replicas` servers; 1 has no HA.
-      standalone: { enabled: false },
-      ha: { enabled: true, replicas: a.replicas, raft: { enabled: true, setNodeId: true, config: vaultServerConfig(a) } },
+      // The PDB keeps a quorum (the chart's ⌊(n-1)/2⌋ unavailable); one server gets none, since
+      // maxUnavailable 0 would block every node drain.
+      ha: { enabled: true, replicas: a.replicas, raft: { enabled: true, setNodeId: true, config: vaultServerConfig(a) }, disruptionBudget: { enabled: a.replicas > 1 } },
       dataStorage: { enabled: true, size: a.storageSize },
       auditStorage: { enabled: true, size: a.auditStorageSize },
       // Kubernetes auth reviews the services' tokens with the API server (system:auth-delegator).
@@ -80,8 +81,7 @@ export function vaultValues(a: { readonly namespace: string; readonly replicas: 
           container: RESTRICTED_CONTAINER,
         },
       },
-      // The chart's default anti-affinity keeps the servers on different nodes; losing one keeps the quorum.
-      disruptionBudget: { enabled: a.replicas > 1, maxUnavailable: 1 },
+      // The chart's default anti-affinity keeps the servers on different nodes.
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
       networkPolicy: { enabled: false },
     },
