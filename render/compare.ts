@@ -136,7 +136,8 @@ export function imagesSection(current: readonly Obj[], previous?: readonly Obj[]
   return out;
 }
 
-const node = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
+/** A service's node id: prefixed, so no service name is a Mermaid keyword (`end`, `graph`). */
+const node = (s: string) => `svc_${s.replace(/[^A-Za-z0-9_]/g, "_")}`;
 
 /**
  * The service call graph (Mermaid): who calls whom, over which protocol, through which policy; the
@@ -155,8 +156,9 @@ export function callGraph(config: PlatformConfig): string {
     edges.push(`  ${node(c.from)} -->|"${what} · ${policy(c.to)}"| ${node(c.to)}`);
   }
   if (g.exposures.length) {
-    nodes.push(`  gateway(["gateway<br/>${config.gateway.implementation}"])`);
-    for (const e of g.exposures) edges.push(`  gateway -->|"https ${e.spec.hosts.join(" ")} · ${config.mesh.enabled ? "gateway principal" : "no mesh policy"}"| ${node(e.service)}`);
+    // Not `svc_`-prefixed: no service's node id can take it.
+    nodes.push(`  GATEWAY(["gateway<br/>${config.gateway.implementation}"])`);
+    for (const e of g.exposures) edges.push(`  GATEWAY -->|"https ${e.spec.hosts.join(" ")} · ${config.mesh.enabled ? "gateway principal" : "no mesh policy"}"| ${node(e.service)}`);
   }
   const producers = new Map<string, string[]>();
   const consumers = new Map<string, string[]>();

@@ -40,13 +40,13 @@ const CONCURRENT_WRITES = 16;
 /** A file to write: its path below the output folder and its text, made only when it is written. */
 type Pending = readonly [rel: string, text: () => string];
 
-/** Writes everything; resolves to the paths written, relative to `outDir`, and whether the SVG was made. */
 /** More files a render writes beside the model's. */
 export interface RenderExtras {
   /** The service call graph (render/compare.ts callGraph), written as calls.mmd. */
   readonly callGraph?: string;
 }
 
+/** Writes everything; resolves to the paths written, relative to `outDir`, and whether the SVG was made. */
 export async function writeRender(model: RenderModel, report: string, outDir: string, gitops: GitOpsOptions = DEFAULT_GITOPS, extras: RenderExtras = {}): Promise<{ files: string[]; svg: boolean }> {
   const dot = dotGraph(model);
   const svg = svgOf(dot); // Graphviz lays the graph out while the files are written

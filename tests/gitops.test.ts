@@ -164,15 +164,15 @@ describe("review in pull requests: --compare, the call graph, the images", () =>
     const cfg = rendered["dev"]!.config;
     const before = callGraph(cfg);
     expect(callGraph(cfg)).toBe(before);
-    expect(before).toContain('  order_service -->|"http GET /users · allow-user-service"| user_service');
-    expect(before).toMatch(/gateway -->\|"https [^"]+ · gateway principal"\| user_service/);
+    expect(before).toContain('  svc_order_service -->|"http GET /users · allow-user-service"| svc_user_service');
+    expect(before).toMatch(/GATEWAY -->\|"https [^"]+ · gateway principal"\| svc_user_service/);
     const flat = readStackConfig("dev");
     const services = JSON.parse(flat["platform:services"]!);
     services["inventory-service"].calls = [...(services["inventory-service"].calls ?? []), { service: "user-service", methods: ["GET"] }];
     const after = callGraph((await renderConfig("dev", { ...flat, "platform:services": JSON.stringify(services) })).config);
     const a = new Set(before.split("\n"));
     const b = after.split("\n");
-    expect(b.filter((l) => !a.has(l))).toEqual(['  inventory_service -->|"http GET · allow-user-service"| user_service']);
+    expect(b.filter((l) => !a.has(l))).toEqual(['  svc_inventory_service -->|"http GET · allow-user-service"| svc_user_service']);
     expect(before.split("\n").filter((l) => !b.includes(l))).toEqual([]);
   });
 });
