@@ -184,6 +184,13 @@ export const INSTALL_ORDER: readonly InstallStage[] = [
     why: "ClusterPolicy is Kyverno's CRD, validated by its webhook.",
   },
   {
+    name: "network-policies",
+    componentTypes: ["platform:security:NetworkPolicies"],
+    contains: "Per namespace the platform creates: default-deny ingress, then the allow rules derived from the declarations",
+    after: ["namespaces", "operators", "discovery", "messaging", "delivery", "secrets", "secrets-operator"],
+    why: "Each policy lives in its namespace, and those areas create their own namespaces.",
+  },
+  {
     name: "workloads",
     componentTypes: ["platform:workloads:Microservice"],
     contains: "Microservices: ServiceAccount, Deployment, Service, HPA, PDB (and the canary pair)",

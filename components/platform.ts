@@ -38,6 +38,8 @@ import { serviceSlos } from "./observability/slo";
 import { serviceGraph, ServiceGraph } from "./service-graph";
 import { AdmissionPolicies } from "./security/admission-policies";
 import { Kyverno } from "./security/kyverno";
+import { networkPlan } from "./security/network-grants";
+import { NetworkPolicies } from "./security/network-policies";
 import { Microservice } from "./workloads/microservice";
 import { PACKAGE_ROOT } from "./shared/package-root";
 
@@ -138,12 +140,15 @@ export class Platform extends pulumi.ComponentResource {
       { names: this.graph.namespaces, podSecurity: cfg.security.podSecurity, labels: ambient, labelsFor: useWaypoint },
       { parent: this },
     );
+    // Every namespace any area creates, by name: the network policies wait for theirs.
+    const createdNamespaces: Record<string, pulumi.Output<string>> = { ...namespaces.names };
 
     // Mesh area: CA → istiod (after the Gateway API CRDs) → cni, ztunnel; policies after istiod.
     if (cfg.mesh.enabled) {
       const meshNsName = PLATFORM_NAMESPACES.mesh;
       // ztunnel and istio-cni are node agents that need host networking and capabilities.
       const meshNs = new Namespaces("mesh-namespace", { names: [meshNsName], podSecurity: "privileged" }, { parent: this });
+      createdNamespaces[meshNsName] = meshNs.names[meshNsName]!;
       const ca = cfg.mesh.ca.mode === "generate" ? new MeshCa("mesh-ca", { namespace: meshNs.names[meshNsName]!, clusterName: cfg.cluster.name, trustDomain: cfg.cluster.domain }, { parent: this }) : undefined;
       // istiod reads cacerts only at start-up and watches the Gateway API CRDs.
       const istio = new IstioAmbient(
@@ -188,6 +193,7 @@ export class Platform extends pulumi.ComponentResource {
         { names: [nsName], podSecurity: "baseline", labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
         { parent: this },
       ).names[nsName]!;
+      createdNamespaces[nsName] = obsNs;
       // Stage "monitoring-crds".
       const crds = new PrometheusOperatorCrds("prometheus-operator-crds", { namespace: obsNs }, { parent: this });
       monitoringCrds = [crds.release];
@@ -249,6 +255,7 @@ export class Platform extends pulumi.ComponentResource {
       const gw = cfg.gateway;
       const gwNs = new Namespaces("gateway-namespace", { names: [gw.namespace], podSecurity: "restricted", labels: ambient }, { parent: this });
       const gwNsName = gwNs.names[gw.namespace]!;
+      createdNamespaces[gw.namespace] = gwNsName;
       const dataPlane: DataPlaneSettings = {
         replicas: gw.replicas,
         spreadAcrossZones: cfg.cluster.zones.length > 0,
@@ -306,6 +313,7 @@ export class Platform extends pulumi.ComponentResource {
           },
           { parent: this, dependsOn: gatewayApiCrds ? [gatewayApiCrds] : [] },
         );
+        createdNamespaces[PLATFORM_NAMESPACES.delivery] = flagger.namespace;
         const slos = new Map(serviceSlos(this.graph, cfg.slo, cfg.services).map((x) => [x.service, x]));
         for (const e of progressive) {
           // The Canary is Flagger's CRD and reads its MetricTemplates; it lives in the service's namespace.
@@ -347,10 +355,12 @@ export class Platform extends pulumi.ComponentResource {
     if (cfg.discovery.store === "etcd") {
       const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(etcd.clientEnv);
+      createdNamespaces[PLATFORM_NAMESPACES.discovery] = etcd.namespace;
       store = { kind: "etcd", endpoint: etcd.endpoints };
     } else if (cfg.discovery.store === "consul") {
       const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement, monitoringCrds }, { parent: this });
       addEnv(consul.clientEnv);
+      createdNamespaces[PLATFORM_NAMESPACES.discovery] = consul.namespace;
       store = { kind: "consul", endpoint: consul.address };
     }
     let kafkaBootstrap: string | undefined;
@@ -359,6 +369,7 @@ export class Platform extends pulumi.ComponentResource {
       const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, namespaceLabels: ambient, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
       const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, sagaTopics: allSagaTopics(cfg.resilience.sagas), clients: users, ...placement }, { parent: this });
       addEnv(kafka.clientEnv);
+      createdNamespaces[PLATFORM_NAMESPACES.kafka] = operator.namespace;
       kafkaBootstrap = kafka.bootstrap;
     }
     let nats: Nats | undefined;
@@ -366,6 +377,7 @@ export class Platform extends pulumi.ComponentResource {
       const clients = Object.entries(cfg.services).flatMap(([service, s]) => (s.nats ? [{ service, namespaceName: s.namespace, namespace: nsOf(service), use: s.nats }] : []));
       nats = new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds, trustDomain: cfg.cluster.domain, clients }, { parent: this });
       addEnv(nats.clientEnv);
+      createdNamespaces[PLATFORM_NAMESPACES.nats] = nats.namespace;
     }
     this.dataServices = { ...(store ? { store } : {}), ...(kafkaBootstrap ? { kafkaBootstrap } : {}), ...(nats ? { natsUrl: nats.url } : {}) };
     // ---- end discovery and messaging ----
@@ -401,6 +413,8 @@ export class Platform extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      createdNamespaces[PLATFORM_NAMESPACES.secrets] = vault.namespace;
+      createdNamespaces[PLATFORM_NAMESPACES.externalSecrets] = eso.namespace;
       for (const a of access) {
         const secrets = new ServiceSecrets(
           `${a.service}-secrets`,
@@ -418,9 +432,15 @@ export class Platform extends pulumi.ComponentResource {
     let admission: AdmissionPolicies | undefined;
     if (cfg.security.admission.enabled) {
       const securityNs = new Namespaces("security-namespace", { names: [PLATFORM_NAMESPACES.security], podSecurity: "restricted" }, { parent: this });
+      createdNamespaces[PLATFORM_NAMESPACES.security] = securityNs.names[PLATFORM_NAMESPACES.security]!;
       const kyverno = new Kyverno("kyverno", { namespace: securityNs.names[PLATFORM_NAMESPACES.security]!, production: cfg.environment === "prod", monitoringCrds }, { parent: this });
       // The policies are Kyverno's CRDs, served by its webhook.
       admission = new AdmissionPolicies("admission-policies", { security: cfg.security, appNamespaces: this.graph.namespaces, ...(cfg.mesh.enabled ? { waypointImage: `${images.istioProxy.repository}:${images.istioProxy.tag}` } : {}) }, { parent: this, dependsOn: [kyverno] });
+    }
+
+    // Stage "network-policies": default deny and the derived allow rules, in every namespace above.
+    if (cfg.security.networkPolicies) {
+      new NetworkPolicies("network-policies", { plan: networkPlan(cfg, this.graph), namespaces: createdNamespaces }, { parent: this });
     }
 
     // Stage "workloads": each service waits for its own namespace (through the name output), its

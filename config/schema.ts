@@ -755,6 +755,11 @@ const securitySchema = z.strictObject({
   admission: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   /** Admission policies enforce (prod) or only audit (dev). */
   enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
+  /**
+   * A default-deny NetworkPolicy in every namespace the platform creates, and allow rules derived
+   * from the declarations (docs/security.md). Off only where the CNI enforces no NetworkPolicy.
+   */
+  networkPolicies: z.boolean().default(true),
   /** Pod Security Standard applied to application namespaces. */
   podSecurity: z.enum(["restricted", "baseline"]).default("restricted"),
   /** Registries workload images may come from (prefixes such as ghcr.io/acme). */
@@ -1160,6 +1165,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
     if (c.security.enforcement !== "Enforce") add(["security", "enforcement"], "prod admission policies must enforce", c.security.enforcement, "Enforce in prod");
     if (!c.observability.enabled) add(["observability", "enabled"], "prod needs observability (metrics, SLO burn-rate alerts, traces and logs)", false, "true in prod");
     if (!c.security.admission.enabled) add(["security", "admission", "enabled"], "prod needs admission control (Pod Security, registries, digests, signatures)", false, "true in prod");
+    if (!c.security.networkPolicies) add(["security", "networkPolicies"], "prod needs a default deny in every platform namespace (inert where the CNI enforces none)", false, "true in prod");
     if (c.gateway.enabled && c.gateway.replicas < 2) add(["gateway", "replicas"], "prod gateway needs at least 2 replicas", c.gateway.replicas, "at least 2");
     if (c.mesh.enabled && c.mesh.replicas < 2) add(["mesh", "replicas"], "prod istiod needs at least 2 replicas", c.mesh.replicas, "at least 2");
     if (!c.mesh.enabled) add(["mesh", "enabled"], "prod needs the mesh (mTLS and authorization)", false, "true in prod");

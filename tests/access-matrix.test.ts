@@ -37,7 +37,7 @@ describe.each(["dev", "prod", "prod+consul"])("the %s access matrix", (stack) =>
     const matrix = accessMatrix(r.config);
     const g = granted(r);
     expect(accessDifferences(matrix, g)).toEqual({ extra: [], missing: [] });
-    for (const kind of ["call", "kafka-produce", "kafka-consume", "nats-publish", "nats-subscribe", "kv-read", "kv-write", "store", "secret"]) expect(matrix.some((l) => l.kind === kind)).toBe(true);
+    for (const kind of ["call", "kafka-produce", "kafka-consume", "nats-publish", "nats-subscribe", "kv-read", "kv-write", "store", "secret", "connect"]) expect(matrix.some((l) => l.kind === kind)).toBe(true);
     expect(r.report).toContain("## Access matrix");
     expect(r.running.findings.filter((f) => f.proof === "matrix")).toEqual([]);
   });
@@ -45,9 +45,22 @@ describe.each(["dev", "prod", "prod+consul"])("the %s access matrix", (stack) =>
 
 describe("an object that grants more, or less, than the matrix is caught", () => {
   const r = () => rendered["dev"]!;
-  it("a mesh policy that lets a service call one it did not declare", () => {
-    const res = mutated(r(), (o) => o["kind"] === "AuthorizationPolicy" && o["metadata"]?.name === "allow-payment-service", (o) => o["spec"]["rules"][0]["from"][0]["source"]["principals"].push("cluster.local/ns/notifications/sa/notification-service"));
+  it("a mesh policy that lets a service call one it did not declare (once the NetworkPolicy, the second line, admits it too)", () => {
+    const widened = mutated(r(), (o) => o["kind"] === "AuthorizationPolicy" && o["metadata"]?.name === "allow-payment-service", (o) => o["spec"]["rules"][0]["from"][0]["source"]["principals"].push("cluster.local/ns/notifications/sa/notification-service"));
+    // The waypoint's NetworkPolicy still admits only the declared callers: nothing more is granted.
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), widened)).extra).toEqual([]);
+    const res = widened.map((x) => {
+      const o = x.inputs as Inputs;
+      if (o?.["kind"] !== "NetworkPolicy" || o["metadata"]?.namespace !== "apps" || o["metadata"]?.name !== "allow-waypoint") return x;
+      const inputs = structuredClone(o);
+      inputs["spec"].ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "notifications" } }, podSelector: { matchLabels: { "app.kubernetes.io/instance": "notification-service" } } });
+      return { ...x, inputs };
+    });
     expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([expect.objectContaining({ service: "notification-service", kind: "call", grant: expect.stringMatching(/^payment-service /) })]);
+  });
+  it("a NetworkPolicy that lets a service connect to a data service it did not declare", () => {
+    const res = mutated(r(), (o) => o["kind"] === "NetworkPolicy" && o["metadata"]?.namespace === "discovery" && o["metadata"]?.name === "allow-store-clients", (o) => o["spec"].ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "notifications" } }, podSelector: {} }));
+    expect(accessDifferences(accessMatrix(r().config), granted(r(), res)).extra).toEqual([{ service: "notification-service", kind: "connect", grant: "config store (etcd)" }]);
   });
   it("a call's method restriction dropped", () => {
     const res = mutated(r(), (o) => o["kind"] === "AuthorizationPolicy" && o["metadata"]?.name === "allow-user-service", (o) => {

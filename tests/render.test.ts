@@ -67,6 +67,7 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       ...storeUsersOf(r).map((s) => `${s}-secrets`),
       "kyverno",
       "admission-policies",
+      "network-policies",
       ...Object.keys(r.config.services).sort(),
     ]);
     const appNs = r.model.groups.find((g) => g.name === "namespaces")!.objects.map((o) => o.metadata.name);
@@ -143,7 +144,8 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       ["admission-policies", ...(rolloutsOf(r).length ? ["flagger"] : []), "mesh-policies", ...(r.config.secrets.enabled ? ["vault"] : [])],
       // Services wait for the store's and Kafka's credentials and the admission policies, not for the mesh or the gateway; Canaries for Flagger;
       // a service's SecretStore for the store's CA.
-      [...Object.keys(r.config.services).filter((s) => !storeUsersOf(r).includes(s)), ...rolloutsOf(r), ...storeUsersOf(r).map((s) => `${s}-secrets`)].sort(),
+      // The network policies wait for every namespace, the store's and Flagger's included.
+      [...Object.keys(r.config.services).filter((s) => !storeUsersOf(r).includes(s)), ...rolloutsOf(r), ...storeUsersOf(r).map((s) => `${s}-secrets`), "network-policies"].sort(),
       // A service that declares store secrets waits for its ExternalSecret.
       ...(storeUsersOf(r).length ? [storeUsersOf(r)] : []),
     ]);
@@ -301,7 +303,7 @@ describe("bad config registers nothing", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 34 components/);
+    expect(r.stdout).toMatch(/^rendered stack dev: \d+ objects in 35 components/);
     const hasDot = spawnSync("dot", ["-V"]).status === 0;
     expect(fs.existsSync(path.join(out, "graph.svg"))).toBe(hasDot);
     if (hasDot) expect(fs.readFileSync(path.join(out, "graph.svg"), "utf8")).toContain("<svg");

@@ -4,22 +4,39 @@
  * it owns, and the objects that enforce each line. The matrix is generated from the declarations;
  * then what the rendered objects grant is read back from them (mesh policies evaluated for every
  * pair of services, KafkaUser ACLs, the NATS server's users, the store's auth script, the secret
- * store's configurator script) and every
+ * store's configurator script, the NetworkPolicies evaluated for connections to the shared data
+ * services) and every
  * grant the objects give that the matrix does not list, or the reverse, is a finding.
  */
 import type { PlatformConfig } from "../../config/schema";
 import { PLATFORM_NAMESPACES } from "../../config/schema";
 import { kvStream, natsIdentity } from "../../components/messaging/nats-access";
-import { etcdClientPrefix } from "../../components/discovery/etcd-cluster";
-import { consulClientPrefix } from "../../components/discovery/consul";
 import { serviceGraph } from "../../components/service-graph";
 import { CONFIGURATOR, parsePolicyHcl, storeAccess } from "../../components/secrets/store-access";
 import type { Obj } from "../../policy/k8s";
-import { evaluateFlow, MeshView, meshView } from "./flows";
+import { enrolled, evaluateFlow, MeshView, meshView, networkPolicyAdmits } from "./flows";
+import { HBONE_PORT } from "../../components/security/network-grants";
+import { WAYPOINT_NAME } from "../../components/mesh/authorization";
+import { ETCD_CLIENT_PORT, etcdClientPrefix } from "../../components/discovery/etcd-cluster";
+import { CONSUL_HTTPS_PORT, consulClientPrefix } from "../../components/discovery/consul";
+import { KAFKA_TLS_PORT } from "../../components/messaging/strimzi-kafka";
+import { NATS_CLIENT_PORT } from "../../components/messaging/nats";
 import { indexOf, LiveObject, PodSet } from "./pods";
 
 /** The kinds of access the matrix has a column for. */
-export type AccessKind = "call" | "kafka-produce" | "kafka-consume" | "nats-publish" | "nats-subscribe" | "kv-read" | "kv-write" | "store" | "secret";
+export type AccessKind = "call" | "kafka-produce" | "kafka-consume" | "nats-publish" | "nats-subscribe" | "kv-read" | "kv-write" | "store" | "secret" | "connect";
+
+/** The shared data services a service may open connections to (the matrix's "connect" column), with their pods and client port. */
+function dataServices(config: PlatformConfig, pods: readonly PodSet[] = []): { grant: string; clients: readonly string[]; policy: string; pods: PodSet[]; port: number }[] {
+  const graph = serviceGraph(config);
+  const inNs = (ns: string, labels: Record<string, string>) => pods.filter((p) => p.namespace === ns && Object.entries(labels).every(([k, v]) => p.metadata.labels[k] === v));
+  const out: ReturnType<typeof dataServices> = [];
+  if (config.discovery.store === "etcd") out.push({ grant: "config store (etcd)", clients: graph.configStoreClients, policy: `${PLATFORM_NAMESPACES.discovery}/allow-store-clients`, pods: inNs(PLATFORM_NAMESPACES.discovery, { "app.kubernetes.io/name": "etcd" }), port: ETCD_CLIENT_PORT });
+  if (config.discovery.store === "consul") out.push({ grant: "config store (consul)", clients: graph.configStoreClients, policy: `${PLATFORM_NAMESPACES.discovery}/allow-store-clients`, pods: inNs(PLATFORM_NAMESPACES.discovery, { app: "consul", component: "server" }), port: CONSUL_HTTPS_PORT });
+  if (config.messaging.kafka.enabled) out.push({ grant: "Kafka brokers", clients: [...new Set(graph.topicUse.map((u) => u.service))], policy: `${PLATFORM_NAMESPACES.kafka}/allow-kafka-clients`, pods: inNs(PLATFORM_NAMESPACES.kafka, { "strimzi.io/broker-role": "true" }), port: KAFKA_TLS_PORT });
+  if (config.messaging.nats.enabled) out.push({ grant: "NATS servers", clients: Object.entries(config.services).filter(([, s]) => s.nats).map(([n]) => n), policy: `${PLATFORM_NAMESPACES.nats}/allow-nats-clients`, pods: inNs(PLATFORM_NAMESPACES.nats, { "app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats" }), port: NATS_CLIENT_PORT });
+  return out;
+}
 
 /** One line of the matrix: a service may do `grant` of `kind`. */
 export interface AccessGrant {
@@ -43,7 +60,10 @@ export function accessMatrix(config: PlatformConfig): AccessLine[] {
   const ns = new Map(graph.services.map((s) => [s.name, s.namespace]));
   for (const c of graph.calls) {
     const what = `${c.methods?.length ? c.methods.join(",") : "any method"} ${c.paths?.length ? c.paths.join(",") : "any path"}`;
-    lines.push({ service: c.from, kind: "call", grant: `${c.to} ${what}`, enforcedBy: `AuthorizationPolicy ${ns.get(c.to)}/allow-${c.to} (ztunnel and waypoint)` });
+    const mesh = config.mesh.enabled ? [`AuthorizationPolicy ${ns.get(c.to)}/allow-${c.to} (ztunnel and waypoint)`] : [];
+    // Under the mesh a call reaches the callee's pods through its namespace's waypoint (network-grants.ts).
+    const net = config.security.networkPolicies ? [`NetworkPolicy ${config.mesh.enabled ? `${ns.get(c.to)}/allow-${WAYPOINT_NAME}, ` : ""}${ns.get(c.to)}/allow-${c.to}`] : [];
+    lines.push({ service: c.from, kind: "call", grant: `${c.to} ${what}`, enforcedBy: [...mesh, ...net].join("; ") || "nothing (no mesh, no NetworkPolicies)" });
   }
   if (config.messaging.kafka.enabled) {
     for (const u of graph.topicUse) lines.push({ service: u.service, kind: u.role === "produce" ? "kafka-produce" : "kafka-consume", grant: u.topic, enforcedBy: `KafkaUser ${PLATFORM_NAMESPACES.kafka}/${u.service} ACLs` });
@@ -63,6 +83,9 @@ export function accessMatrix(config: PlatformConfig): AccessLine[] {
       const etcd = config.discovery.store === "etcd";
       lines.push({ service, kind: "store", grant: etcd ? etcdClientPrefix(service) : consulClientPrefix(service), enforcedBy: etcd ? `etcd role ${service} (the etcd auth Job)` : `Consul ACL policy svc-${service} (the Consul ACL Job)` });
     }
+  }
+  if (config.security.networkPolicies) {
+    for (const d of dataServices(config)) for (const service of d.clients) lines.push({ service, kind: "connect", grant: d.grant, enforcedBy: `NetworkPolicy ${d.policy}` });
   }
   if (config.secrets.enabled) {
     for (const a of storeAccess(config.services)) {
@@ -126,7 +149,7 @@ export function grantedByObjects(objects: readonly LiveObject[], pods: readonly 
   const declared = new Map(graph.calls.map((c) => [`${c.from}\u0000${c.to}`, c]));
 
   if (config.mesh.enabled) {
-    const m = meshView(objects, config.cluster.domain);
+    const m = meshView(objects, config.cluster.domain, PLATFORM_NAMESPACES.mesh, pods);
     const candidates = callerCandidates(objects, graph.services, config.cluster.domain);
     for (const to of graph.services) {
       for (const from of candidates(to.namespace)) {
@@ -142,6 +165,18 @@ export function grantedByObjects(objects: readonly LiveObject[], pods: readonly 
         const methods = c?.methods?.length && !anyMethod ? c.methods.join(",") : "any method";
         const paths = c?.paths?.length && !anyPath ? c.paths.join(",") : "any path";
         out.push({ service: from.name, kind: "call", grant: `${to.name} ${methods} ${paths}` });
+      }
+    }
+  } else if (config.security.networkPolicies) {
+    // No mesh: the NetworkPolicies are the only line, at L4 (methods and paths are the callee's to check).
+    const m = meshView(objects, config.cluster.domain, PLATFORM_NAMESPACES.mesh, pods);
+    for (const to of graph.services) {
+      for (const from of graph.services) {
+        const src = byName.get(from.name);
+        const dst = byName.get(to.name);
+        if (from.name === to.name || !src || !dst || !networkPolicyAdmits(m, { pods: src }, dst, to.port).allowed) continue;
+        const c = declared.get(`${from.name}\u0000${to.name}`);
+        out.push({ service: from.name, kind: "call", grant: `${to.name} ${c?.methods?.length ? c.methods.join(",") : "any method"} ${c?.paths?.length ? c.paths.join(",") : "any path"}` });
       }
     }
   } else {
@@ -171,6 +206,17 @@ export function grantedByObjects(objects: readonly LiveObject[], pods: readonly 
       for (const b of Object.keys(config.messaging.nats.kvBuckets)) {
         if (pub.includes(`$KV.${b}.>`)) out.push({ service, kind: "kv-write", grant: b });
         else if (pub.includes(`$JS.API.STREAM.INFO.${kvStream(b)}`)) out.push({ service, kind: "kv-read", grant: b });
+      }
+    }
+  }
+
+  // Connections to the shared data services: the NetworkPolicies evaluated for every service's pods,
+  // on the port on the wire (HBONE between mesh pods).
+  if (config.security.networkPolicies) {
+    const m = meshView(objects, config.cluster.domain, PLATFORM_NAMESPACES.mesh, pods);
+    for (const d of dataServices(config, pods)) {
+      for (const [service, src] of byName) {
+        if (d.pods.some((dst) => networkPolicyAdmits(m, { pods: src }, dst, enrolled(m, src) && enrolled(m, dst) ? HBONE_PORT : d.port).allowed)) out.push({ service, kind: "connect", grant: d.grant });
       }
     }
   }

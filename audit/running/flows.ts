@@ -25,6 +25,10 @@ import { PLATFORM_NAMESPACES } from "../../config/schema";
 import { serviceGraph } from "../../components/service-graph";
 import { Obj, selects } from "../../policy/k8s";
 import { NATS_CLIENT_PORT } from "../../components/messaging/nats";
+import { KAFKA_TLS_PORT } from "../../components/messaging/strimzi-kafka";
+import { ETCD_CLIENT_PORT } from "../../components/discovery/etcd-cluster";
+import { CONSUL_HTTPS_PORT } from "../../components/discovery/consul";
+import { gatewayProxyPods } from "../../components/security/network-grants";
 import { metricsPort } from "./ownership";
 import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
@@ -35,7 +39,7 @@ export interface Flow {
   /** What it is, for people: "orders → payments (declared call)". */
   readonly name: string;
   /** Kind of flow, the report groups by it. */
-  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store" | "rollout" | "secret";
+  readonly kind: "call" | "gateway" | "ingress" | "webhook" | "scrape" | "telemetry" | "datasource" | "probe" | "broker" | "store" | "rollout" | "secret" | "control";
   readonly from: FlowSource;
   readonly to: PodSet;
   /** Destination pod port. */
@@ -62,15 +66,17 @@ const AMBIENT = "istio.io/dataplane-mode";
 /** The mesh as rendered: namespaces, policies and services, indexed once. */
 export interface MeshView {
   readonly objects: readonly LiveObject[];
+  /** The pods, controller-made ones included (the waypoints a hop goes through). */
+  readonly pods: readonly PodSet[];
   readonly index: ObjectIndex;
   readonly nsLabels: (ns: string) => Record<string, string>;
   readonly rootNamespace: string;
   readonly trustDomain: string;
 }
 
-export function meshView(objects: readonly LiveObject[], trustDomain: string, rootNamespace: string = PLATFORM_NAMESPACES.mesh): MeshView {
+export function meshView(objects: readonly LiveObject[], trustDomain: string, rootNamespace: string = PLATFORM_NAMESPACES.mesh, pods: readonly PodSet[] = []): MeshView {
   const index = indexOf(objects);
-  return { objects, index, nsLabels: index.nsLabels, rootNamespace, trustDomain };
+  return { objects, pods, index, nsLabels: index.nsLabels, rootNamespace, trustDomain };
 }
 
 /** Whether a pod set is in the ambient mesh. */
@@ -173,37 +179,97 @@ function waypointOf(m: MeshView, service: LiveObject): string | undefined {
   return m.nsLabels(nsOf(service))["istio.io/use-waypoint"];
 }
 
-/** NetworkPolicy ingress at the destination: allowed unless some policy selects the pod and none admits the source. */
-function networkPolicyAllows(m: MeshView, flow: Flow): { allowed: boolean; by?: string } {
-  const dst = flow.to;
+/** Where a connection comes from, as NetworkPolicy sees it: a pod, an address outside every pod, or an unknown address. */
+export type WireSource = { readonly pods: PodSet } | { readonly ip: string } | { readonly anywhere: true };
+
+const ipv4 = (ip: string): number => ip.split(".").reduce((n, x) => n * 256 + Number(x), 0);
+function cidrContains(cidr: string, ip: string): boolean {
+  const [base, bits] = cidr.split("/");
+  if (!base || base.includes(":") || ip.includes(":")) return false;
+  const size = 2 ** (32 - Number(bits ?? 32));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+}
+
+/** Whether one NetworkPolicy peer matches a source (`here`: the policy's namespace). */
+function peerMatches(m: MeshView, peer: Obj, src: WireSource, here: string): boolean {
+  if (peer["ipBlock"]) {
+    const cidr = String(peer["ipBlock"].cidr ?? "");
+    // An unknown address, or a pod (pod IPs are not modelled), is inside only the whole range.
+    if (!("ip" in src)) return /\/0$/.test(cidr);
+    return cidrContains(cidr, src.ip) && !((peer["ipBlock"].except ?? []) as string[]).some((e) => cidrContains(e, src.ip));
+  }
+  if (!("pods" in src)) return false;
+  const p = src.pods;
+  const nsOk = peer["namespaceSelector"] ? Object.keys(peer["namespaceSelector"]).length === 0 || selects(peer["namespaceSelector"], m.nsLabels(p.namespace)) : p.namespace === here;
+  const podOk = peer["podSelector"] ? Object.keys(peer["podSelector"]).length === 0 || selects(peer["podSelector"], p.metadata.labels) : true;
+  return nsOk && podOk;
+}
+
+/**
+ * NetworkPolicy ingress into one pod on one port: allowed unless some Ingress policy selects the pod
+ * and no rule of those admits the source on that port (rules are additive).
+ */
+export function networkPolicyAdmits(m: MeshView, src: WireSource, dst: PodSet, port: number): { allowed: boolean; by?: string } {
+  if (dst.spec["hostNetwork"] === true) return { allowed: true };
   const nps = m.index.inNs("NetworkPolicy", dst.namespace).filter((o) => Object.keys(o["spec"]?.podSelector ?? {}).length === 0 || selects(o["spec"].podSelector, dst.metadata.labels));
   const ingress = nps.filter((np) => ((np["spec"]?.policyTypes as string[] | undefined) ?? ["Ingress"]).includes("Ingress"));
   if (!ingress.length) return { allowed: true };
-  const src = "pods" in flow.from ? flow.from.pods : undefined;
   for (const np of ingress) {
     for (const rule of (np["spec"]?.ingress ?? []) as Obj[]) {
       const ports: Obj[] = rule["ports"] ?? [];
-      if (ports.length && !ports.some((p) => String(p["port"]) === String(flow.port))) continue;
+      if (ports.length && !ports.some((p) => (p["port"] === undefined ? true : p["endPort"] ? port >= Number(p["port"]) && port <= Number(p["endPort"]) : String(p["port"]) === String(port)))) continue;
       const peers: Obj[] = rule["from"] ?? [];
-      if (!peers.length) return { allowed: true, by: idOf(np) };
-      for (const peer of peers) {
-        if (peer["ipBlock"] && !src) return { allowed: true, by: idOf(np) };
-        if (!src || peer["ipBlock"]) continue;
-        const nsOk = peer["namespaceSelector"] ? selects(peer["namespaceSelector"], m.nsLabels(src.namespace)) || Object.keys(peer["namespaceSelector"]).length === 0 : src.namespace === dst.namespace;
-        const podOk = peer["podSelector"] ? Object.keys(peer["podSelector"]).length === 0 || selects(peer["podSelector"], src.metadata.labels) : true;
-        if (nsOk && podOk) return { allowed: true, by: idOf(np) };
-      }
+      if (!peers.length || peers.some((peer) => peerMatches(m, peer, src, dst.namespace))) return { allowed: true, by: idOf(np) };
     }
   }
   return { allowed: false, by: ingress.map(idOf).join(", ") };
 }
 
+/** ztunnel's HBONE port: mesh pods receive mesh traffic there, and waypoints both receive and send on it. */
+const HBONE = 15008;
+/** istio-cni's SNAT address for kubelet probes into mesh pods. */
+const PROBE_SNAT = "169.254.7.127";
+
+/** The pod of a namespace's waypoint (what pods.ts reconstructs), or its labels alone when not in the view. */
+function waypointPod(m: MeshView, ns: string, wp: string): PodSet {
+  const found = m.pods.find((p) => p.namespace === ns && p.metadata.labels["gateway.networking.k8s.io/gateway-name"] === wp);
+  return found ?? { id: `Deployment ${ns}/${wp}`, kind: "Deployment", namespace: ns, name: wp, replicas: 1, metadata: { labels: { "gateway.networking.k8s.io/gateway-name": wp, "gateway.istio.io/managed": "istio.io-mesh-controller" }, annotations: {} }, spec: {}, source: "istiod: waypoint" };
+}
+
+/**
+ * The connections a flow makes on the wire, as NetworkPolicy sees them: between mesh pods to HBONE
+ * 15008, through a waypoint in two hops (caller → waypoint, waypoint → destination, both on 15008),
+ * kubelet probes into a mesh pod from 169.254.7.127 (into other pods they come from the node,
+ * which NetworkPolicy always admits), and the API server and load balancer from anywhere.
+ */
+function wireHops(m: MeshView, flow: Flow): { src: WireSource; dst: PodSet; port: number }[] {
+  const dst = flow.to;
+  if ("external" in flow.from) {
+    if (flow.from.external === "kubelet") return enrolled(m, dst) ? [{ src: { ip: PROBE_SNAT }, dst, port: flow.port }] : [];
+    return [{ src: { anywhere: true }, dst, port: flow.port }];
+  }
+  const src = flow.from.pods;
+  if (!enrolled(m, src)) return [{ src: { pods: src }, dst, port: flow.port }];
+  const svc = flow.via !== "pod" ? m.index.get("Service", dst.namespace, flow.via.service) : undefined;
+  const wp = svc && enrolled(m, dst) ? waypointOf(m, svc) : undefined;
+  if (wp) {
+    const w = waypointPod(m, dst.namespace, wp);
+    return [{ src: { pods: src }, dst: w, port: HBONE }, { src: { pods: w }, dst, port: HBONE }];
+  }
+  return [{ src: { pods: src }, dst, port: enrolled(m, dst) ? HBONE : flow.port }];
+}
+
 /** Evaluates one flow. */
 export function evaluateFlow(m: MeshView, flow: Flow): FlowVerdict {
   const dst = flow.to;
-  const verdict = (allowed: boolean, reason: string): FlowVerdict => ({ flow, allowed, reason });
-  const np = networkPolicyAllows(m, flow);
-  if (!np.allowed) return verdict(false, `NetworkPolicy ${np.by} admits no such source on port ${flow.port}`);
+  const admittedBy: string[] = [];
+  const verdict = (allowed: boolean, reason: string): FlowVerdict => ({ flow, allowed, reason: allowed && admittedBy.length ? `${reason}; admitted by ${admittedBy.join(", ")}` : reason });
+  for (const hop of wireHops(m, flow)) {
+    const np = networkPolicyAdmits(m, hop.src, hop.dst, hop.port);
+    const from = "pods" in hop.src ? hop.src.pods.id : "ip" in hop.src ? hop.src.ip : "any address";
+    if (!np.allowed) return verdict(false, `NetworkPolicy ${np.by} admits no connection from ${from} to ${hop.dst.id} on port ${hop.port}`);
+    if (np.by) admittedBy.push(`${np.by} (port ${hop.port})`);
+  }
   if (!enrolled(m, dst)) return verdict(true, "destination outside the mesh: nothing intercepts it");
   if ("external" in flow.from && flow.from.external === "kubelet") return verdict(true, "kubelet probe: ambient exempts it (SNAT to 169.254.7.127)");
   const src = "pods" in flow.from ? flow.from.pods : undefined;
@@ -306,6 +372,11 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
   const hooks: { owner: LiveObject; ref: Obj }[] = [];
   for (const o of [...ix.kind("ValidatingWebhookConfiguration"), ...ix.kind("MutatingWebhookConfiguration")]) for (const w of (o["webhooks"] ?? []) as Obj[]) if (w["clientConfig"]?.service) hooks.push({ owner: o, ref: w["clientConfig"].service });
   for (const o of ix.kind("CustomResourceDefinition")) if (o["spec"]?.conversion?.strategy === "Webhook" && o["spec"].conversion.webhook?.clientConfig?.service) hooks.push({ owner: o, ref: o["spec"].conversion.webhook.clientConfig.service });
+  // Kyverno registers its webhooks itself at start-up (not in the render): its two webhook Services.
+  for (const name of ["kyverno-svc", "kyverno-cleanup-controller"]) {
+    const svc = svcObj(PLATFORM_NAMESPACES.security, name);
+    if (svc) hooks.push({ owner: svc, ref: { namespace: PLATFORM_NAMESPACES.security, name, port: 443 } });
+  }
   const seenHook = new Set<string>();
   for (const h of hooks) {
     const svc = svcObj(h.ref["namespace"], h.ref["name"]);
@@ -399,6 +470,9 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
       const src = servicePods(s.name, s.namespace);
       for (const dst of b.pods) if (src) flows.push({ name: `${s.name} → ${idOf(collector)} (OTLP)`, kind: "telemetry", from: { pods: src }, to: dst, port: b.port, via: { service: collector.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
     }
+    // The gateway's proxies and the waypoints send their spans there too.
+    const proxies = pods.filter((p) => p.metadata.labels["gateway.istio.io/managed"] === "istio.io-mesh-controller" || (config.gateway.enabled && p.namespace === config.gateway.namespace && selects({ matchLabels: gatewayProxyPods(config.gateway.implementation) }, p.metadata.labels)));
+    for (const p of proxies) for (const dst of b.pods) flows.push({ name: `${p.id} → ${idOf(collector)} (OTLP)`, kind: "telemetry", from: { pods: p }, to: dst, port: b.port, via: { service: collector.metadata.name }, required: true, key: "platform:observability.otlpEndpoint" });
   }
 
   // Services → NATS, for those that declared NATS use (the server then checks their certificate).
@@ -416,6 +490,32 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     }
   }
 
+  // Services → the config store and the Kafka brokers, for those that declared their use (clients
+  // reach every member or broker directly after the first contact).
+  const storeSvc = config.discovery.store === "etcd" ? svcObj(PLATFORM_NAMESPACES.discovery, "etcd") : config.discovery.store === "consul" ? svcObj(PLATFORM_NAMESPACES.discovery, "consul-server") : undefined;
+  if (storeSvc) {
+    const b = behind(pods, storeSvc, config.discovery.store === "etcd" ? ETCD_CLIENT_PORT : CONSUL_HTTPS_PORT);
+    for (const s of graph.configStoreClients) {
+      const src = servicePods(s, config.services[s]!.namespace);
+      for (const dst of b.pods) if (src) flows.push({ name: `${s} → ${idOf(storeSvc)} (config store)`, kind: "store", from: { pods: src }, to: dst, port: b.port, via: "pod", required: true, key: `platform:services.${s}.configStore` });
+    }
+  }
+  if (config.messaging.kafka.enabled) {
+    const brokers = pods.filter((p) => p.namespace === PLATFORM_NAMESPACES.kafka && p.metadata.labels["strimzi.io/broker-role"] === "true");
+    for (const s of [...new Set(graph.topicUse.map((u) => u.service))]) {
+      const src = servicePods(s, config.services[s]!.namespace);
+      for (const dst of brokers) if (src) flows.push({ name: `${s} → ${dst.id} (Kafka)`, kind: "broker", from: { pods: src }, to: dst, port: KAFKA_TLS_PORT, via: "pod", required: true, key: `platform:services.${s}` });
+    }
+  }
+
+  // The mesh's data plane → istiod (configuration and certificates over xDS).
+  const istiod = svcObj(PLATFORM_NAMESPACES.mesh, "istiod");
+  if (istiod) {
+    const b = behind(pods, istiod, 15012);
+    const proxies = pods.filter((p) => p.metadata.labels["gateway.istio.io/managed"] === "istio.io-mesh-controller" || (p.namespace === PLATFORM_NAMESPACES.mesh && p.metadata.labels["app"] === "ztunnel"));
+    for (const p of proxies) for (const dst of b.pods) flows.push({ name: `${p.id} → ${idOf(istiod)} (xDS)`, kind: "control", from: { pods: p }, to: dst, port: b.port, via: { service: "istiod" }, required: true, key: "platform:mesh" });
+  }
+
   // Kubelet → every probe.
   for (const p of pods) {
     const probed = (p.spec["containers"] ?? []).some((c: Obj) => c["readinessProbe"]?.httpGet || c["livenessProbe"]?.httpGet || c["readinessProbe"]?.tcpSocket || c["livenessProbe"]?.tcpSocket);
@@ -429,6 +529,6 @@ export function flowProofs(objects: readonly LiveObject[], pods: readonly PodSet
   const flows = requiredFlows(objects, pods, config, scraped);
   // Nothing intercepts or filters: every flow is allowed; still list them.
   if (!config.mesh.enabled && !indexOf(objects).kind("NetworkPolicy").length) return flows.map((flow) => ({ flow, allowed: true, reason: "no mesh and no NetworkPolicy" }));
-  const m = meshView(objects, config.cluster.domain);
+  const m = meshView(objects, config.cluster.domain, PLATFORM_NAMESPACES.mesh, pods);
   return flows.map((f) => evaluateFlow(m, f));
 }

@@ -102,16 +102,16 @@ export function runningSections(p: RunningProofs): { title: string; body: string
   const a = p.access;
   const bad = failing("matrix");
   am.push(bad.length ? `**${bad.length} difference(s)** between the declarations and what the objects grant: each is a mandatory violation of \`npm run audit\`.` : "What the rendered objects grant equals what the services declared: nothing more, nothing less.", "");
-  am.push("Per service, from its declarations; read back from the objects that enforce each line (mesh policies evaluated for every pair of services, KafkaUser ACLs, the NATS server's users, the config store's auth Job, the secret store's configurator Job).", "");
+  am.push("Per service, from its declarations; read back from the objects that enforce each line (mesh policies evaluated for every pair of services, KafkaUser ACLs, the NATS server's users, the config store's auth Job, the secret store's configurator Job, the NetworkPolicies for connections to the shared data services).", "");
   for (const n of a.notCovered) am.push(`**Not covered**: ${n}.`, "");
   const services = [...new Set(a.matrix.map((l) => l.service))].sort();
   if (services.length) {
     const col = (svc: string, ...kinds: string[]) => cell(a.matrix.filter((l) => l.service === svc && kinds.includes(l.kind)).map((l) => (l.kind === "kv-write" ? `${l.grant} (write)` : l.grant)).join("<br>") || "—");
-    am.push("| service | may call | produces | consumes | NATS publish | NATS subscribe | KV buckets | config store | secrets (read) | enforced by |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    am.push("| service | may call | produces | consumes | NATS publish | NATS subscribe | KV buckets | config store | secrets (read) | may connect to | enforced by |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     const rows = services.slice(0, MAX_ROWS);
     for (const svc of rows) {
       const by = [...new Set(a.matrix.filter((l) => l.service === svc).map((l) => l.enforcedBy))].join("<br>");
-      am.push(`| ${cell(svc)} | ${col(svc, "call")} | ${col(svc, "kafka-produce")} | ${col(svc, "kafka-consume")} | ${col(svc, "nats-publish")} | ${col(svc, "nats-subscribe")} | ${col(svc, "kv-read", "kv-write")} | ${col(svc, "store")} | ${col(svc, "secret")} | ${cell(by)} |`);
+      am.push(`| ${cell(svc)} | ${col(svc, "call")} | ${col(svc, "kafka-produce")} | ${col(svc, "kafka-consume")} | ${col(svc, "nats-publish")} | ${col(svc, "nats-subscribe")} | ${col(svc, "kv-read", "kv-write")} | ${col(svc, "store")} | ${col(svc, "secret")} | ${col(svc, "connect")} | ${cell(by)} |`);
     }
     if (rows.length < services.length) am.push("", `${services.length - rows.length} more service(s); every line is compared all the same.`);
   }

@@ -116,6 +116,8 @@ export function consulValues(a: {
 
 /** Consul servers from the pinned chart, with per-service ACL tokens. */
 export class Consul extends pulumi.ComponentResource {
+  /** The namespace (an Output: objects placed in it wait for it). */
+  public readonly namespace: pulumi.Output<string>;
   /** HTTPS address of the Consul servers. */
   public readonly address: string;
   /** Service name → environment from the Secret holding its address, token and CA. */
@@ -127,6 +129,7 @@ export class Consul extends pulumi.ComponentResource {
     if (args.settings.servers % 2 === 0) throw new pulumi.ResourceError(`platform:discovery.consul.servers: ${args.settings.servers} is even; Consul needs an odd server count`, this);
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
+    this.namespace = ns;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
 
     const ca = selfSignedCa(`${name}-ca`, "Consul CA", child);

@@ -109,6 +109,8 @@ export type EtcdClusterArgs = StoreArgs<EtcdConfig>;
  * CronJob that defragments every member and writes a snapshot to a backup volume.
  */
 export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: pulumi.Output<string> }> {
+  /** The namespace (an Output: objects placed in it wait for it). */
+  public readonly namespace: pulumi.Output<string>;
   /** Comma-separated client URLs of all members. */
   public readonly endpoints: string;
   /** The cluster CA certificate (PEM) clients verify the servers with. */
@@ -126,6 +128,7 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
     const selector = { "app.kubernetes.io/name": "etcd", "app.kubernetes.io/instance": name };
 
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
+    this.namespace = ns;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
 
     // PKI: one CA; a peer certificate per member; one server certificate; client certificates.

@@ -154,6 +154,8 @@ export const NATS_CLIENT_ENV: Readonly<Record<string, string>> = {
 
 /** NATS JetStream and its declared streams and KV buckets. */
 export class Nats extends pulumi.ComponentResource {
+  /** The namespace (an Output: objects placed in it wait for it). */
+  public readonly namespace: pulumi.Output<string>;
   /** Client URL of the NATS servers (TLS). */
   public readonly url: string;
   /** Service name → environment from the Secret holding its URL, inbox prefix and certificate. */
@@ -165,6 +167,7 @@ export class Nats extends pulumi.ComponentResource {
     const child = { parent: this };
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
+    this.namespace = ns;
     this.url = `tls://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;
 
     // PKI: one CA; the server certificate for the client Service's names; a client certificate

@@ -22,6 +22,8 @@ import { secretEnv } from "../shared/pod-security";
 export const KAFKA_API = "kafka.strimzi.io/v1";
 /** Port of the TLS client listener. */
 export const KAFKA_TLS_PORT = 9093;
+/** The Kafka cluster's name (its pods carry it as strimzi.io/cluster). */
+export const KAFKA_CLUSTER = "platform";
 
 /** A KafkaUser ACL rule, in the shape of the v1 CRD. */
 export interface KafkaAcl {
@@ -197,7 +199,7 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
     super("platform:messaging:StrimziKafka", name, opts);
     const k = args.settings;
     const child = { parent: this };
-    const cluster = "platform";
+    const cluster = KAFKA_CLUSTER;
     const labels = { "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
     const crLabels = { ...labels, "strimzi.io/cluster": cluster };
     const ns = args.operator.namespace;

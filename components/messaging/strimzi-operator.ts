@@ -16,6 +16,9 @@ export function strimziOperatorValues(a: { readonly ha: boolean; readonly domain
     leaderElection: { enable: true },
     podDisruptionBudget: { enabled: a.ha },
     kubernetesServiceDnsDomain: a.domain,
+    // The platform renders its own NetworkPolicies (components/security/network-policies.ts); the
+    // operator's would select the Kafka pods without admitting ambient's HBONE port 15008.
+    generateNetworkPolicy: false,
     // Every pod the operator creates gets a Pod Security "restricted" context.
     extraEnvs: [{ name: "STRIMZI_POD_SECURITY_PROVIDER_CLASS", value: "restricted" }],
   };
