@@ -387,7 +387,9 @@ describe("switching a service between fixed and progressive", () => {
     const b = index(rendered["prod"]!);
     const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
     const foreign = changed.filter((k) => !k.includes("order-service") && !/ flagger\//.test(k) && !/\.flagger\.app$|\/flagger(-loadtester)?$/.test(k));
-    expect(foreign).toEqual([]);
+    // Besides: the network rules that admit Flagger's namespace (its loadtester through the waypoint, its queries to Prometheus).
+    expect(foreign).toEqual(["NetworkPolicy apps/allow-waypoint", "NetworkPolicy observability/allow-flagger-queries"]);
+    for (const k of foreign) expect(b.get(k)).toContain('"kubernetes.io/metadata.name":"flagger"');
     expect(changed.length).toBeGreaterThan(0);
     expect(changed).toEqual(expect.arrayContaining(["Canary apps/order-service", "Service apps/order-service", "HTTPRoute apps/order-service", "Deployment apps/order-service-canary"]));
   });

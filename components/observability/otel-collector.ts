@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts, images } from "../../versions";
 import { chartRelease } from "../core/objects";
+import { LABEL_SERVICE } from "../shared/labels";
 
 /** Where the collector sends each signal. Plain strings: the backends retry, so no install edge. */
 export interface TelemetryBackends {
@@ -112,7 +113,28 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
     protocol: { otlp: { tls: { insecure: true }, sending_queue: { enabled: true }, retry_on_failure: { enabled: true } } },
     resolver: { dns: { hostname: gatewayHost, port: 4317 } },
   });
-  const processors = (extra: string[]) => ["memory_limiter", "k8s_attributes", "resource/node", ...REDACTION_PROCESSORS, ...extra, "batch"];
+  // What pods send over OTLP is their claim: the Kubernetes attributes are dropped and re-derived
+  // from the connection's pod, and service.name is the pod's platform.io/service label (the
+  // processor overwrites what it extracts). The collector's own receivers (pod logs, kubelet and
+  // host metrics) name their pods themselves and keep the resource-attribute association.
+  const processors = (extra: string[], source: "otlp" | "node" = "node") => [
+    "memory_limiter",
+    ...(source === "otlp" ? ["resource/claims", "k8s_attributes/otlp"] : ["k8s_attributes"]),
+    "resource/node",
+    ...REDACTION_PROCESSORS,
+    ...extra,
+    "batch",
+  ];
+  const k8sAttributes = (podAssociation: Config[], labels: Config[]) => ({
+    auth_type: "serviceAccount",
+    filter: { node_from_env_var: "OTEL_K8S_NODE_NAME" },
+    passthrough: false,
+    pod_association: podAssociation,
+    extract: {
+      metadata: ["k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.deployment.name", "k8s.node.name", "k8s.container.name"],
+      labels: [{ tag_name: "service.version", key: "app.kubernetes.io/version", from: "pod" }, ...labels],
+    },
+  });
   return {
     extensions: healthCheck,
     receivers: {
@@ -142,20 +164,12 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
     },
     processors: {
       memory_limiter: memoryLimiter,
-      k8s_attributes: {
-        auth_type: "serviceAccount",
-        filter: { node_from_env_var: "OTEL_K8S_NODE_NAME" },
-        passthrough: false,
-        pod_association: [
-          { sources: [{ from: "resource_attribute", name: "k8s.pod.uid" }] },
-          { sources: [{ from: "resource_attribute", name: "k8s.pod.ip" }] },
-          { sources: [{ from: "connection" }] },
-        ],
-        extract: {
-          metadata: ["k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.deployment.name", "k8s.node.name", "k8s.container.name"],
-          labels: [{ tag_name: "service.version", key: "app.kubernetes.io/version", from: "pod" }],
-        },
-      },
+      k8s_attributes: k8sAttributes(
+        [{ sources: [{ from: "resource_attribute", name: "k8s.pod.uid" }] }, { sources: [{ from: "resource_attribute", name: "k8s.pod.ip" }] }, { sources: [{ from: "connection" }] }],
+        [],
+      ),
+      "resource/claims": { attributes: [{ pattern: "^k8s\\.", action: "delete" }] },
+      "k8s_attributes/otlp": k8sAttributes([{ sources: [{ from: "connection" }] }], [{ tag_name: "service.name", key: LABEL_SERVICE, from: "pod" }]),
       // Host metrics carry no resource of their own: name the node, so nodes stay apart.
       "resource/node": { attributes: [{ key: "k8s.node.name", value: "${env:OTEL_K8S_NODE_NAME}", action: "insert" }] },
       ...redactionProcessors(p),
@@ -170,9 +184,11 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
       extensions: ["health_check"],
       telemetry: selfTelemetry,
       pipelines: {
-        traces: { receivers: ["otlp"], processors: processors([]), exporters: ["loadbalancing/traces"] },
-        metrics: { receivers: ["otlp", "kubeletstats", "hostmetrics"], processors: processors([]), exporters: ["loadbalancing/metrics"] },
-        logs: { receivers: ["otlp", "file_log"], processors: processors([LOG_BODY_REDACTION]), exporters: ["otlp/gateway"] },
+        traces: { receivers: ["otlp"], processors: processors([], "otlp"), exporters: ["loadbalancing/traces"] },
+        metrics: { receivers: ["otlp"], processors: processors([], "otlp"), exporters: ["loadbalancing/metrics"] },
+        "metrics/node": { receivers: ["kubeletstats", "hostmetrics"], processors: processors([]), exporters: ["loadbalancing/metrics"] },
+        logs: { receivers: ["otlp"], processors: processors([LOG_BODY_REDACTION], "otlp"), exporters: ["otlp/gateway"] },
+        "logs/pods": { receivers: ["file_log"], processors: processors([LOG_BODY_REDACTION]), exporters: ["otlp/gateway"] },
       },
     },
   };

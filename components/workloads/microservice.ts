@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "../core/objects";
 import { PacedComponent } from "../core/pacing";
+import { LABEL_SERVICE } from "../shared/labels";
 import type { ExtraVolume, ServiceConfig } from "../../config/schema";
 
 /** Inputs of a Microservice. The declaration is already parsed and defaulted by the config schema. */
@@ -37,6 +38,7 @@ export const STORE_SECRET_DIR = "/var/run/secrets/platform";
 /** Label keys the platform puts on every workload; `track` separates stable from canary pods. */
 export const LABEL_NAME = "app.kubernetes.io/name";
 export const LABEL_TRACK = "platform.io/track";
+
 /** Same value as LABEL_NAME on every pod of a service; Flagger renames LABEL_NAME on its primary, not this one. */
 export const LABEL_INSTANCE = "app.kubernetes.io/instance";
 
@@ -255,6 +257,7 @@ function baseLabels(name: string, version: string): Record<string, string> {
   return {
     [LABEL_NAME]: name,
     "app.kubernetes.io/instance": name,
+    [LABEL_SERVICE]: name,
     "app.kubernetes.io/version": version,
     "app.kubernetes.io/part-of": "platform",
     "app.kubernetes.io/managed-by": "pulumi",
