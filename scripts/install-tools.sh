@@ -9,6 +9,7 @@
 #   yaml-json  tools/yaml-json (gopkg.in/yaml.v3) — Pulumi's YAML reading, for the reader parity test (tests/yaml-parity.test.ts)
 #   actionlint  github.com/rhysd/actionlint — checks .github/workflows (tests/workflows.test.ts)
 #   charts   .tools/charts/<chart>/<version>: pinned charts ../shared/charts-src lacks, from their Go module (flagger, its loadtester, vault, external-secrets)
+#   otelcol-identity  tools/otelcol/manifest.yaml (OpenTelemetry Collector components, ocb) — the collector agent's telemetry identity on real OTLP (tests/telemetry-identity.test.ts)
 #   yq  github.com/mikefarah/yq/v4 — runs external-secrets' own chart packaging step (its CRDs into the chart)
 #   node 22   the npm registry's node-linux-<arch> package — the second Node line .ci/run tests on (.tools/node22/node)
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/microservice-platform/tools/<tool>-<version>/ (one build per
@@ -186,6 +187,28 @@ fi
 ln -sf "$k8s_dir/kube-apiserver" .tools/bin/kube-apiserver
 ln -sf "$k8s_dir/kube-controller-manager" .tools/bin/kube-controller-manager
 echo "install-tools: kube-apiserver $("$k8s_dir/kube-apiserver" --version | awk '{print $2}') and kube-controller-manager at .tools/bin"
+
+# otelcol-identity: the OpenTelemetry Collector's own components at the release the platform's
+# collector image runs, assembled by the OpenTelemetry Collector Builder (ocb, same release) from
+# tools/otelcol/manifest.yaml, so tests/telemetry-identity.test.ts runs the agent's identity
+# processors on real OTLP against a local API server. About 4 minutes and 70 MB once; its module and
+# build caches are temporary and removed after the build.
+OCB_VERSION=v0.158.0
+oc_key=$(sha256sum tools/otelcol/manifest.yaml | cut -c1-12)
+oc_dir="$cache/otelcol-identity-$OCB_VERSION-$oc_key"
+if [ ! -x "$oc_dir/otelcol-identity" ]; then
+  echo "install-tools: building otelcol-identity (OpenTelemetry Collector $OCB_VERSION components, ocb $OCB_VERSION) into $oc_dir (about 4 minutes)"
+  mkdir -p "$oc_dir"
+  tmp=$(mktemp -d)
+  sed "s|OUTPUT_PATH|$tmp/src|" tools/otelcol/manifest.yaml > "$tmp/manifest.yaml"
+  (export GOMODCACHE="$tmp/mod" GOCACHE="$tmp/build" GOFLAGS=-modcacherw CGO_ENABLED=0
+   GOBIN="$tmp/bin" go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION" &&
+   "$tmp/bin/builder" --config "$tmp/manifest.yaml" >"$tmp/builder.log" 2>&1 &&
+   cp "$tmp/src/otelcol-identity" "$oc_dir/otelcol-identity") || { tail -20 "$tmp/builder.log" >&2 2>/dev/null; rm -rf "$tmp"; exit 1; }
+  rm -rf "$tmp"
+fi
+ln -sf "$oc_dir/otelcol-identity" .tools/bin/otelcol-identity
+echo "install-tools: otelcol-identity $("$oc_dir/otelcol-identity" --version | awk '{print $NF}') at .tools/bin/otelcol-identity"
 
 # kyverno: the Kyverno CLI at the version the kyverno chart deploys (tools/kyverno/go.mod pins it
 # and repeats Kyverno's replace directive), so `kyverno apply` runs the platform's ClusterPolicies

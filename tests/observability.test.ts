@@ -281,18 +281,17 @@ describe.each(Object.entries(configs))("the %s collector config", (_role, cfg) =
 });
 
 describe("telemetry identity at the agent", () => {
-  it("re-derives who sent OTLP from the connection: claimed k8s.* dropped, association by connection only, service.name from the pod's platform.io/service label", () => {
+  it("sends OTLP, and only OTLP, through the identity processors", () => {
     const cfg = configs.agent;
     const otlp = Object.entries(cfg.service.pipelines as Record<string, { receivers: string[]; processors: string[] }>).filter(([, p]) => p.receivers.includes("otlp"));
     expect(otlp.map(([n]) => n).sort()).toEqual(["logs", "metrics", "traces"]);
     for (const [, p] of otlp) {
       // OTLP shares no pipeline with the collector's own receivers, whose resource attributes are trusted.
       expect(p.receivers).toEqual(["otlp"]);
-      expect(p.processors.slice(0, 3)).toEqual(["memory_limiter", "resource/claims", "k8s_attributes/otlp"]);
+      expect(p.processors.slice(0, 4)).toEqual(["memory_limiter", "resource/claims", "k8s_attributes/otlp", "transform/identity"]);
     }
-    expect(cfg.processors["resource/claims"]).toEqual({ attributes: [{ pattern: "^k8s\\.", action: "delete" }] });
     expect(cfg.processors["k8s_attributes/otlp"].pod_association).toEqual([{ sources: [{ from: "connection" }] }]);
-    expect(cfg.processors["k8s_attributes/otlp"].extract.labels).toContainEqual({ tag_name: "service.name", key: "platform.io/service", from: "pod" });
+    // What the real collector does with it: tests/telemetry-identity.test.ts.
     // The node pipelines keep their association by the attributes the collector itself sets.
     expect(Object.values(cfg.service.pipelines as Record<string, { processors: string[] }>).filter((p) => p.processors.includes("k8s_attributes")).length).toBe(2);
   });

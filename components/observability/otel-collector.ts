@@ -100,6 +100,26 @@ export function redactionProcessors(p: CollectorPolicy): Config {
   };
 }
 
+/** Where the agent puts the connection's pod's platform.io/service label before it becomes service.name. */
+const SERVICE_OF_POD = "platform.service";
+/** The agent's processors for OTLP, in order: drop the claims, find the pod by connection, stamp its identity. */
+export const OTLP_IDENTITY_PROCESSORS = ["resource/claims", "k8s_attributes/otlp", "transform/identity"] as const;
+
+/**
+ * service.name from the connection's pod's label; "unattributed" when no pod has the connection's
+ * address (its metadata not synced yet, or not a pod at all): never the name the sender claims.
+ * Pods without the label (the gateway's proxies, waypoints) keep the name they send.
+ */
+function identityTransform(): Config {
+  const statements = [
+    `set(attributes["service.name"], attributes["${SERVICE_OF_POD}"]) where attributes["${SERVICE_OF_POD}"] != nil`,
+    `set(attributes["service.name"], "unattributed") where attributes["k8s.pod.uid"] == nil`,
+    `delete_key(attributes, "${SERVICE_OF_POD}")`,
+  ];
+  const ctx = [{ context: "resource", statements }];
+  return { error_mode: "ignore", trace_statements: ctx, metric_statements: ctx, log_statements: ctx };
+}
+
 /**
  * The node agent: receives the pods' OTLP on the node (its Service has internalTrafficPolicy
  * Local), reads pod logs and kubelet/host metrics, adds Kubernetes attributes, redacts, and
@@ -114,12 +134,14 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
     resolver: { dns: { hostname: gatewayHost, port: 4317 } },
   });
   // What pods send over OTLP is their claim: the Kubernetes attributes are dropped and re-derived
-  // from the connection's pod, and service.name is the pod's platform.io/service label (the
-  // processor overwrites what it extracts). The collector's own receivers (pod logs, kubelet and
-  // host metrics) name their pods themselves and keep the resource-attribute association.
+  // from the connection's pod, and service.name becomes the pod's platform.io/service label.
+  // k8s_attributes fills only attributes a resource lacks (processor.go setResourceAttribute), so
+  // the label lands in a key of the collector's own and transform/identity moves it over the claim.
+  // The collector's own receivers (pod logs, kubelet and host metrics) name their pods themselves
+  // and keep the resource-attribute association.
   const processors = (extra: string[], source: "otlp" | "node" = "node") => [
     "memory_limiter",
-    ...(source === "otlp" ? ["resource/claims", "k8s_attributes/otlp"] : ["k8s_attributes"]),
+    ...(source === "otlp" ? [...OTLP_IDENTITY_PROCESSORS] : ["k8s_attributes"]),
     "resource/node",
     ...REDACTION_PROCESSORS,
     ...extra,
@@ -168,8 +190,9 @@ export function agentConfig(gatewayHost: string, p: CollectorPolicy): Config {
         [{ sources: [{ from: "resource_attribute", name: "k8s.pod.uid" }] }, { sources: [{ from: "resource_attribute", name: "k8s.pod.ip" }] }, { sources: [{ from: "connection" }] }],
         [],
       ),
-      "resource/claims": { attributes: [{ pattern: "^k8s\\.", action: "delete" }] },
-      "k8s_attributes/otlp": k8sAttributes([{ sources: [{ from: "connection" }] }], [{ tag_name: "service.name", key: LABEL_SERVICE, from: "pod" }]),
+      "resource/claims": { attributes: [{ pattern: "^k8s\\.", action: "delete" }, { key: SERVICE_OF_POD, action: "delete" }] },
+      "k8s_attributes/otlp": k8sAttributes([{ sources: [{ from: "connection" }] }], [{ tag_name: SERVICE_OF_POD, key: LABEL_SERVICE, from: "pod" }]),
+      "transform/identity": identityTransform(),
       // Host metrics carry no resource of their own: name the node, so nodes stay apart.
       "resource/node": { attributes: [{ key: "k8s.node.name", value: "${env:OTEL_K8S_NODE_NAME}", action: "insert" }] },
       ...redactionProcessors(p),
