@@ -218,6 +218,19 @@ describe("a stack with the mesh off", () => {
     expect(objectsOf(r).some((o) => o.apiVersion.includes("istio.io"))).toBe(false);
     expect(objectsOf(r).filter((o) => o.kind === "Namespace").some((o: any) => o.metadata.labels["istio.io/dataplane-mode"])).toBe(false);
     expect(r.report).toMatch(/no mTLS and no service-to-service authorization/);
+    // The NetworkPolicies are then the only line, on the application ports: every required flow passes them...
+    expect(r.running.flows.filter((f) => !f.allowed).map((f) => `${f.flow.name}: ${f.reason}`)).toEqual([]);
+    expect(r.running.flows.find((f) => f.flow.kind === "call")!.reason).toMatch(/admitted by NetworkPolicy apps\/allow-[a-z-]+ \(port \d{4}\)$/);
+    // ...and the access matrix says what they cannot enforce: a call's declared methods and paths (L4 only).
+    const narrowed = Object.entries(r.config.services).flatMap(([from, s]) => s.calls.filter((c) => c.methods?.length || c.paths?.length).map((c) => ({ from, to: c.service })));
+    expect(narrowed.length).toBeGreaterThan(0);
+    const matrix = r.running.findings.filter((f) => f.proof === "matrix");
+    const subjects = (message: RegExp) => matrix.filter((f) => message.test(f.message)).map((f) => f.subject).sort();
+    expect(subjects(/^granted by the rendered objects/)).toEqual(narrowed.map((c) => `${c.from} call ${c.to} any method any path`).sort());
+    const missing = subjects(/^declared, and no rendered object/);
+    expect(missing).toHaveLength(narrowed.length);
+    for (const c of narrowed) expect(missing.some((m) => m.startsWith(`${c.from} call ${c.to} `) && !m.endsWith("any method any path"))).toBe(true);
+    expect(matrix).toHaveLength(2 * narrowed.length);
   });
 
   it("is refused in prod, and an external CA must be the Secret istiod reads", () => {

@@ -138,8 +138,10 @@ function meshAllows(m: MeshView, from: PodSet, to: PodSet, service: string, port
 /**
  * What the rendered objects grant, read back from them. Calls: for every ordered pair of services,
  * the mesh policies are evaluated (a declared call with its methods and paths, and one request
- * outside them); Kafka: each KafkaUser's topic ACLs; NATS: each user's application subjects and
- * buckets in the server config; the store: the prefixes the auth Job's script grants.
+ * outside them), or without the mesh the NetworkPolicies (L4: any method, any path); Kafka: each
+ * KafkaUser's topic ACLs; NATS: each user's application subjects and buckets in the server config;
+ * the store: the prefixes the auth Job's script grants; connections: the NetworkPolicies into the
+ * shared data services' pods.
  */
 export function grantedByObjects(objects: readonly LiveObject[], pods: readonly PodSet[], config: PlatformConfig): AccessGrant[] {
   const out: AccessGrant[] = [];
@@ -168,15 +170,13 @@ export function grantedByObjects(objects: readonly LiveObject[], pods: readonly 
       }
     }
   } else if (config.security.networkPolicies) {
-    // No mesh: the NetworkPolicies are the only line, at L4 (methods and paths are the callee's to check).
+    // No mesh: the NetworkPolicies are the only line, at L4 (no method or path is enforced).
     const m = meshView(objects, config.cluster.domain, PLATFORM_NAMESPACES.mesh, pods);
     for (const to of graph.services) {
       for (const from of graph.services) {
         const src = byName.get(from.name);
         const dst = byName.get(to.name);
-        if (from.name === to.name || !src || !dst || !networkPolicyAdmits(m, { pods: src }, dst, to.port).allowed) continue;
-        const c = declared.get(`${from.name}\u0000${to.name}`);
-        out.push({ service: from.name, kind: "call", grant: `${to.name} ${c?.methods?.length ? c.methods.join(",") : "any method"} ${c?.paths?.length ? c.paths.join(",") : "any path"}` });
+        if (from.name !== to.name && src && dst && networkPolicyAdmits(m, { pods: src }, dst, to.port).allowed) out.push({ service: from.name, kind: "call", grant: `${to.name} any method any path` });
       }
     }
   } else {

@@ -19,6 +19,9 @@
  *   Service that uses it (istio.io/use-waypoint on the Service or its namespace); behind it,
  *   ztunnel sees the waypoint's identity. Traffic sent to pod endpoints skips the waypoint.
  * - DENY first; then with no ALLOW policy applicable, allowed; else some ALLOW rule must match.
+ * - NetworkPolicy is enforced outside the pod (ambient/usage/networkpolicy): between mesh pods it
+ *   sees HBONE port 15008, through a waypoint two connections (caller → waypoint, waypoint →
+ *   destination), and kubelet probes into mesh pods from 169.254.7.127 (wireHops below).
  */
 import type { PlatformConfig } from "../../config/schema";
 import { PLATFORM_NAMESPACES } from "../../config/schema";
@@ -28,7 +31,7 @@ import { NATS_CLIENT_PORT } from "../../components/messaging/nats";
 import { KAFKA_TLS_PORT } from "../../components/messaging/strimzi-kafka";
 import { ETCD_CLIENT_PORT } from "../../components/discovery/etcd-cluster";
 import { CONSUL_HTTPS_PORT } from "../../components/discovery/consul";
-import { gatewayProxyPods } from "../../components/security/network-grants";
+import { gatewayProxyPods, HBONE_PORT, PROBE_SNAT_CIDR } from "../../components/security/network-grants";
 import { metricsPort } from "./ownership";
 import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
@@ -225,10 +228,8 @@ export function networkPolicyAdmits(m: MeshView, src: WireSource, dst: PodSet, p
   return { allowed: false, by: ingress.map(idOf).join(", ") };
 }
 
-/** ztunnel's HBONE port: mesh pods receive mesh traffic there, and waypoints both receive and send on it. */
-const HBONE = 15008;
 /** istio-cni's SNAT address for kubelet probes into mesh pods. */
-const PROBE_SNAT = "169.254.7.127";
+const PROBE_SNAT = PROBE_SNAT_CIDR.replace(/\/32$/, "");
 
 /** The pod of a namespace's waypoint (what pods.ts reconstructs), or its labels alone when not in the view. */
 function waypointPod(m: MeshView, ns: string, wp: string): PodSet {
@@ -254,9 +255,9 @@ function wireHops(m: MeshView, flow: Flow): { src: WireSource; dst: PodSet; port
   const wp = svc && enrolled(m, dst) ? waypointOf(m, svc) : undefined;
   if (wp) {
     const w = waypointPod(m, dst.namespace, wp);
-    return [{ src: { pods: src }, dst: w, port: HBONE }, { src: { pods: w }, dst, port: HBONE }];
+    return [{ src: { pods: src }, dst: w, port: HBONE_PORT }, { src: { pods: w }, dst, port: HBONE_PORT }];
   }
-  return [{ src: { pods: src }, dst, port: enrolled(m, dst) ? HBONE : flow.port }];
+  return [{ src: { pods: src }, dst, port: enrolled(m, dst) ? HBONE_PORT : flow.port }];
 }
 
 /** Evaluates one flow. */
