@@ -32,5 +32,8 @@ export function packConfigFor(config: Pick<PlatformConfig, "environment" | "secu
   // A dev stack without admission control (security.admission.enabled false) has no Kyverno to
   // verify signatures: the pack reports the gap without failing the preview (prod refuses the setting).
   if (!config.security.admission.enabled) out["kyverno-verifies-every-registry"] = { enforcementLevel: "advisory", ...renamed["kyverno-verifies-every-registry"] };
+  // A dev stack without NetworkPolicies (security.networkPolicies false) reports the gap without
+  // failing the preview (prod refuses the setting).
+  if (!config.security.networkPolicies) out["network-default-deny"] = { enforcementLevel: "advisory", ...renamed["network-default-deny"] };
   return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]])) as PackConfig;
 }

@@ -37,6 +37,21 @@ export const exemptionsProperty = {
   default: [],
 } as const;
 
+/** A list of whole namespaces a policy leaves alone, each with the reason, and its defaults. */
+export function namespacesWithReasons(description: string, defaults: readonly { namespace: string; reason: string }[]) {
+  return {
+    type: "array",
+    description,
+    items: {
+      type: "object",
+      additionalProperties: false,
+      required: ["namespace", "reason"],
+      properties: { namespace: { type: "string", minLength: 1 }, reason: { type: "string", minLength: 10 } },
+    },
+    default: defaults,
+  } as any;
+}
+
 /** Schema of a policy whose only setting is its exemptions. */
 export const exemptionsOnly: PolicyConfigSchema = { properties: { exemptions: exemptionsProperty as any } };
 

@@ -5,7 +5,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { PACK_NAME, policies } from "./policies";
 
 new PolicyPack(PACK_NAME, {
-  description: "Platform baselines at preview time: Pod Security, images, resources, exposure, Helm pins, PDBs, mesh mTLS, image verification, quorums, secrets.",
+  description: "Platform baselines at preview time: Pod Security, images, resources, exposure, Helm pins, PDBs, mesh mTLS, network default deny, image verification, quorums, secrets.",
   // Every policy is mandatory unless the pack's config (--policy-pack-config) lowers it.
   enforcementLevel: "mandatory",
   policies,

@@ -9,7 +9,7 @@
  * namespaces listed in the config, each with the reason it stays out of the mesh.
  */
 import type { PolicyConfigSchema, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { configOf } from "./config";
+import { configOf, namespacesWithReasons } from "./config";
 import { metadataOf, Obj } from "./k8s";
 import { ofKind, workloadsOf } from "./stack-helpers";
 
@@ -25,22 +25,12 @@ interface MeshConfig {
 const schema: PolicyConfigSchema = {
   properties: {
     meshRootNamespace: { type: "string", minLength: 1, default: "istio-system" },
-    infrastructureNamespaces: {
-      type: "array",
-      description: "Namespaces that are not application namespaces and stay out of the mesh, each with the reason.",
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["namespace", "reason"],
-        properties: { namespace: { type: "string", minLength: 1 }, reason: { type: "string", minLength: 10 } },
-      },
-      default: [
-        { namespace: "kube-system", reason: "Kubernetes system components; not application traffic." },
-        { namespace: "istio-system", reason: "The mesh's own control plane, ztunnel and CNI run on the host network or before the mesh exists." },
-        { namespace: "kyverno", reason: "Admission webhooks are called by the API server, which is not a mesh member: STRICT mTLS would block them." },
-        { namespace: "flux-system", reason: "The GitOps controllers bootstrap the cluster, the mesh included." },
-      ],
-    },
+    infrastructureNamespaces: namespacesWithReasons("Namespaces that are not application namespaces and stay out of the mesh, each with the reason.", [
+      { namespace: "kube-system", reason: "Kubernetes system components; not application traffic." },
+      { namespace: "istio-system", reason: "The mesh's own control plane, ztunnel and CNI run on the host network or before the mesh exists." },
+      { namespace: "kyverno", reason: "Admission webhooks are called by the API server, which is not a mesh member: STRICT mTLS would block them." },
+      { namespace: "flux-system", reason: "The GitOps controllers bootstrap the cluster, the mesh included." },
+    ]),
   },
 };
 

@@ -7,6 +7,7 @@ import { helmReleasePinned } from "./helm";
 import { imageAllowedRegistry, imagePinnedByDigest } from "./images";
 import { kyvernoVerifiesEveryRegistry } from "./kyverno";
 import { meshStrictMtls } from "./mesh";
+import { networkDefaultDeny } from "./network";
 import { pdbForMultiReplicaWorkloads } from "./pdb";
 import { podSecurityBaseline, podSecurityRestricted } from "./pod-security";
 import { quorumMembersInProd } from "./quorum";
@@ -26,6 +27,7 @@ export const policies: Policies = [
   helmReleasePinned,
   pdbForMultiReplicaWorkloads,
   meshStrictMtls,
+  networkDefaultDeny,
   kyvernoVerifiesEveryRegistry,
   quorumMembersInProd,
   noPlainSecrets,

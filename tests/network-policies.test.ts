@@ -163,9 +163,15 @@ describe("NetworkPolicy rules over random service graphs", () => {
 describe("the switch", () => {
   it("security.networkPolicies false renders no NetworkPolicy outside prod, and prod refuses it naming the key", async () => {
     const dev = readStackConfig("dev");
-    const r = await renderConfig("dev", { ...dev, "platform:security": JSON.stringify({ ...JSON.parse(dev["platform:security"] ?? "{}"), networkPolicies: false }) });
+    // A stack of its own (no policy/stacks/<stack>.json): its pack config is derived from its config.
+    const r = await renderConfig("sandbox", { ...dev, "platform:security": JSON.stringify({ ...JSON.parse(dev["platform:security"] ?? "{}"), networkPolicies: false }) });
     expect(r.running.objects.filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
     expect(r.running.findings).toEqual([]);
+    // The pack reports every namespace with workloads as open, without failing the preview.
+    const open = r.verdicts.records.flatMap((x) => x.violations.filter((v) => v.policy === "network-default-deny").map((v) => [x.kind, x.name, v.enforcementLevel]));
+    const withWorkloads = new Set(r.running.objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind)).map((o) => o.metadata.namespace));
+    expect(open.map(([, name]) => name).sort()).toEqual([...withWorkloads].sort());
+    expect(open.every(([kind, , level]) => kind === "Namespace" && level === "advisory")).toBe(true);
     const prod = readStackConfig("prod");
     await expect(renderConfig("prod", { ...prod, "platform:security": JSON.stringify({ ...JSON.parse(prod["platform:security"]!), networkPolicies: false }) })).rejects.toThrow(/platform:security\.networkPolicies.*false/);
   });

@@ -165,6 +165,11 @@ spec:
     verifyImages:
     - imageReferences: ["ghcr.io/acme/*"]
       attestors: [{entries: [{keyless: {issuer: "https://token.actions.githubusercontent.com", subject: "https://github.com/acme/*"}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny-ingress, namespace: team}
+spec: {podSelector: {}, policyTypes: [Ingress]}
 `;
   const config = (dir: string) => {
     const f = path.join(dir, "..", `${path.basename(dir)}-policy.json`);
@@ -196,6 +201,7 @@ spec:
       ["web.yaml", "Namespace", null, "team"],
       ["web.yaml", "PeerAuthentication", "istio-system", "default"],
       ["web.yaml", "ClusterPolicy", null, "verify-images"],
+      ["web.yaml", "NetworkPolicy", "team", "default-deny-ingress"],
     ]);
     expect(records[0].violations).toEqual([{ policy: "pss-privileged", enforcementLevel: "mandatory", message: "Deployment team/web containers[web]: securityContext.privileged is true" }]);
   });

@@ -194,3 +194,38 @@ describe("secret shapes' pre-checks", () => {
     for (const s of SECRET_VALUES) expect([s.what, s.maybe(dashboard)]).toEqual([s.what, false]);
   });
 });
+
+describe("network-default-deny", () => {
+  const web = workload("Deployment", "web", goodPodSpec());
+  const np = (name: string, spec: Obj, namespace = "apps") => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace }, spec });
+  const deny = np("default-deny-ingress", { podSelector: {}, policyTypes: ["Ingress"] });
+  const check = (objs: Obj[], cfg?: Obj) => checkStack("network-default-deny", objs, cfg);
+  const open = "namespace apps has no default-deny ingress NetworkPolicy (podSelector {}, policyTypes Ingress, no rules): Deployment apps/web is reachable from every pod and node";
+  it("a namespace with workloads and a default deny of ingress passes (policyTypes absent means Ingress, beside Egress when egress rules exist)", async () => {
+    expect(details(await check([ns("apps"), deny, web]))).toEqual([]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: {} }), web]))).toEqual([]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [] }), web]))).toEqual([]);
+    // Kubernetes' default policyTypes: Ingress always, so egress rules alone still deny all ingress.
+    expect(details(await check([ns("apps"), np("deny", { podSelector: {}, egress: [{ ports: [{ port: 53, protocol: "UDP" }] }] }), web]))).toEqual([]);
+  });
+  it("without one, or with one that selects some pods, is egress-only, has rules or lives elsewhere, the namespace fails", async () => {
+    expect(details(await check([ns("apps"), web]))).toEqual([open]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"] }), web]))).toEqual([open]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: { matchExpressions: [{ key: "app", operator: "Exists" }] }, policyTypes: ["Ingress"] }), web]))).toEqual([open]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: {}, policyTypes: ["Egress"] }), web]))).toEqual([open]);
+    expect(details(await check([ns("apps"), np("deny", { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] }), web]))).toEqual([open]);
+    expect(details(await check([ns("apps"), np("default-deny-ingress", { podSelector: {}, policyTypes: ["Ingress"] }, "other"), web]))).toEqual([open]);
+  });
+  it("a rule without from and without ports admits everything and fails, even beside a default deny; a rule with either passes", async () => {
+    expect(details(await check([ns("apps"), deny, np("allow-all", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ ports: [{ port: 8080 }] }, {}] }), web]))).toEqual([
+      "NetworkPolicy apps/allow-all: ingress rule 1 has no from and no ports, so it admits every source on every port",
+    ]);
+    expect(details(await check([ns("apps"), deny, np("allow-all", { podSelector: {}, ingress: [{ from: [], ports: [] }] }), web]))).toHaveLength(1);
+    expect(details(await check([ns("apps"), deny, np("web", { podSelector: { matchLabels: { app: "web" } }, ingress: [{ ports: [{ port: 8080 }] }, { from: [{ namespaceSelector: {} }] }] }), web]))).toEqual([]);
+  });
+  it("kube-system is exempt by default, and a stack names its own exempt namespaces with a reason", async () => {
+    expect(await check([workload("DaemonSet", "cni", goodPodSpec(), { namespace: "kube-system" })])).toEqual({ diagnostics: [], notApplicable: true });
+    const cfg = { "network-default-deny": { exemptNamespaces: [{ namespace: "apps", reason: "a test namespace governed elsewhere" }] } };
+    expect(await check([web], cfg)).toEqual({ diagnostics: [], notApplicable: true });
+  });
+});
