@@ -329,9 +329,9 @@ export function chartsSection(charts: ReportInput["charts"]): string[] {
 export function reportMarkdown(input: ReportInput): string {
   const { model, config } = input;
   const out: string[] = [];
-  const objects = model.groups.reduce((n, g) => n + g.objects.length, 0);
+  const all = model.groups.flatMap((g) => g.objects);
   out.push(`# Platform render: stack \`${input.stack}\``, "");
-  out.push(`Environment **${config.environment}**, ${Object.keys(config.services).length} services, ${model.groups.length} components, ${objects} objects written, ${model.secrets.length} secrets left out (see below).`, "");
+  out.push(`Environment **${config.environment}**, ${Object.keys(config.services).length} services, ${model.groups.length} components, ${all.length} objects written, ${model.secrets.length} secrets left out (see below).`, "");
 
   out.push("## Install stages", "", "| stage | contains | after | why |", "| --- | --- | --- | --- |");
   for (const s of INSTALL_ORDER) out.push(`| ${s.name} | ${s.contains} | ${s.after.join(", ") || "-"} | ${s.why} |`);
@@ -348,7 +348,7 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...chartsSection(input.charts));
-  out.push(...imagesSection(model.groups.flatMap((g) => g.objects)));
+  out.push(...imagesSection(all));
   out.push("## Service calls", "", "Who calls whom, over which protocol, through which policy (also `calls.mmd`, one sorted line per service and edge, so a one-service change changes only its lines):", "", "```mermaid", callGraph(config).trimEnd(), "```", "");
 
   out.push("## Secrets (references only)", "");
@@ -382,8 +382,8 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...resilienceSection(config), "");
-  out.push(...rolloutSection(config, model.groups.flatMap((g) => g.objects)));
-  out.push(...secretStoreSection(config, model.groups.flatMap((g) => g.objects)));
+  out.push(...rolloutSection(config, all));
+  out.push(...secretStoreSection(config, all));
   out.push(...leftOutSection(config));
   out.push(...overridesSection(config));
 
