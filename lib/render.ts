@@ -3,8 +3,8 @@
  * repository's `npm run render` runs on its stack files. The program runs under Pulumi's mocks,
  * charts are templated with Helm from a chart cache (PLATFORM_CHART_CACHE, or `charts.cacheDirs`)
  * and everything is audited and proven; `writeRender` writes the manifests, the Flux or Argo CD
- * tree (GitOpsOptions) and the report; `previousRender` and `reportWithComparison` add "What
- * changes" against an earlier render, `callGraph` is the service call graph (calls.mmd).
+ * tree (GitOpsOptions) and the report; `previousRender` reads an earlier render for
+ * RenderOptions.compare ("What changes" in the report), `callGraph` is the service call graph (calls.mmd).
  */
 export { renderProgram, renderConfig } from "../render/render";
 export type { Rendered, RenderOptions, RenderPhase } from "../render/render";
@@ -12,5 +12,5 @@ export { writeRender } from "../render/write";
 export type { RenderExtras } from "../render/write";
 export { DEFAULT_GITOPS } from "../render/gitops";
 export type { GitOpsOptions } from "../render/gitops";
-export { callGraph, previousRender, reportWithComparison } from "../render/compare";
+export { callGraph, previousRender } from "../render/compare";
 export { HelmNotInstalledError, ChartNotFoundError, ChartTemplateError, MissingSubchartError } from "../render/charts";

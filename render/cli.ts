@@ -21,7 +21,7 @@ import { ChartNotFoundError, ChartTemplateError, HelmNotInstalledError, MissingS
 import { renderConfig } from "./render";
 import { answerArgs, CHART_OPTIONS, GITOPS_OPTIONS, STACK_OPTIONS, usageOf } from "./args";
 import { chartOptionsFromArgs, cliArg, gitopsFromArgs, stackFromArgs } from "./stack";
-import { callGraph, previousRender, reportWithComparison } from "./compare";
+import { callGraph, previousRender } from "./compare";
 import { writeRender } from "./write";
 
 
@@ -66,9 +66,8 @@ async function main(argv: string[]): Promise<number> {
       verdicts = await formalVerdicts(config, objects);
       return [formalReportSection(verdicts)];
     };
-    const r = await renderConfig(stack, named.read(), { sections, charts });
-    const report = previous ? reportWithComparison(r.report, r.model, previous, compareDir!) : r.report;
-    const { files, svg } = await writeRender(r.model, report, out, gitops, { callGraph: callGraph(r.config) });
+    const r = await renderConfig(stack, named.read(), { sections, charts, ...(previous ? { compare: { previous, against: compareDir! } } : {}) });
+    const { files, svg } = await writeRender(r.model, r.report, out, gitops, { callGraph: callGraph(r.config) });
     const objects = r.model.groups.reduce((n, g) => n + g.objects.length, 0);
     process.stdout.write(`rendered stack ${stack}: ${objects} objects in ${r.model.groups.length} components, ${files.length} files in ${out}\n`);
     if (!svg) process.stdout.write("graph.svg not written: Graphviz `dot` is not installed (apt-get install graphviz); graph.mmd and graph.dot are.\n");

@@ -166,12 +166,3 @@ export function callGraph(config: PlatformConfig): string {
   for (const [topic, ps] of producers) for (const p of ps) for (const c of consumers.get(topic) ?? []) if (p !== c) edges.push(`  ${node(p)} -.->|"kafka ${topic} · KafkaUser ACL"| ${node(c)}`);
   return ["flowchart LR", ...nodes.sort(), ...[...new Set(edges)].sort(), ""].join("\n");
 }
-
-/** The report with "What changes" after its summary, and the images section marking new ones. */
-export function reportWithComparison(report: string, model: RenderModel, previous: ReadonlyMap<string, RenderedObject>, against: string): string {
-  const changes = whatChangesSection(compareRenders(previous, currentRender(model)), against).join("\n");
-  const images = imagesSection(model.groups.flatMap((g) => g.objects), [...previous.values()].map((p) => p.object)).join("\n");
-  const withImages = report.replace(/## Images\n[\s\S]*?\n(?=## )/, `${images}\n`);
-  const at = withImages.indexOf("\n## ");
-  return at < 0 ? `${withImages}\n${changes}` : `${withImages.slice(0, at + 1)}${changes}\n${withImages.slice(at + 1)}`;
-}

@@ -11,7 +11,7 @@ import type { PlatformConfig } from "../config/schema";
 import { ChartExpander, clusterApiVersions, defaultChartCaches, defaultCrdSources, defaultSubchartDefaults } from "./charts";
 import { runProgram, RunResult } from "./harness";
 import { buildModel, ChartMode, RenderModel } from "./model";
-import { reportMarkdown, ReportSection } from "./report";
+import { RenderComparison, reportMarkdown, ReportSection } from "./report";
 import { platformConfigOf, PROJECT, readStackConfig, ROOT } from "./stack";
 
 export interface Rendered {
@@ -37,6 +37,8 @@ export interface RenderOptions {
    * report says the render holds no chart object; only on the user's explicit request.
    */
   readonly charts?: { readonly cacheDirs?: readonly string[]; readonly pull?: boolean; readonly skip?: boolean; readonly templateCacheDir?: string | null; readonly mode?: ChartMode; readonly allowMissingSubcharts?: boolean };
+  /** An earlier render (previousRender) to review against: report.md then says what changes. */
+  readonly compare?: RenderComparison;
 }
 
 /** The steps of a render, in order. */
@@ -92,7 +94,7 @@ async function renderRun(stack: string, config: PlatformConfig, flat: Record<str
     ...runningSections(running),
     ...(options.sections ? await options.sections(config, running.objects) : []),
   ];
-  const report = reportMarkdown({ stack, config, model, sections, ...(charts ? { charts: run.charts } : {}) });
+  const report = reportMarkdown({ stack, config, model, sections, ...(charts ? { charts: run.charts } : {}), ...(options.compare ? { compare: options.compare } : {}) });
   phase("report");
   return { stack, config, run, model, verdicts, running, report };
 }

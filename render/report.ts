@@ -10,7 +10,7 @@ import { loadtesterPrincipal } from "../components/delivery/flagger";
 import { renderCanaryQuery } from "../components/observability/slo";
 import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf } from "../components/secrets/store-access";
 import { STORE_SECRET_DIR } from "../components/workloads/microservice";
-import { callGraph, imagesSection } from "./compare";
+import { callGraph, compareRenders, currentRender, imagesSection, RenderedObject, whatChangesSection } from "./compare";
 import { groupLevels, RenderModel } from "./model";
 import { charts as chartPins, type ChartPin } from "../versions";
 
@@ -107,6 +107,15 @@ export interface ReportInput {
   readonly sections?: readonly ReportSection[];
   /** What each chart expanded to; undefined when chart expansion was skipped (--skip-charts). */
   readonly charts?: readonly { readonly urn: string; readonly expansion: ChartExpansion }[];
+  /** An earlier render to compare with: "What changes" after the summary, new and gone images. */
+  readonly compare?: RenderComparison;
+}
+
+/** An earlier render (previousRender) and where it was read from, for "What changes". */
+export interface RenderComparison {
+  readonly previous: ReadonlyMap<string, RenderedObject>;
+  /** The earlier render's directory, as the report names it. */
+  readonly against: string;
 }
 
 /**
@@ -332,6 +341,7 @@ export function reportMarkdown(input: ReportInput): string {
   const all = model.groups.flatMap((g) => g.objects);
   out.push(`# Platform render: stack \`${input.stack}\``, "");
   out.push(`Environment **${config.environment}**, ${Object.keys(config.services).length} services, ${model.groups.length} components, ${all.length} objects written, ${model.secrets.length} secrets left out (see below).`, "");
+  if (input.compare) out.push(...whatChangesSection(compareRenders(input.compare.previous, currentRender(model)), input.compare.against));
 
   out.push("## Install stages", "", "| stage | contains | after | why |", "| --- | --- | --- | --- |");
   for (const s of INSTALL_ORDER) out.push(`| ${s.name} | ${s.contains} | ${s.after.join(", ") || "-"} | ${s.why} |`);
@@ -348,7 +358,7 @@ export function reportMarkdown(input: ReportInput): string {
   out.push("");
 
   out.push(...chartsSection(input.charts));
-  out.push(...imagesSection(all));
+  out.push(...imagesSection(all, input.compare && [...input.compare.previous.values()].map((p) => p.object)));
   out.push("## Service calls", "", "Who calls whom, over which protocol, through which policy (also `calls.mmd`, one sorted line per service and edge, so a one-service change changes only its lines):", "", "```mermaid", callGraph(config).trimEnd(), "```", "");
 
   out.push("## Secrets (references only)", "");

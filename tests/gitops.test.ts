@@ -8,10 +8,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadAll } from "js-yaml";
-import { callGraph, compareRenders, currentRender, previousRender, reportWithComparison } from "../render/compare";
+import { callGraph, compareRenders, currentRender, previousRender } from "../render/compare";
 import { DEFAULT_GITOPS, GitOpsOptions, gitopsProblems } from "../render/gitops";
 import { groupLevels } from "../render/model";
-import { Rendered, renderConfig, renderStack } from "../render/render";
+import { Rendered, renderConfig, RenderOptions, renderStack } from "../render/render";
 import { gitopsFromArgs, readStackConfig } from "../render/stack";
 import { LEDGER, writeRender } from "../render/write";
 import { CRD_DIR, CrdValidator } from "./support/crd-schema";
@@ -135,11 +135,11 @@ describe("one repository, several stacks", () => {
 });
 
 describe("review in pull requests: --compare, the call graph, the images", () => {
-  const withService = (edit: (services: Record<string, any>) => void) => {
+  const withService = (edit: (services: Record<string, any>) => void, options: RenderOptions = {}) => {
     const flat = readStackConfig("dev");
     const services = JSON.parse(flat["platform:services"]!);
     edit(services);
-    return renderConfig("dev", { ...flat, "platform:services": JSON.stringify(services) });
+    return renderConfig("dev", { ...flat, "platform:services": JSON.stringify(services) }, options);
   };
 
   it("reports exactly the changed service's objects, with the changed fields, and its image as new", async () => {
@@ -147,12 +147,14 @@ describe("review in pull requests: --compare, the call graph, the images", () =>
     await writeRender(rendered["dev"]!.model, rendered["dev"]!.report, before);
     const previous = previousRender(before);
     if ("error" in previous) throw new Error(previous.error);
-    const next = await withService((s) => (s["payment-service"].image = "ghcr.io/acme-shop/payment-service@sha256:" + "ab".repeat(32)));
+    const next = await withService((s) => (s["payment-service"].image = "ghcr.io/acme-shop/payment-service@sha256:" + "ab".repeat(32)), { compare: { previous, against: before } });
     const changes = compareRenders(previous, currentRender(next.model));
     expect(changes.added).toEqual([]);
     expect(changes.removed).toEqual([]);
     expect(changes.changed.map((c) => `${c.component} ${c.object["kind"]}/${c.object["metadata"].name} ${c.fields.join(",")}`)).toEqual(["workloads-payment-service Deployment/payment-service spec.template.spec.containers[0].image"]);
-    const report = reportWithComparison(next.report, next.model, previous, before);
+    const report = next.report;
+    // Right after the summary, before the install stages.
+    expect(report.indexOf("## What changes")).toBeLessThan(report.indexOf("## Install stages"));
     expect(report).toMatch(/## What changes\n\nAgainst the render in `[^`]+`: 0 added, 1 changed, 0 removed\./);
     expect(report).toContain(`| \`ghcr.io/acme-shop/payment-service@sha256:${"ab".repeat(32)}\` | Deployment apps/payment-service | new |`);
     // The same render against itself: nothing changes.
