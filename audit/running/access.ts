@@ -63,7 +63,10 @@ export function accessMatrix(config: PlatformConfig): AccessLine[] {
     const mesh = config.mesh.enabled ? [`AuthorizationPolicy ${ns.get(c.to)}/allow-${c.to} (ztunnel and waypoint)`] : [];
     // Under the mesh a call reaches the callee's pods through its namespace's waypoint (network-grants.ts).
     const net = config.security.networkPolicies ? [`NetworkPolicy ${config.mesh.enabled ? `${ns.get(c.to)}/allow-${WAYPOINT_NAME}, ` : ""}${ns.get(c.to)}/allow-${c.to}`] : [];
-    lines.push({ service: c.from, kind: "call", grant: `${c.to} ${what}`, enforcedBy: [...mesh, ...net].join("; ") || "nothing (no mesh, no NetworkPolicies)" });
+    // Without the mesh nothing reads methods or paths: the line says what is enforced, not what was asked.
+    const narrowed = !config.mesh.enabled && (c.methods?.length || c.paths?.length);
+    const enforcedBy = [...mesh, ...net].join("; ") || "nothing (no mesh, no NetworkPolicies)";
+    lines.push({ service: c.from, kind: "call", grant: `${c.to} ${config.mesh.enabled ? what : "any method any path"}`, enforcedBy: narrowed ? `${enforcedBy}; declared ${what}, which only the mesh enforces` : enforcedBy });
   }
   if (config.messaging.kafka.enabled) {
     for (const u of graph.topicUse) lines.push({ service: u.service, kind: u.role === "produce" ? "kafka-produce" : "kafka-consume", grant: u.topic, enforcedBy: `KafkaUser ${PLATFORM_NAMESPACES.kafka}/${u.service} ACLs` });
