@@ -11,7 +11,7 @@
 import type { PolicyConfigSchema, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { configOf, namespacesWithReasons } from "./config";
 import { metadataOf, Obj } from "./k8s";
-import { ofKind, workloadsOf } from "./stack-helpers";
+import { ofKind, Workload, workloadsOf } from "./stack-helpers";
 
 interface NetworkConfig {
   /** Namespaces whose ingress the stack does not govern, with the reason. */
@@ -56,13 +56,16 @@ export const networkDefaultDeny: StackValidationPolicy = {
     const cfg = configOf<NetworkConfig>(schema, args.getConfig());
     const exempt = new Set(cfg.exemptNamespaces.map((n) => n.namespace));
     const policies = ofKind(args.resources, ["networking.k8s.io"], "NetworkPolicy");
-    const namespaces = [...new Set(workloadsOf(args.resources).map((w) => w.namespace))].filter((n) => !exempt.has(n)).sort();
+    // Each governed namespace with the first workload found there (named in the finding).
+    const firstWorkload = new Map<string, Workload>();
+    for (const w of workloadsOf(args.resources)) if (!exempt.has(w.namespace) && !firstWorkload.has(w.namespace)) firstWorkload.set(w.namespace, w);
+    const namespaces = [...firstWorkload.keys()].sort();
     if (namespaces.length === 0 && policies.length === 0) args.notApplicable("the stack runs no workloads outside the exempt namespaces and has no NetworkPolicy");
     const nsOf = (p: PolicyResource) => metadataOf(p.props).namespace ?? "default";
     const namespaceObjects = ofKind(args.resources, ["core"], "Namespace");
     for (const ns of namespaces) {
       if (policies.some((p) => nsOf(p) === ns && isDefaultDeny(p))) continue;
-      const first = workloadsOf(args.resources).find((w) => w.namespace === ns)!;
+      const first = firstWorkload.get(ns)!;
       report(
         `namespace ${ns} has no default-deny ingress NetworkPolicy (podSelector {}, policyTypes Ingress, no rules): ${first.kind} ${ns}/${first.name} is reachable from every pod and node`,
         namespaceObjects.find((n) => metadataOf(n.props).name === ns)?.urn ?? first.resource.urn,

@@ -31,7 +31,7 @@ import { NATS_CLIENT_PORT } from "../../components/messaging/nats";
 import { KAFKA_TLS_PORT } from "../../components/messaging/strimzi-kafka";
 import { ETCD_CLIENT_PORT } from "../../components/discovery/etcd-cluster";
 import { CONSUL_HTTPS_PORT } from "../../components/discovery/consul";
-import { gatewayProxyPods, HBONE_PORT, PROBE_SNAT_CIDR } from "../../components/security/network-grants";
+import { gatewayProxyPods, HBONE_PORT, PROBE_SNAT_ADDRESS } from "../../components/security/network-grants";
 import { metricsPort } from "./ownership";
 import { idOf, indexOf, LiveObject, nsOf, ObjectIndex, PodSet } from "./pods";
 
@@ -228,8 +228,6 @@ export function networkPolicyAdmits(m: MeshView, src: WireSource, dst: PodSet, p
   return { allowed: false, by: ingress.map(idOf).join(", ") };
 }
 
-/** istio-cni's SNAT address for kubelet probes into mesh pods. */
-const PROBE_SNAT = PROBE_SNAT_CIDR.replace(/\/32$/, "");
 
 /** The pod of a namespace's waypoint (what pods.ts reconstructs), or its labels alone when not in the view. */
 function waypointPod(m: MeshView, ns: string, wp: string): PodSet {
@@ -246,7 +244,7 @@ function waypointPod(m: MeshView, ns: string, wp: string): PodSet {
 function wireHops(m: MeshView, flow: Flow): { src: WireSource; dst: PodSet; port: number }[] {
   const dst = flow.to;
   if ("external" in flow.from) {
-    if (flow.from.external === "kubelet") return enrolled(m, dst) ? [{ src: { ip: PROBE_SNAT }, dst, port: flow.port }] : [];
+    if (flow.from.external === "kubelet") return enrolled(m, dst) ? [{ src: { ip: PROBE_SNAT_ADDRESS }, dst, port: flow.port }] : [];
     return [{ src: { anywhere: true }, dst, port: flow.port }];
   }
   const src = flow.from.pods;

@@ -26,8 +26,9 @@ import type { ServiceGraph } from "../service-graph";
 
 /** HBONE: the port mesh traffic arrives on at a mesh pod (and at a waypoint). */
 export const HBONE_PORT = 15008;
-/** Where kubelet probes into a mesh pod come from (istio-cni rewrites them). */
-export const PROBE_SNAT_CIDR = "169.254.7.127/32";
+/** Where kubelet probes into a mesh pod come from (istio-cni rewrites them), and as a rule's range. */
+export const PROBE_SNAT_ADDRESS = "169.254.7.127";
+export const PROBE_SNAT_CIDR = `${PROBE_SNAT_ADDRESS}/32`;
 /** istiod's xDS and CA port, and its webhook port. */
 export const ISTIOD_XDS_PORT = 15012;
 export const ISTIOD_WEBHOOK_PORT = 15017;
