@@ -26,6 +26,7 @@ import { KubePrometheusStack, DASHBOARD_LABEL, PROMETHEUS_SERVICE_ACCOUNT, prome
 import { Flagger, loadtesterPrincipal, loadtesterUrl } from "./delivery/flagger";
 import { ProgressiveRollout } from "./delivery/progressive-rollout";
 import { EXTERNAL_SECRETS_NAME, ExternalSecrets } from "./secrets/external-secrets";
+import { PlatformStoreAccess, StoreSecrets } from "./secrets/platform-secrets";
 import { ServiceSecrets } from "./secrets/service-secrets";
 import { storeAccess } from "./secrets/store-access";
 import { Vault } from "./secrets/vault";
@@ -42,6 +43,8 @@ import { networkPlan } from "./security/network-grants";
 import { NetworkPolicies } from "./security/network-policies";
 import { Microservice } from "./workloads/microservice";
 import { PACKAGE_ROOT } from "./shared/package-root";
+import { kubernetesSecrets, SecretSinks } from "./shared/secret-sink";
+import { idle } from "./core/pacing";
 
 /** Namespace of the observability area. */
 const OBSERVABILITY_NAMESPACE = PLATFORM_NAMESPACES.observability;
@@ -149,7 +152,7 @@ export class Platform extends pulumi.ComponentResource {
       // ztunnel and istio-cni are node agents that need host networking and capabilities.
       const meshNs = new Namespaces("mesh-namespace", { names: [meshNsName], podSecurity: "privileged" }, { parent: this });
       createdNamespaces[meshNsName] = meshNs.names[meshNsName]!;
-      const ca = cfg.mesh.ca.mode === "generate" ? new MeshCa("mesh-ca", { namespace: meshNs.names[meshNsName]!, clusterName: cfg.cluster.name, trustDomain: cfg.cluster.domain }, { parent: this }) : undefined;
+      const ca = cfg.mesh.ca.mode === "generate" ? new MeshCa("mesh-ca", { namespace: meshNs.names[meshNsName]!, clusterName: cfg.cluster.name, trustDomain: cfg.cluster.domain, storeBootstrap: cfg.secrets.platformSecrets.enabled }, { parent: this }) : undefined;
       // istiod reads cacerts only at start-up and watches the Gateway API CRDs.
       const istio = new IstioAmbient(
         "istio",
@@ -182,26 +185,79 @@ export class Platform extends pulumi.ComponentResource {
     // Other areas' PodMonitors/ServiceMonitors wait on the prometheus-operator CRDs release.
     // Observability off (dev only): none of it, and no monitor anywhere (monitoringCrds stays empty).
     let monitoringCrds: pulumi.Resource[] = [];
+    let obsNsOut: pulumi.Output<string> | undefined;
     if (cfg.observability.enabled) {
-      const obs = cfg.observability;
-      const domain = cfg.cluster.domain;
       const nsName = OBSERVABILITY_NAMESPACE;
       // Stage "namespaces": the collector agent and node-exporter mount host paths, so this
       // namespace enforces `privileged` (audit and warn stay at baseline to show what needs it).
-      const obsNs = new Namespaces(
+      obsNsOut = new Namespaces(
         "observability-namespace",
         { names: [nsName], podSecurity: "baseline", labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
         { parent: this },
       ).names[nsName]!;
-      createdNamespaces[nsName] = obsNs;
+      createdNamespaces[nsName] = obsNsOut;
       // Stage "monitoring-crds".
-      const crds = new PrometheusOperatorCrds("prometheus-operator-crds", { namespace: obsNs }, { parent: this });
+      const crds = new PrometheusOperatorCrds("prometheus-operator-crds", { namespace: obsNsOut }, { parent: this });
       monitoringCrds = [crds.release];
+    }
+
+    // ---- Stages "secrets-operator" and "secrets": External Secrets and Vault, before every area
+    // whose generated Secrets go through the store (secrets.platformSecrets, docs/secrets.md). ----
+    // Where the areas' generated Secrets go: created by `pulumi up`, or written to the store and
+    // made by ExternalSecrets.
+    let secretSinks: SecretSinks = kubernetesSecrets;
+    let secretsArea: { vault: Vault; eso: ExternalSecrets; writer?: StoreSecrets; platformAccess: (a: PlatformStoreAccess[]) => void } | undefined;
+    if (cfg.secrets.enabled) {
+      const eso = new ExternalSecrets("external-secrets", { namespace: PLATFORM_NAMESPACES.externalSecrets, ha: cfg.environment === "prod", monitoringCrds }, { parent: this });
+      // The readers of the platform's secrets are known once every area has registered its Secrets (the end of this constructor).
+      let platformAccess: (a: PlatformStoreAccess[]) => void = () => undefined;
+      const platformAccessKnown = new Promise<PlatformStoreAccess[]>((resolve) => (platformAccess = resolve));
+      // The store is a STRICT mTLS workload in the mesh; External Secrets' controller calls it with its own identity.
+      const vault = new Vault(
+        "vault",
+        {
+          namespace: PLATFORM_NAMESPACES.secrets,
+          namespaceLabels: ambient,
+          replicas: cfg.secrets.replicas,
+          storageSize: cfg.secrets.storageSize,
+          auditStorageSize: cfg.secrets.auditStorageSize,
+          domain: cfg.cluster.domain,
+          access: storeAccess(cfg.services),
+          platformAccess: platformAccessKnown,
+          monitoringCrds,
+          ...(istiod
+            ? {
+                mesh: {
+                  trustDomain: cfg.cluster.domain,
+                  externalSecretsPrincipal: `${cfg.cluster.domain}/ns/${PLATFORM_NAMESPACES.externalSecrets}/sa/${EXTERNAL_SECRETS_NAME}`,
+                  ...(cfg.observability.enabled ? { prometheusPrincipal: `${cfg.cluster.domain}/ns/${OBSERVABILITY_NAMESPACE}/sa/${PROMETHEUS_SERVICE_ACCOUNT}` } : {}),
+                  istiod,
+                },
+              }
+            : {}),
+        },
+        { parent: this },
+      );
+      createdNamespaces[PLATFORM_NAMESPACES.secrets] = vault.namespace;
+      createdNamespaces[PLATFORM_NAMESPACES.externalSecrets] = eso.namespace;
+      const writer = cfg.secrets.platformSecrets.enabled
+        ? new StoreSecrets(vault, { storeUrl: vault.url, caCertPem: vault.caCertPem, writerAddress: cfg.secrets.platformSecrets.address, refreshInterval: cfg.secrets.refreshInterval, store: vault.release, operator: eso.release })
+        : undefined;
+      if (writer) secretSinks = writer.sinks;
+      secretsArea = { vault, eso, ...(writer ? { writer } : {}), platformAccess };
+    }
+
+    if (cfg.observability.enabled) {
+      const obs = cfg.observability;
+      const domain = cfg.cluster.domain;
+      const nsName = OBSERVABILITY_NAMESPACE;
+      const obsNs = obsNsOut!;
       // Stage "monitoring".
       new KubePrometheusStack(
         "kube-prometheus-stack",
         {
           namespace: obsNs,
+          namespaceName: nsName,
           sizing: { prometheus: obs.prometheus, alertmanager: obs.alertmanager, grafana: obs.grafana },
           ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}),
           clusterName: cfg.cluster.name,
@@ -210,6 +266,7 @@ export class Platform extends pulumi.ComponentResource {
             { name: "Loki", uid: "loki", type: "loki", url: lokiUrl(nsName, domain) },
           ],
           monitoringCrds,
+          secretSinks,
           meshEnrolled: cfg.mesh.enabled,
           // Components whose charts bring no monitor of their own.
           podMonitors: [
@@ -285,6 +342,7 @@ export class Platform extends pulumi.ComponentResource {
           dataPlane,
           stack: pulumi.getStack(),
           monitoringCrds,
+          secretSinks,
         },
         { parent: this, dependsOn: [controller.release, gwNs.objects[gw.namespace]!] },
       );
@@ -349,25 +407,25 @@ export class Platform extends pulumi.ComponentResource {
     const addEnv = (env: Record<string, Record<string, k8s.types.input.core.v1.EnvVarSource>>) => {
       for (const [svc, e] of Object.entries(env)) clientEnv[svc] = { ...clientEnv[svc], ...e };
     };
-    const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service) }));
+    const storeClients = this.graph.configStoreClients.map((service) => ({ service, namespace: nsOf(service), namespaceName: cfg.services[service]!.namespace }));
     const placement = { domain: cfg.cluster.domain, zones: cfg.cluster.zones.length > 0, ...(cfg.cluster.storageClass ? { storageClass: cfg.cluster.storageClass } : {}) };
     let store: DataServices["store"] | undefined;
     if (cfg.discovery.store === "etcd") {
-      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
+      const etcd = new EtcdCluster("etcd", { namespace: PLATFORM_NAMESPACES.discovery, secretSinks, namespaceLabels: ambient, settings: etcdSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement }, { parent: this });
       addEnv(etcd.clientEnv);
       createdNamespaces[PLATFORM_NAMESPACES.discovery] = etcd.namespace;
       store = { kind: "etcd", endpoint: etcd.endpoints };
     } else if (cfg.discovery.store === "consul") {
-      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement, monitoringCrds }, { parent: this });
+      const consul = new Consul("consul", { namespace: PLATFORM_NAMESPACES.discovery, secretSinks, namespaceLabels: ambient, settings: consulSettings(cfg.discovery), clusterName: cfg.cluster.name, clients: storeClients, ...placement, monitoringCrds }, { parent: this });
       addEnv(consul.clientEnv);
       createdNamespaces[PLATFORM_NAMESPACES.discovery] = consul.namespace;
       store = { kind: "consul", endpoint: consul.address };
     }
     let kafkaBootstrap: string | undefined;
     if (cfg.messaging.kafka.enabled) {
-      const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service) }));
+      const users = [...new Set(this.graph.topicUse.map((u) => u.service))].map((service) => ({ service, namespace: nsOf(service), namespaceName: cfg.services[service]!.namespace }));
       const operator = new StrimziOperator("strimzi", { namespace: PLATFORM_NAMESPACES.kafka, namespaceLabels: ambient, ha: cfg.environment === "prod", domain: cfg.cluster.domain }, { parent: this });
-      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, sagaTopics: allSagaTopics(cfg.resilience.sagas), clients: users, ...placement }, { parent: this });
+      const kafka = new StrimziKafka("kafka", { namespace: PLATFORM_NAMESPACES.kafka, secretSinks, operator, settings: cfg.messaging.kafka, usage: this.graph.topicUse, sagaTopics: allSagaTopics(cfg.resilience.sagas), clients: users, ...placement }, { parent: this });
       addEnv(kafka.clientEnv);
       createdNamespaces[PLATFORM_NAMESPACES.kafka] = operator.namespace;
       kafkaBootstrap = kafka.bootstrap;
@@ -375,7 +433,7 @@ export class Platform extends pulumi.ComponentResource {
     let nats: Nats | undefined;
     if (cfg.messaging.nats.enabled) {
       const clients = Object.entries(cfg.services).flatMap(([service, s]) => (s.nats ? [{ service, namespaceName: s.namespace, namespace: nsOf(service), use: s.nats }] : []));
-      nats = new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds, trustDomain: cfg.cluster.domain, clients }, { parent: this });
+      nats = new Nats("nats", { namespace: PLATFORM_NAMESPACES.nats, secretSinks, namespaceLabels: ambient, settings: cfg.messaging.nats, ...placement, monitoringCrds, trustDomain: cfg.cluster.domain, clients }, { parent: this });
       addEnv(nats.clientEnv);
       createdNamespaces[PLATFORM_NAMESPACES.nats] = nats.namespace;
     }
@@ -385,37 +443,9 @@ export class Platform extends pulumi.ComponentResource {
     // ---- Stages "secrets" and "service-secrets": Vault, External Secrets, then each declaring
     // service's SecretStore and ExternalSecret (its pods wait for the Secret through its name). ----
     const storeSecrets: Record<string, pulumi.Output<string>> = {};
-    if (cfg.secrets.enabled) {
-      const access = storeAccess(cfg.services);
-      const eso = new ExternalSecrets("external-secrets", { namespace: PLATFORM_NAMESPACES.externalSecrets, ha: cfg.environment === "prod", monitoringCrds }, { parent: this });
-      // The store is a STRICT mTLS workload in the mesh; External Secrets' controller calls it with its own identity.
-      const vault = new Vault(
-        "vault",
-        {
-          namespace: PLATFORM_NAMESPACES.secrets,
-          namespaceLabels: ambient,
-          replicas: cfg.secrets.replicas,
-          storageSize: cfg.secrets.storageSize,
-          auditStorageSize: cfg.secrets.auditStorageSize,
-          domain: cfg.cluster.domain,
-          access,
-          monitoringCrds,
-          ...(istiod
-            ? {
-                mesh: {
-                  trustDomain: cfg.cluster.domain,
-                  externalSecretsPrincipal: `${cfg.cluster.domain}/ns/${PLATFORM_NAMESPACES.externalSecrets}/sa/${EXTERNAL_SECRETS_NAME}`,
-                  ...(cfg.observability.enabled ? { prometheusPrincipal: `${cfg.cluster.domain}/ns/${OBSERVABILITY_NAMESPACE}/sa/${PROMETHEUS_SERVICE_ACCOUNT}` } : {}),
-                  istiod,
-                },
-              }
-            : {}),
-        },
-        { parent: this },
-      );
-      createdNamespaces[PLATFORM_NAMESPACES.secrets] = vault.namespace;
-      createdNamespaces[PLATFORM_NAMESPACES.externalSecrets] = eso.namespace;
-      for (const a of access) {
+    if (secretsArea) {
+      const { vault, eso } = secretsArea;
+      for (const a of storeAccess(cfg.services)) {
         const secrets = new ServiceSecrets(
           `${a.service}-secrets`,
           { access: a, storeUrl: vault.url, caCertPem: vault.caCertPem, refreshInterval: cfg.secrets.refreshInterval },
@@ -463,6 +493,12 @@ export class Platform extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+    }
+
+    // Every area has queued its Secrets: once the paced ones are built, the configurator learns the readers.
+    if (secretsArea) {
+      const area = secretsArea;
+      void idle().then(() => area.platformAccess(area.writer?.access() ?? []));
     }
 
     this.endpoints = Object.fromEntries(this.graph.services.map((s) => [s.name, { host: s.host, port: s.port, protocol: s.protocol }]));

@@ -789,6 +789,20 @@ const secretsSchema = z.strictObject({
   auditStorageSize: byteQuantity.default("10Gi"),
   /** How often the operator re-reads each ExternalSecret from the store (a rotated secret arrives within it). */
   refreshInterval: z.string().regex(/^[0-9]+(s|m|h)$/, "must be a duration such as 1h or 15m").default("1h"),
+  /**
+   * The platform's own generated secrets (certificates, etcd/Kafka/NATS/Consul credentials,
+   * Grafana's admin, the gateway's certificate) through the store: `pulumi up` writes them there and
+   * ExternalSecrets make the Secrets, so the render holds none. Needs a bootstrapped store: turn it
+   * on after the first `pulumi up` and the bootstrap (docs/secrets.md); the mesh CA and the store's
+   * own TLS stay Secrets (they come before the store can serve).
+   */
+  platformSecrets: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Where `pulumi up` reaches the store (the default: `kubectl -n vault port-forward svc/vault 8200`); the token is VAULT_TOKEN, the CA VAULT_CACERT. */
+      address: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).default("https://127.0.0.1:8200"),
+    })
+    .prefault({}),
 });
 
 /** One step of a saga: a command to a participant service, and how that participant behaves. */
@@ -1029,6 +1043,7 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
 
   // The store is on the path of every secret a pod reads: in prod it must survive losing a server.
   if (prod && c.secrets.enabled && c.secrets.replicas < 3) add(["secrets", "replicas"], "prod runs the secret store highly available (raft quorum)", c.secrets.replicas, "3 or 5");
+  if (c.secrets.platformSecrets.enabled && !c.secrets.enabled) add(["secrets", "platformSecrets", "enabled"], "the platform's secrets go through the store, and secrets.enabled is false", true, "secrets.enabled: true, or platformSecrets.enabled: false");
   // Quorum systems need an odd member count.
   const etcdMembers = etcdSettings(c.discovery).members;
   if (c.discovery.store === "etcd" && etcdMembers % 2 === 0) {
@@ -1360,6 +1375,12 @@ export function crossFieldRules(c: PlatformConfig): ConfigProblem[] {
   const chartNames: string[] = [...new Set(Object.values(pinnedCharts).map((p) => p.chart))].sort();
   for (const chart of Object.keys(c.charts.values)) {
     if (!chartNames.includes(chart)) add(["charts", "values", chart], "is not a chart the platform installs", chart, chartNames.join(" | "));
+  }
+  // The platform writes Alertmanager's configuration Secret itself (from `config` and `templateFiles`):
+  // the chart's templated forms would be read by nothing.
+  const alertmanagerOver = (c.charts.values["kube-prometheus-stack"]?.["alertmanager"] ?? {}) as Record<string, unknown>;
+  for (const key of ["tplConfig", "stringConfig", "secret"]) {
+    if (alertmanagerOver[key] !== undefined) add(["charts", "values", "kube-prometheus-stack", "alertmanager", key], "is not read: the platform writes Alertmanager's configuration Secret from alertmanager.config and alertmanager.templateFiles", alertmanagerOver[key], "alertmanager.config (a map or a string) and alertmanager.templateFiles");
   }
 
   // Timeouts, retries and breakers: what the mesh and the gateway will do (config/resilience.ts).

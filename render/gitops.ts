@@ -8,6 +8,7 @@
  * onto one (chart, version, values, CRD policy), which Argo CD has no equivalent of.
  */
 import { flux } from "../versions";
+import { BOOTSTRAP_ANNOTATION } from "../components/shared/secret-sink";
 import { isSecretMarker, RecordedResource } from "./harness";
 
 export const FLUX_NAMESPACE = "flux-system";
@@ -33,6 +34,8 @@ export interface SecretReference {
   readonly howToSupply: string;
   /** The component whose objects it belongs with (render/model.ts Group name). */
   readonly component?: string;
+  /** One of the Secrets the store's bootstrap makes (BOOTSTRAP_ANNOTATION), not one left to a person by accident. */
+  readonly bootstrap?: boolean;
 }
 
 /** Whether a registration is a plain Kubernetes object the render writes as YAML. */
@@ -67,13 +70,23 @@ export function toManifest(r: RecordedResource): { object?: K8sObject; secret?: 
       const plain = isSecretMarker(v) ? v.value : v;
       return plain && typeof plain === "object" ? Object.keys(plain as object) : [];
     });
+    // A Secret a chart ships empty for its controller to fill (External Secrets' webhook
+    // certificate: the controller may update it, not create it) holds no value: written as is.
+    if (keys.length === 0) {
+      const { apiVersion: _a, kind: _k, data: _d, stringData: _s, ...rest } = inputs;
+      return { object: { apiVersion, kind, ...(rest as { metadata: K8sObject["metadata"] }) } };
+    }
+    const bootstrap = inputs.metadata?.annotations?.[BOOTSTRAP_ANNOTATION] !== undefined;
     return {
       secret: {
         kind: "Secret",
         namespace: inputs.metadata?.namespace ?? "default",
         name,
         keys,
-        howToSupply: "Created by `pulumi up` from generated values; for GitOps, supply it with SOPS or External Secrets under this name (Flux holds back what depends on it until it exists).",
+        ...(bootstrap ? { bootstrap: true } : {}),
+        howToSupply: bootstrap
+          ? "Part of the store's bootstrap (it is needed before the store can serve): created by `pulumi up`; for GitOps, made by the commands under \"Secret store\" (Flux holds back what depends on it until it exists)."
+          : "Created by `pulumi up` from generated values; for GitOps, supply it with SOPS or External Secrets under this name (Flux holds back what depends on it until it exists).",
       },
     };
   }

@@ -8,7 +8,7 @@ import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
 import { PLATFORM_NAMESPACES, telemetryEndpoint, type PlatformConfig } from "../config/schema";
 import { loadtesterPrincipal } from "../components/delivery/flagger";
 import { renderCanaryQuery } from "../components/observability/slo";
-import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf } from "../components/secrets/store-access";
+import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf, writerCommands } from "../components/secrets/store-access";
 import { STORE_SECRET_DIR } from "../components/workloads/microservice";
 import { callGraph, compareRenders, currentRender, imagesSection, RenderedObject, whatChangesSection } from "./compare";
 import { groupLevels, RenderModel } from "./model";
@@ -292,15 +292,42 @@ export function secretStoreSection(config: PlatformConfig, objects: readonly { k
       st?.["spec"]?.provider?.vault?.auth?.kubernetes?.role === a.name && (es?.["spec"]?.data ?? []).some((d: any) => d.secretKey === e.name && d.remoteRef?.key === e.path && d.remoteRef?.property === e.key);
     for (const e of a.entries) out.push(`| ${a.service} | ${e.as === "env" ? "env" : `file \`${STORE_SECRET_DIR}/${e.name}\``} | ${e.name} | \`${e.path}\` | ${e.key} | ${rendered(e) ? `\`${a.namespace}/${a.service}-store\` (role \`${a.name}\`) / \`${a.namespace}/${a.service}\` → Secret \`${storeSecretNameOf(a.service)}\`` : "**missing**"} |`);
   }
+  if (config.secrets.platformSecrets.enabled) {
+    const readers = [...stores.values()].filter((o) => (o["metadata"] as { labels?: Record<string, string> }).labels?.["app.kubernetes.io/component"] === "platform-secrets");
+    const made = [...externals.values()].filter((o) => String(o["spec"]?.secretStoreRef?.name ?? "").startsWith("platform-")).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    out.push(
+      "",
+      `The platform's generated secrets (\`secrets.platformSecrets\`): \`pulumi up\` writes each to the store at \`${config.secrets.platformSecrets.address}\` (KV v2 \`secret\`, with the writer token from the bootstrap below) and an ExternalSecret makes the Secret of the same name, which is what the workloads read. Each component reads only its own paths (policy and role \`pf-<namespace>-<component>\`: \`read\` on exactly these paths; role bound to the SecretStore's ServiceAccount). The render holds none of them.`,
+      "",
+      "| Secret | store path (KV v2 `secret`) | read by (SecretStore, role) |",
+      "| --- | --- | --- |",
+    );
+    for (const e of made) {
+      const st = readers.find((r) => r.metadata.namespace === e.metadata.namespace && r.metadata.name === e["spec"].secretStoreRef.name);
+      out.push(`| \`${e.metadata.namespace}/${e["spec"].target.name}\` | \`${e["spec"].dataFrom?.[0]?.extract?.key}\` | ${st ? `\`${st.metadata.namespace}/${st.metadata.name}\` (role \`${st["spec"].provider.vault.auth.kubernetes.role}\`)` : "**missing**"} |`);
+    }
+  }
   out.push(
     "",
     "Bootstrap, once per store (the only manual step; until it is done the configurator Job retries, ExternalSecrets report SecretSyncedError and services that declare secrets wait in CreateContainerConfigError). Then write each declared secret at its path (`vault kv put secret/<store path> <field>=...`, with a token allowed to write there):",
     "",
     "```sh",
-    ...bootstrapCommands({ namespace: PLATFORM_NAMESPACES.secrets, replicas: config.secrets.replicas }),
+    ...bootstrapCommands({ namespace: PLATFORM_NAMESPACES.secrets, replicas: config.secrets.replicas, platformSecrets: config.secrets.platformSecrets.enabled }),
     "```",
     "",
   );
+  if (config.secrets.platformSecrets.enabled) {
+    out.push(
+      "Then every `pulumi up` writes the platform's secrets with the writer token (a first `pulumi up` of a new cluster runs with `secrets.platformSecrets.enabled: false`: the store must exist and be bootstrapped before anything can be written to it):",
+      "",
+      "```sh",
+      ...writerCommands({ namespace: PLATFORM_NAMESPACES.secrets, address: config.secrets.platformSecrets.address }),
+      "```",
+      "",
+      "The store's bootstrap also covers the two Secrets that must exist before the store can serve, so they stay Kubernetes Secrets that `pulumi up` creates: the store's own TLS (`vault/vault-tls`) and, with the mesh, its CA (`istio-system/cacerts`: ztunnel carries External Secrets' connection to the store with certificates from it). They are listed under \"Secrets (references only)\"; a GitOps delivery gets them, and the writes, from that same `pulumi up` (docs/secrets.md, \"GitOps\").",
+      "",
+    );
+  }
   return out;
 }
 

@@ -134,6 +134,20 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
       expect(stageOf.get(from)).not.toBe(stageOf.get(to));
     }
     // Services deploy beside the controllers; the Gateway and the routes wait only for the gateway controller.
+    if (r.config.secrets.platformSecrets.enabled) {
+      // The platform's generated Secrets come from the store: the areas that hold them (etcd, Kafka,
+      // NATS, the gateway's certificate, Grafana's and Alertmanager's) wait for the store and the operator.
+      expect(groupLevels(r.model)).toEqual([
+        ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace", "security-namespace", "strimzi"],
+        [controllerOf(r), "mesh-ca", "prometheus-operator-crds"].sort(),
+        ["external-secrets", "istio", "jaeger", "kyverno", "loki", "otel-collector", "slos", ...routesOf(r)].sort(),
+        ["admission-policies", ...(rolloutsOf(r).length ? ["flagger"] : []), "mesh-policies", "vault"],
+        ["etcd", "gateway", "kafka", "kube-prometheus-stack", "nats", ...rolloutsOf(r), ...storeUsersOf(r).map((s) => `${s}-secrets`)].sort(),
+        // Every service of these stacks reads a credential of etcd, Kafka or NATS.
+        [...Object.keys(r.config.services), "network-policies"].sort(),
+      ]);
+      return;
+    }
     expect(groupLevels(r.model)).toEqual([
       // Operators bring their own namespaces and need nothing earlier.
       ["gateway-api-crds", "gateway-namespace", "mesh-namespace", "namespaces", "observability-namespace", "security-namespace", "strimzi"],
@@ -174,7 +188,9 @@ describe.each(["dev", "prod"])("the %s render", (stack) => {
     const user = r.model.kustomizations.find((x) => x.metadata.name === "platform-user-service")!;
     expect((user as any).spec.dependsOn).toEqual([{ name: "platform-admission-policies" }, { name: "platform-etcd" }, { name: "platform-namespaces" }, { name: "platform-nats" }]);
     const kafka = r.model.kustomizations.find((x) => x.metadata.name === "platform-kafka")!;
-    expect((kafka as any).spec.dependsOn).toEqual([{ name: "platform-namespaces" }, { name: "platform-strimzi" }]);
+    // With the platform's secrets in the store, Kafka's Secrets are ExternalSecrets: the operator's CRDs and the store come first.
+    const viaStore = r.config.secrets.platformSecrets.enabled ? [{ name: "platform-external-secrets" }] : [];
+    expect((kafka as any).spec.dependsOn).toEqual([...viaStore, { name: "platform-namespaces" }, { name: "platform-strimzi" }, ...(viaStore.length ? [{ name: "platform-vault" }] : [])]);
     expect((k as any).spec.path).toBe("./manifests/workloads-order-service");
     expect((r.model.kustomizations.find((x) => x.metadata.name === "platform-namespaces") as any).spec.dependsOn).toBeUndefined();
   });

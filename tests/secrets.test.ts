@@ -111,8 +111,8 @@ describe("the rendered store, operator and wiring (prod)", () => {
 
   it("renders payment-service's SecretStore and ExternalSecret, valid against the pinned CRDs, and its pods read them as env and files", () => {
     const objs = objectsOf(rendered["prod"]!);
-    const store = objs.find((o) => o["kind"] === "SecretStore")!;
-    const es = objs.find((o) => o["kind"] === "ExternalSecret")!;
+    const store = objs.find((o) => o["kind"] === "SecretStore" && o["metadata"].name === "payment-service-store")!;
+    const es = objs.find((o) => o["kind"] === "ExternalSecret" && o["metadata"].name === "payment-service")!;
     expect(store["metadata"]).toMatchObject({ name: "payment-service-store", namespace: "apps" });
     expect(es["spec"].data).toEqual([
       { secretKey: "PAYMENT_PROVIDER_API_KEY", remoteRef: { key: "services/payment-service/provider", property: "api-key" } },
@@ -120,7 +120,7 @@ describe("the rendered store, operator and wiring (prod)", () => {
     ]);
     for (const o of [store, es]) expect(crds.validate(o as any)).toEqual(expect.objectContaining({ ok: true }));
     // Only the declaring service has a store and an ExternalSecret.
-    expect(objs.filter((o) => o["kind"] === "ExternalSecret").map((o) => o["metadata"].name)).toEqual(["payment-service"]);
+    expect(objs.filter((o) => o["kind"] === "ExternalSecret" && !String(o["spec"].secretStoreRef.name).startsWith("platform-")).map((o) => o["metadata"].name)).toEqual(["payment-service"]);
     const dep = objs.find((o) => o["kind"] === "Deployment" && o["metadata"].name === "payment-service")!;
     const pod = dep["spec"].template.spec;
     const app = pod.containers[0];
@@ -133,10 +133,16 @@ describe("the rendered store, operator and wiring (prod)", () => {
   it("proves External Secrets and the configurator reach the store, the store's pods are admitted, and refuses the flow without its policy rule", () => {
     const r = rendered["prod"]!;
     const flows = r.running.flows.filter((f) => f.flow.kind === "secret");
-    expect(flows.map((f) => f.flow.name).sort()).toEqual([
-      "External Secrets (SecretStore apps/payment-service-store) → Service vault/vault",
-      expect.stringMatching(/^Job vault\/vault-configurator-[0-9a-f]{8} → Service vault\/vault$/),
-    ]);
+    // The service's SecretStore, each component's reader of the platform's secrets (secrets.platformSecrets), the configurator.
+    const platformStores = objectsOf(r).filter((o) => o["kind"] === "SecretStore" && String(o["metadata"].name).startsWith("platform-"));
+    expect(platformStores.length).toBeGreaterThan(3);
+    expect(flows.map((f) => f.flow.name).sort()).toEqual(
+      [
+        "External Secrets (SecretStore apps/payment-service-store) → Service vault/vault",
+        ...platformStores.map((o) => `External Secrets (SecretStore ${o["metadata"].namespace}/${o["metadata"].name}) → Service vault/vault`),
+        expect.stringMatching(/^Job vault\/vault-configurator-[0-9a-f]{8} → Service vault\/vault$/),
+      ].sort((a, b) => (typeof a === "string" && typeof b === "string" ? a.localeCompare(b) : typeof a === "string" ? -1 : 1)),
+    );
     expect(flows.every((f) => f.allowed)).toBe(true);
     const admitted = r.running.admission.ran ? r.running.admission.verdicts.filter((v) => ["vault", "external-secrets"].includes(v.pods.namespace)) : [];
     expect(admitted.length).toBeGreaterThanOrEqual(5);

@@ -50,8 +50,8 @@ async function run(variant: { combinedRoles: boolean; zones: boolean; storageCla
         ...(variant.storageClass ? { storageClass: variant.storageClass } : {}),
         usage: graph.topicUse,
         clients: [
-          { service: "p", namespace: "apps" },
-          { service: "c", namespace: "other" },
+          { service: "p", namespace: "apps", namespaceName: "apps" },
+          { service: "c", namespace: "other", namespaceName: "other" },
         ],
       });
     },

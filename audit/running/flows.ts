@@ -454,7 +454,9 @@ export function requiredFlows(objects: readonly LiveObject[], pods: readonly Pod
     for (const dst of b.pods) flows.push({ name: `${name} → ${idOf(svc)}`, kind: "secret", from: { pods: from }, to: dst, port: b.port, via: { service: svc.metadata.name }, required: true, key });
   };
   const eso = pods.find((p) => p.chart?.startsWith("external-secrets") && p.metadata.labels["app.kubernetes.io/name"] === "external-secrets");
-  if (eso) for (const st of ix.kind("SecretStore")) secretFlow(eso, String(st["spec"]?.provider?.vault?.server ?? ""), `External Secrets (${idOf(st)})`, `platform:services.${st.metadata.labels?.["app.kubernetes.io/instance"] ?? st.metadata.name}.secrets`);
+  // A service's SecretStore comes from its `secrets`; a component's (`platform-secrets`) from secrets.platformSecrets.
+  const declaredBy = (st: Obj) => (st.metadata.labels?.["app.kubernetes.io/component"] === "platform-secrets" ? "platform:secrets.platformSecrets" : `platform:services.${st.metadata.labels?.["app.kubernetes.io/instance"] ?? st.metadata.name}.secrets`);
+  if (eso) for (const st of ix.kind("SecretStore")) secretFlow(eso, String(st["spec"]?.provider?.vault?.server ?? ""), `External Secrets (${idOf(st)})`, declaredBy(st));
   for (const job of pods.filter((p) => p.kind === "Job" && p.namespace === PLATFORM_NAMESPACES.secrets)) {
     const addr = (job.spec["containers"] ?? []).flatMap((c: Obj) => c["env"] ?? []).find((e: Obj) => e["name"] === "VAULT_ADDR")?.value;
     if (addr) secretFlow(job, String(addr), job.id, "platform:secrets");

@@ -57,6 +57,11 @@ export function useChartValues(values: Readonly<Record<string, Record<string, un
   stackChartValues = values;
 }
 
+/** The stack's values override for one chart (`platform:charts.values.<chart>`), if any. */
+export function stackValuesOf(chart: string): Record<string, unknown> | undefined {
+  return stackChartValues[chart];
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** `over` merged into `base` as `helm -f` merges values files: maps merge, lists and scalars replace. */

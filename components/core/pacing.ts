@@ -75,11 +75,19 @@ export function chunks<T>(xs: readonly T[], size: number): T[][] {
 }
 
 /**
+ * Resolves once every queued item (and whatever they queued in turn) has been built, without
+ * taking the failures settled() reports: for a resource whose inputs are known only then.
+ */
+export async function idle(): Promise<void> {
+  while (running) await new Promise<void>((r) => idleWaiters.push(r));
+}
+
+/**
  * Resolves once every queued item (and whatever they queued in turn) has been built; rejects with
  * the first error a paced component's build threw since the last call.
  */
 export async function settled(): Promise<void> {
-  while (running) await new Promise<void>((r) => idleWaiters.push(r));
+  await idle();
   const [first] = failures;
   failures = [];
   if (first !== undefined) throw first;

@@ -6,6 +6,7 @@
  * runs: without our certificate the servers would wait forever for a Secret nobody creates.
  * `connectInject` is off: Istio is the mesh (and with it off the chart installs no Gateway API CRDs).
  */
+import { kubernetesSecrets } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -131,16 +132,18 @@ export class Consul extends pulumi.ComponentResource {
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     this.namespace = ns;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
+    const sink = (args.secretSinks ?? kubernetesSecrets)(this, name);
+    const own = (objName: string) => ({ name: objName, namespace: args.namespace, namespaceRef: ns, labels });
 
     const ca = selfSignedCa(`${name}-ca`, "Consul CA", child);
-    const caSecret = new k8s.core.v1.Secret(`${name}-ca`, { metadata: meta(`${name}-ca`), type: "Opaque", stringData: { "tls.crt": ca.certPem } }, child);
+    const caSecret = sink.secret(`${name}-ca`, { ...own(`${name}-ca`), type: "Opaque", data: { "tls.crt": ca.certPem } }, child);
     // Servers use it for RPC between themselves too: server and client usage.
     const serverCert = issueCert(`${name}-server`, ca, { commonName: `server.${args.clusterName}.consul`, dnsNames: consulServerDnsNames(args.namespace, args.domain, args.clusterName), ipAddresses: ["127.0.0.1"], usage: "peer" }, child);
-    const serverCertSecret = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": serverCert.certPem, "tls.key": serverCert.keyPem } }, child);
+    const serverCertSecret = sink.secret(`${name}-server-tls`, { ...own(`${name}-server-tls`), type: "kubernetes.io/tls", data: { "tls.crt": serverCert.certPem, "tls.key": serverCert.keyPem } }, child);
     const gossip = new random.RandomBytes(`${name}-gossip-key`, { length: 32 }, child);
-    const gossipSecret = new k8s.core.v1.Secret(`${name}-gossip`, { metadata: meta(`${name}-gossip`), type: "Opaque", stringData: { key: gossip.base64 } }, child);
+    const gossipSecret = sink.secret(`${name}-gossip`, { ...own(`${name}-gossip`), type: "Opaque", data: { key: gossip.base64 } }, child);
     const bootstrap = new random.RandomUuid(`${name}-bootstrap-token`, {}, child);
-    const bootstrapSecret = new k8s.core.v1.Secret(`${name}-bootstrap-token`, { metadata: meta(`${name}-bootstrap-token`), type: "Opaque", stringData: { token: pulumi.secret(bootstrap.result) } }, child);
+    const bootstrapSecret = sink.secret(`${name}-bootstrap-token`, { ...own(`${name}-bootstrap-token`), type: "Opaque", data: { token: pulumi.secret(bootstrap.result) } }, child);
 
     const pin = charts.consul;
     const release = chartRelease(
@@ -165,7 +168,7 @@ export class Consul extends pulumi.ComponentResource {
     // The servers serve metrics on the HTTPS API (global.metrics): Prometheus scrapes them with a
     // read-only agent token and the stack CA (a PodMonitor here, in the servers' namespace).
     const metricsToken = new random.RandomUuid(`${name}-metrics-token`, {}, child);
-    const metricsSecret = new k8s.core.v1.Secret(`${name}-metrics-token`, { metadata: meta(`${name}-metrics-token`), type: "Opaque", stringData: { token: pulumi.secret(metricsToken.result) } }, child);
+    const metricsSecret = sink.secret(`${name}-metrics-token`, { ...own(`${name}-metrics-token`), type: "Opaque", data: { token: pulumi.secret(metricsToken.result) } }, child);
     // No prometheus-operator CRDs: observability is off, nothing would scrape.
     if (args.monitoringCrds.length > 0) {
       customResource(
@@ -194,9 +197,9 @@ export class Consul extends pulumi.ComponentResource {
       );
     }
     {
-      const tokenSecret = new k8s.core.v1.Secret(
+      const tokenSecret = sink.secret(
         `${name}-service-tokens`,
-        { metadata: meta(`${name}-service-tokens`), type: "Opaque", stringData: pulumi.secret(pulumi.all(tokens.map((t) => t.token.result)).apply((ids) => Object.fromEntries(tokens.map((t, i) => [t.client.service, ids[i]!])))) },
+        { ...own(`${name}-service-tokens`), data: pulumi.secret(pulumi.all(tokens.map((t) => t.token.result)).apply((ids) => Object.fromEntries(tokens.map((t, i) => [t.client.service, ids[i]!])))) },
         child,
       );
       const script = consulTokenScript(args.clients.map((c) => c.service).sort(), true);
@@ -231,12 +234,14 @@ export class Consul extends pulumi.ComponentResource {
       );
     }
     for (const { client: c, token } of tokens) {
-      const secret = new k8s.core.v1.Secret(
+      const secret = sink.secret(
         `${name}-client-${c.service}`,
         {
-          metadata: { name: `${c.service}-consul`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-          type: "Opaque",
-          stringData: pulumi.secret(pulumi.all([token.result, ca.certPem]).apply(([t, caPem]) => ({ addr: this.address, token: t, prefix: consulClientPrefix(c.service), "ca.crt": caPem }))),
+          name: `${c.service}-consul`,
+          namespace: c.namespaceName,
+          namespaceRef: c.namespace,
+          labels: { ...labels, "app.kubernetes.io/component": "client-credentials" },
+          data: pulumi.secret(pulumi.all([token.result, ca.certPem]).apply(([t, caPem]) => ({ addr: this.address, token: t, prefix: consulClientPrefix(c.service), "ca.crt": caPem }))),
         },
         child,
       );

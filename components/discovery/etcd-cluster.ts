@@ -5,6 +5,7 @@
  * (@pulumi/tls); auth is on, each client service is an etcd user named by its certificate's CN
  * with a role limited to its own key prefix.
  */
+import { kubernetesSecrets } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -130,6 +131,8 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     this.namespace = ns;
     const meta = (objName: string) => ({ name: objName, namespace: ns, labels });
+    const sink = (args.secretSinks ?? kubernetesSecrets)(this, name);
+    const own = (objName: string) => ({ name: objName, namespace: args.namespace, namespaceRef: ns, labels });
 
     // PKI: one CA; a peer certificate per member; one server certificate; client certificates.
     const ca = selfSignedCa(`${name}-ca`, `${name} etcd CA`, child);
@@ -139,22 +142,21 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
     const rootClient = issueCert(`${name}-root-client`, ca, { commonName: "root", usage: "client" }, child);
     const rootPassword = new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, child);
 
-    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: meta(`${name}-server-tls`), type: "Opaque", stringData: tlsSecretData(ca, server) }, child);
-    const peerTls = new k8s.core.v1.Secret(
+    const serverTls = sink.secret(`${name}-server-tls`, { ...own(`${name}-server-tls`), data: tlsSecretData(ca, server) }, child);
+    const peerTls = sink.secret(
       `${name}-peer-tls`,
       {
-        metadata: meta(`${name}-peer-tls`),
-        type: "Opaque",
+        ...own(`${name}-peer-tls`),
         // One Secret for all members: each pod picks its own pair by its name.
-        stringData: pulumi.secret(pulumi.all([ca.certPem, ...peers.flatMap((p) => [p.cert.certPem, p.cert.keyPem])]).apply(([c, ...pems]) => ({
+        data: pulumi.secret(pulumi.all([ca.certPem, ...peers.flatMap((p) => [p.cert.certPem, p.cert.keyPem])]).apply(([c, ...pems]) => ({
           "ca.crt": c!,
           ...Object.fromEntries(peers.flatMap((p, i) => [[`${p.member}.crt`, pems[2 * i]!], [`${p.member}.key`, pems[2 * i + 1]!]])),
         }))),
       },
       child,
     );
-    const rootSecret = new k8s.core.v1.Secret(`${name}-root`, { metadata: meta(`${name}-root`), type: "Opaque", stringData: { username: "root", password: rootPassword.result } }, child);
-    const rootClientTls = new k8s.core.v1.Secret(`${name}-root-client-tls`, { metadata: meta(`${name}-root-client-tls`), type: "Opaque", stringData: tlsSecretData(ca, rootClient) }, child);
+    const rootSecret = sink.secret(`${name}-root`, { ...own(`${name}-root`), data: { username: "root", password: rootPassword.result } }, child);
+    const rootClientTls = sink.secret(`${name}-root-client-tls`, { ...own(`${name}-root-client-tls`), data: tlsSecretData(ca, rootClient) }, child);
 
     const ports = [
       { name: "client", port: ETCD_CLIENT_PORT, targetPort: "client", protocol: "TCP" },
@@ -352,12 +354,14 @@ export class EtcdCluster extends PacedComponent<{ endpoints: string; caCertPem: 
       // One client's certificate and Secret per turn (components/core/pacing.ts).
       const credentials = this.item(() => {
         const cert = issueCert(`${name}-client-${c.service}`, ca, { commonName: c.service, usage: "client" }, child);
-        const secret = new k8s.core.v1.Secret(
+        const secret = sink.secret(
           `${name}-client-${c.service}`,
           {
-            metadata: { name: `${c.service}-etcd`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-            type: "Opaque",
-            stringData: pulumi.secret(
+            name: `${c.service}-etcd`,
+            namespace: c.namespaceName,
+            namespaceRef: c.namespace,
+            labels: { ...labels, "app.kubernetes.io/component": "client-credentials" },
+            data: pulumi.secret(
               tlsSecretData(ca, cert).apply((tlsKeys) => ({ endpoints: this.endpoints, username: c.service, prefix: etcdClientPrefix(c.service), ...tlsKeys })),
             ),
           },

@@ -1,4 +1,5 @@
 /** What the two config/discovery stores (etcd, Consul) take from the Platform. */
+import type { SecretSinks } from "../shared/secret-sink";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A service that declared `configStore: true`. */
@@ -6,6 +7,8 @@ export interface StoreClient {
   readonly service: string;
   /** The service's namespace (pass the Namespace's output so its credentials Secret waits for it). */
   readonly namespace: pulumi.Input<string>;
+  /** The same namespace by name (the store path of its credentials, with the platform's secrets in the store). */
+  readonly namespaceName: string;
 }
 
 /** Inputs common to both stores. */
@@ -26,4 +29,6 @@ export interface StoreArgs<Settings> {
   readonly storageClass?: string;
   /** Services that get credentials and the endpoint. */
   readonly clients: readonly StoreClient[];
+  /** Where its generated Secrets go (default: Kubernetes Secrets; the store's sink with secrets.platformSecrets). */
+  readonly secretSinks?: SecretSinks;
 }

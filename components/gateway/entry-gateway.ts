@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import { kubernetesSecrets, SecretSinks } from "../shared/secret-sink";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource } from "../core/objects";
 import { issueCert, selfSignedCa } from "../shared/pki";
@@ -22,6 +22,8 @@ export interface EntryGatewayArgs {
   readonly stack: string;
   /** The prometheus-operator CRDs release, when the stack has one: then the gateway gets PodMonitors. */
   readonly monitoringCrds?: pulumi.Resource[];
+  /** Where its generated Secrets go (default: Kubernetes Secrets; the store's sink with secrets.platformSecrets). */
+  readonly secretSinks?: SecretSinks;
 }
 
 /** Name of the generated TLS Secret. */
@@ -56,13 +58,14 @@ export class EntryGateway extends pulumi.ComponentResource {
       });
       // One year, renewed on the first `pulumi up` in its last 30 days (the shared leaf policy).
       const server = issueCert(`${name}-server`, ca, { commonName: args.hostnames[0]!, dnsNames: args.hostnames, usage: "server", organization }, opt);
-      new k8s.core.v1.Secret(
+      (args.secretSinks ?? kubernetesSecrets)(this, name).secret(
         `${name}-tls`,
         {
-          metadata: { name: GENERATED_TLS_SECRET, namespace: ns },
+          name: GENERATED_TLS_SECRET,
+          namespace: ns,
           type: "kubernetes.io/tls",
           // Chain: server certificate then the CA, so clients that pin the CA can build the path.
-          stringData: {
+          data: {
             "tls.crt": pulumi.interpolate`${server.certPem}${ca.certPem}`,
             "tls.key": server.keyPem,
           },

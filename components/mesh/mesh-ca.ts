@@ -1,3 +1,4 @@
+import { BOOTSTRAP_ANNOTATION } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -11,6 +12,12 @@ export interface MeshCaArgs {
   readonly clusterName: string;
   /** Trust domain (cluster.domain), in the certificates' organization. */
   readonly trustDomain: string;
+  /**
+   * The platform's other secrets come from the store (secrets.platformSecrets): this one stays a
+   * Secret of the store's bootstrap, since ztunnel carries External Secrets' connection to the store
+   * with certificates from this CA.
+   */
+  readonly storeBootstrap?: boolean;
 }
 
 /** The four keys istiod reads from the `cacerts` Secret. */
@@ -64,7 +71,7 @@ export class MeshCa extends pulumi.ComponentResource {
     new k8s.core.v1.Secret(
       `${name}-cacerts`,
       {
-        metadata: { name: "cacerts", namespace: args.namespace },
+        metadata: { name: "cacerts", namespace: args.namespace, ...(args.storeBootstrap ? { annotations: { [BOOTSTRAP_ANNOTATION]: "the mesh CA" } } : {}) },
         stringData: {
           "ca-cert.pem": inter.certPem,
           "ca-key.pem": pulumi.secret(interKey.privateKeyPem),

@@ -6,6 +6,7 @@
  * URI SAN (the client's SPIFFE ID) to a user whose permissions are exactly what the client
  * declared (nats-access.ts). No anonymous user exists.
  */
+import { kubernetesSecrets, SecretSinks } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NatsConfig } from "../../config/schema";
@@ -130,6 +131,8 @@ export interface NatsArgs {
   readonly trustDomain: string;
   /** Services that declared NATS use (`services.<name>.nats`): each gets a certificate and exactly its permissions. */
   readonly clients: readonly NatsClient[];
+  /** Where its generated Secrets go (default: Kubernetes Secrets; the store's sink with secrets.platformSecrets). */
+  readonly secretSinks?: SecretSinks;
 }
 
 /** A service that uses NATS. */
@@ -169,12 +172,13 @@ export class Nats extends pulumi.ComponentResource {
     const ns = platformNamespace(`${name}-namespace`, args.namespace, child, args.namespaceLabels).metadata.name;
     this.namespace = ns;
     this.url = `tls://${name}.${args.namespace}.svc.${args.domain}:${NATS_CLIENT_PORT}`;
+    const sink = (args.secretSinks ?? kubernetesSecrets)(this, name);
 
     // PKI: one CA; the server certificate for the client Service's names; a client certificate
     // per service and one for the JetStream Job, each naming its SPIFFE ID as URI SAN.
     const ca = selfSignedCa(`${name}-ca`, `${name} NATS CA`, child);
     const server = issueCert(`${name}-server`, ca, { commonName: name, dnsNames: serviceDnsNames(name, args.namespace, args.domain), usage: "server" }, child);
-    const serverTls = new k8s.core.v1.Secret(`${name}-server-tls`, { metadata: { name: natsServerTlsSecret(name), namespace: ns, labels }, type: "Opaque", stringData: tlsSecretData(ca, server) }, child);
+    const serverTls = sink.secret(`${name}-server-tls`, { name: natsServerTlsSecret(name), namespace: args.namespace, namespaceRef: ns, labels, data: tlsSecretData(ca, server) }, child);
     const clientCert = (id: string, uri: string) => issueCert(id, ca, { commonName: uri.split("/").pop()!, uris: [uri], usage: "client" }, child);
 
     const jobAccount = `${name}-jetstream`;
@@ -196,12 +200,14 @@ export class Nats extends pulumi.ComponentResource {
     this.clientEnv = {};
     for (const c of args.clients) {
       const cert = clientCert(`${name}-client-${c.service}`, natsIdentity(args.trustDomain, c.namespaceName, c.service));
-      const secret = new k8s.core.v1.Secret(
+      const secret = sink.secret(
         `${name}-client-${c.service}`,
         {
-          metadata: { name: `${c.service}-nats`, namespace: c.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-          type: "Opaque",
-          stringData: pulumi.secret(tlsSecretData(ca, cert).apply((tlsKeys) => ({ url: this.url, inboxPrefix: natsInboxPrefix(c.service), ...tlsKeys }))),
+          name: `${c.service}-nats`,
+          namespace: c.namespaceName,
+          namespaceRef: c.namespace,
+          labels: { ...labels, "app.kubernetes.io/component": "client-credentials" },
+          data: pulumi.secret(tlsSecretData(ca, cert).apply((tlsKeys) => ({ url: this.url, inboxPrefix: natsInboxPrefix(c.service), ...tlsKeys }))),
         },
         child,
       );
@@ -215,7 +221,7 @@ export class Nats extends pulumi.ComponentResource {
       const config = new k8s.core.v1.ConfigMap(`${name}-jetstream`, { metadata: { name: `${name}-jetstream-${hash}`, namespace: ns, labels }, data: files }, child);
       // The Job's own identity: a ServiceAccount (its mesh principal) and the certificate naming it.
       const account = new k8s.core.v1.ServiceAccount(`${name}-jetstream`, { metadata: { name: jobAccount, namespace: ns, labels }, automountServiceAccountToken: false }, child);
-      const jobTls = new k8s.core.v1.Secret(`${name}-jetstream-client`, { metadata: { name: `${jobAccount}-client`, namespace: ns, labels }, type: "Opaque", stringData: tlsSecretData(ca, clientCert(`${name}-jetstream-client`, jobIdentity)) }, child);
+      const jobTls = sink.secret(`${name}-jetstream-client`, { name: `${jobAccount}-client`, namespace: args.namespace, namespaceRef: ns, labels, data: tlsSecretData(ca, clientCert(`${name}-jetstream-client`, jobIdentity)) }, child);
       new k8s.batch.v1.Job(
         `${name}-jetstream`,
         {

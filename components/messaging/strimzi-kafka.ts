@@ -10,6 +10,7 @@
  * password, gives the KafkaUser its password by Secret reference, and writes a Secret with the
  * same credentials into each service's namespace.
  */
+import { kubernetesSecrets, SecretSinks } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -162,6 +163,8 @@ export interface KafkaClient {
   readonly service: string;
   /** The service's namespace (its Namespace's output). */
   readonly namespace: pulumi.Input<string>;
+  /** The same namespace by name (the store path of its credentials, with the platform's secrets in the store). */
+  readonly namespaceName: string;
 }
 
 /** Inputs of the Kafka area. */
@@ -184,6 +187,8 @@ export interface StrimziKafkaArgs {
   readonly sagaTopics?: readonly string[];
   /** Namespaces of the services in `usage`. */
   readonly clients: readonly KafkaClient[];
+  /** Where its generated Secrets go (default: Kubernetes Secrets; the store's sink with secrets.platformSecrets). */
+  readonly secretSinks?: SecretSinks;
 }
 
 /** The Kafka area: operator, node pools, cluster, topics, users. */
@@ -205,13 +210,14 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
     const ns = args.operator.namespace;
     // Custom resources need the operator's CRDs and a running operator: the only reason for this edge.
     const crOpts = { parent: this, dependsOn: [args.operator.release] };
+    const sink = (args.secretSinks ?? kubernetesSecrets)(this, name);
 
     // Listener certificate from a stack CA, so services in other namespaces can trust it.
     const ca = selfSignedCa(`${name}-listener-ca`, "Kafka listener CA", child);
     const listenerCert = issueCert(`${name}-listener`, ca, { commonName: `${cluster}-kafka-bootstrap`, dnsNames: kafkaListenerSans(cluster, args.namespace, args.domain), usage: "server" }, child);
-    const listenerSecret = new k8s.core.v1.Secret(
+    const listenerSecret = sink.secret(
       `${name}-listener-tls`,
-      { metadata: { name: `${cluster}-listener-tls`, namespace: ns, labels }, type: "kubernetes.io/tls", stringData: { "tls.crt": pulumi.interpolate`${listenerCert.certPem}${ca.certPem}`, "tls.key": listenerCert.keyPem } },
+      { name: `${cluster}-listener-tls`, namespace: args.namespace, namespaceRef: ns, labels, type: "kubernetes.io/tls", data: { "tls.crt": pulumi.interpolate`${listenerCert.certPem}${ca.certPem}`, "tls.key": listenerCert.keyPem } },
       child,
     );
 
@@ -292,7 +298,7 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
       // One client's user and credentials per turn (components/core/pacing.ts).
       const credentials = this.item(() => {
         const password = new random.RandomPassword(`${name}-user-${service}`, { length: 32, special: false }, child);
-        const passwordSecret = new k8s.core.v1.Secret(`${name}-user-${service}-password`, { metadata: { name: `${service}-kafka-password`, namespace: ns, labels }, type: "Opaque", stringData: { password: password.result } }, child);
+        const passwordSecret = sink.secret(`${name}-user-${service}-password`, { name: `${service}-kafka-password`, namespace: args.namespace, namespaceRef: ns, labels, data: { password: password.result } }, child);
         new k8s.apiextensions.CustomResource(
           `${name}-user-${service}`,
           {
@@ -307,12 +313,14 @@ export class StrimziKafka extends PacedComponent<{ bootstrap: string; caCertPem:
           crOpts,
         );
         const config = kafkaClientConfig(this.bootstrap, { produces, ...(group !== undefined ? { group } : {}) });
-        const creds = new k8s.core.v1.Secret(
+        const creds = sink.secret(
           `${name}-client-${service}`,
           {
-            metadata: { name: `${service}-kafka`, namespace: client.namespace, labels: { ...labels, "app.kubernetes.io/component": "client-credentials" } },
-            type: "Opaque",
-            stringData: pulumi.secret(
+            name: `${service}-kafka`,
+            namespace: client.namespaceName,
+            namespaceRef: client.namespace,
+            labels: { ...labels, "app.kubernetes.io/component": "client-credentials" },
+            data: pulumi.secret(
               pulumi.all([password.result, ca.certPem]).apply(([pw, caPem]) => ({
                 ...config,
                 username: service,

@@ -1,9 +1,10 @@
-import * as k8s from "@pulumi/kubernetes";
+import { kubernetesSecrets, SecretSinks } from "../shared/secret-sink";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { charts } from "../../versions";
 import type { PlatformPodMonitor } from "../shared/monitoring";
-import { chartRelease } from "../core/objects";
+import { chartRelease, mergeValues, stackValuesOf } from "../core/objects";
+import { stringify } from "yaml";
 
 /** Sizes of the stack for this environment (from `platform:observability`). */
 export interface MonitoringSizing {
@@ -30,6 +31,8 @@ export interface GrafanaDatasource {
 export interface KubePrometheusStackArgs {
   /** Namespace (the observability namespace's output, so the stack waits for it). */
   readonly namespace: pulumi.Input<string>;
+  /** The same namespace by name (the store path of Grafana's admin Secret). */
+  readonly namespaceName: string;
   readonly sizing: MonitoringSizing;
   /**
    * PodMonitors for platform components whose charts have no monitor of their own (Istio's,
@@ -51,6 +54,41 @@ export interface KubePrometheusStackArgs {
    * peer too. The namespace stays out (policy/stacks/*.json, mesh-strict-mtls).
    */
   readonly meshEnrolled?: boolean;
+  /** Where its generated Secrets go (default: Kubernetes Secrets; the store's sink with secrets.platformSecrets). */
+  readonly secretSinks?: SecretSinks;
+}
+
+/**
+ * Alertmanager's configuration Secret. The platform writes it (with the chart's default
+ * configuration and the stack's `alertmanager.config` override merged over it) instead of the
+ * chart, so that it goes through the sink like every other Secret: receivers hold credentials
+ * (webhook URLs, API keys), and with secrets.platformSecrets they then live in the store.
+ */
+export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-config";
+
+/** The chart's default Alertmanager configuration (kube-prometheus-stack values.yaml, `alertmanager.config`). */
+export const DEFAULT_ALERTMANAGER_CONFIG: Readonly<Record<string, unknown>> = {
+  global: { resolve_timeout: "5m" },
+  inhibit_rules: [
+    { source_matchers: ["severity = critical"], target_matchers: ["severity =~ warning|info"], equal: ["namespace", "alertname"] },
+    { source_matchers: ["severity = warning"], target_matchers: ["severity = info"], equal: ["namespace", "alertname"] },
+    { source_matchers: ["alertname = InfoInhibitor"], target_matchers: ["severity = info"], equal: ["namespace"] },
+    { target_matchers: ["alertname = InfoInhibitor"] },
+  ],
+  route: { group_by: ["namespace"], group_wait: "30s", group_interval: "5m", repeat_interval: "12h", receiver: "null", routes: [{ receiver: "null", matchers: ['alertname = "Watchdog"'] }] },
+  receivers: [{ name: "null" }],
+  templates: ["/etc/alertmanager/config/*.tmpl"],
+};
+
+/**
+ * The keys of Alertmanager's configuration Secret from the stack's chart values: `alertmanager.config`
+ * (a map merged over the default as Helm merges values, or a string taken as is) and
+ * `alertmanager.templateFiles`, what the chart would have put in its own Secret.
+ */
+export function alertmanagerConfigData(over: Record<string, unknown> | undefined): Record<string, string> {
+  const am = (over?.["alertmanager"] ?? {}) as { config?: unknown; templateFiles?: Record<string, string> };
+  const config = typeof am.config === "string" ? am.config : stringify(am.config && typeof am.config === "object" ? mergeValues({ ...DEFAULT_ALERTMANAGER_CONFIG }, am.config as Record<string, unknown>) : DEFAULT_ALERTMANAGER_CONFIG);
+  return { "alertmanager.yaml": config, ...(am.templateFiles ?? {}) };
 }
 
 /** Name of the Secret holding Grafana's admin credentials. */
@@ -141,6 +179,9 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
         storage: volume("2Gi"),
         podAntiAffinity: alertmanager.replicas > 1 ? "hard" : "soft",
         resources: MONITORING_RESOURCES.alertmanager,
+        // The configuration comes from ALERTMANAGER_CONFIG_SECRET, not from a Secret of the chart's.
+        useExistingSecret: true,
+        configSecret: ALERTMANAGER_CONFIG_SECRET,
       },
     },
     "kube-state-metrics": { resources: MONITORING_RESOURCES.kubeStateMetrics },
@@ -190,20 +231,29 @@ export class KubePrometheusStack extends pulumi.ComponentResource {
     super("platform:observability:KubePrometheusStack", name, {}, opts);
     const pin = charts.kubePrometheusStack;
     const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
-    const secret = new k8s.core.v1.Secret(
+    const sink = (args.secretSinks ?? kubernetesSecrets)(this, name);
+    const secret = sink.secret(
       `${name}-grafana-admin`,
       {
-        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "platform" } },
-        type: "Opaque",
-        stringData: pulumi.secret(pulumi.all([password.result]).apply(([p]) => ({ "admin-user": "admin", "admin-password": p }))),
+        name: GRAFANA_ADMIN_SECRET,
+        namespace: args.namespaceName,
+        namespaceRef: args.namespace,
+        labels: { "app.kubernetes.io/part-of": "platform" },
+        data: pulumi.secret(pulumi.all([password.result]).apply(([p]) => ({ "admin-user": "admin", "admin-password": p }))),
       },
+      { parent: this },
+    );
+    const alertmanagerConfig = sink.secret(
+      `${name}-alertmanager-config`,
+      { name: ALERTMANAGER_CONFIG_SECRET, namespace: args.namespaceName, namespaceRef: args.namespace, labels: { "app.kubernetes.io/part-of": "platform" }, data: pulumi.secret(alertmanagerConfigData(stackValuesOf(pin.chart))) },
       { parent: this },
     );
     chartRelease(
       name,
       { releaseName: name, pin, namespace: args.namespace, values: kubePrometheusStackValues(args) },
-      // The operator and the chart's ServiceMonitors/PrometheusRules need the CRDs; Grafana mounts the admin Secret.
-      { parent: this, dependsOn: [...args.monitoringCrds, secret] },
+      // The operator and the chart's ServiceMonitors/PrometheusRules need the CRDs; Grafana mounts
+      // the admin Secret; the operator reads Alertmanager's configuration from its Secret.
+      { parent: this, dependsOn: [...args.monitoringCrds, secret, alertmanagerConfig] },
     );
     this.grafanaAdminSecret = secret.metadata.name;
     this.registerOutputs({ grafanaAdminSecret: this.grafanaAdminSecret });

@@ -10,10 +10,29 @@ import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
 import { chartRelease, childOptions } from "../core/objects";
 import { platformNamespace } from "../shared/pod-security";
+import { K8S_AUTH_MOUNT, KV_MOUNT, STORE_AUDIENCE } from "./store-access";
 
 /** The release name; the controller's ServiceAccount (its mesh identity) is named after it. */
 export const EXTERNAL_SECRETS_NAME = "external-secrets";
 export const EXTERNAL_SECRETS_API = "external-secrets.io/v1";
+
+/**
+ * A SecretStore's spec for the platform's store: KV v2 at `secret`, TLS verified with the store's
+ * CA, Kubernetes auth as `serviceAccount` (a token for the store's audience only) with `role`.
+ */
+export function vaultStoreSpec(a: { readonly url: string; readonly caBundle: string; readonly role: string; readonly serviceAccount: string }): Record<string, unknown> {
+  return {
+    provider: {
+      vault: {
+        server: a.url,
+        path: KV_MOUNT,
+        version: "v2",
+        caBundle: a.caBundle,
+        auth: { kubernetes: { mountPath: K8S_AUTH_MOUNT, role: a.role, serviceAccountRef: { name: a.serviceAccount, audiences: [STORE_AUDIENCE] } } },
+      },
+    },
+  };
+}
 
 const RESTRICTED = { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
 

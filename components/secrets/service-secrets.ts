@@ -7,8 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource, K8sObject } from "../core/objects";
 import { PLATFORM_LABELS } from "../shared/labels";
-import { EXTERNAL_SECRETS_API } from "./external-secrets";
-import { K8S_AUTH_MOUNT, KV_MOUNT, ServiceStoreAccess, STORE_AUDIENCE, storeSecretNameOf } from "./store-access";
+import { EXTERNAL_SECRETS_API, vaultStoreSpec } from "./external-secrets";
+import { ServiceStoreAccess, storeSecretNameOf } from "./store-access";
 
 /** The SecretStore and ExternalSecret of one service (pure: the tests and the audit read these). */
 export function serviceSecretObjects(a: ServiceStoreAccess, store: { readonly url: string; readonly caBundle: string; readonly refreshInterval: string }): K8sObject[] {
@@ -19,17 +19,7 @@ export function serviceSecretObjects(a: ServiceStoreAccess, store: { readonly ur
       apiVersion: EXTERNAL_SECRETS_API,
       kind: "SecretStore",
       metadata: { name: storeName, namespace: a.namespace, labels },
-      spec: {
-        provider: {
-          vault: {
-            server: store.url,
-            path: KV_MOUNT,
-            version: "v2",
-            caBundle: store.caBundle,
-            auth: { kubernetes: { mountPath: K8S_AUTH_MOUNT, role: a.name, serviceAccountRef: { name: a.serviceAccount, audiences: [STORE_AUDIENCE] } } },
-          },
-        },
-      },
+      spec: vaultStoreSpec({ url: store.url, caBundle: store.caBundle, role: a.name, serviceAccount: a.serviceAccount }),
     },
     {
       apiVersion: EXTERNAL_SECRETS_API,

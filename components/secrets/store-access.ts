@@ -19,6 +19,27 @@ export const CONFIGURATOR = "vault-configurator";
 /** Where the file audit device writes (the chart's audit volume). */
 export const AUDIT_LOG_PATH = "/vault/audit/audit.log";
 
+/** Prefix of the policies and roles that let each component's SecretStore read its own generated secrets. */
+export const PLATFORM_ACCESS_PREFIX = "pf-";
+/** The policy of the token `pulumi up` writes the platform's generated secrets with. */
+export const WRITER_POLICY = "platform-writer";
+/** Where the platform's generated secrets live (below the mount): `platform/<namespace>/<Secret name>`. */
+export const PLATFORM_SECRETS_PREFIX = "platform";
+
+/** The store path (below the mount) of one generated Secret. */
+export const platformSecretPathOf = (namespace: string, secret: string): string => `${PLATFORM_SECRETS_PREFIX}/${namespace}/${secret}`;
+
+/**
+ * The writer's policy: write, read back (Pulumi refreshes what it wrote) and delete the platform's
+ * secrets, nothing else: no service's secret, no policy, no auth.
+ */
+export function writerPolicyHcl(): string {
+  return [
+    `path "${KV_MOUNT}/data/${PLATFORM_SECRETS_PREFIX}/*" {\n  capabilities = ["create", "update", "read", "delete"]\n}\n`,
+    `path "${KV_MOUNT}/metadata/${PLATFORM_SECRETS_PREFIX}/*" {\n  capabilities = ["read", "delete"]\n}\n`,
+  ].join("");
+}
+
 /** The store path (below the mount) of one declared secret: always below the service's own prefix. */
 export const storePathOf = (service: string, path: string): string => `services/${service}/${path}`;
 
@@ -92,6 +113,9 @@ export function configuratorPolicyHcl(): string {
     rule(`sys/policies/acl/${SERVICE_ACCESS_PREFIX}*`, ["create", "update", "read", "delete"]),
     rule(`auth/${K8S_AUTH_MOUNT}/role`, ["list"]),
     rule(`auth/${K8S_AUTH_MOUNT}/role/${SERVICE_ACCESS_PREFIX}*`, ["create", "update", "read", "delete"]),
+    // The readers of the platform's own secrets (components/secrets/platform-secrets.ts).
+    rule(`sys/policies/acl/${PLATFORM_ACCESS_PREFIX}*`, ["create", "update", "read", "delete"]),
+    rule(`auth/${K8S_AUTH_MOUNT}/role/${PLATFORM_ACCESS_PREFIX}*`, ["create", "update", "read", "delete"]),
   ].join("");
 }
 
@@ -111,7 +135,7 @@ export function roleArgs(a: ServiceStoreAccess): string[] {
  * The store's own bootstrap, the one manual step (report.md and docs/secrets.md print it): init and
  * unseal, Kubernetes auth, the configurator's policy and role, then the root token revoked.
  */
-export function bootstrapCommands(a: { readonly namespace: string; readonly replicas: number }): string[] {
+export function bootstrapCommands(a: { readonly namespace: string; readonly replicas: number; readonly platformSecrets: boolean }): string[] {
   const ex = (pod: string, cmd: string) => `kubectl -n ${a.namespace} exec ${pod} -- ${cmd}`;
   const pods = Array.from({ length: a.replicas }, (_, i) => `vault-${i}`);
   return [
@@ -122,7 +146,30 @@ export function bootstrapCommands(a: { readonly namespace: string; readonly repl
     `vault write auth/${K8S_AUTH_MOUNT}/config kubernetes_host=https://kubernetes.default.svc:443`,
     `vault policy write ${CONFIGURATOR} - <<'EOF'\n${configuratorPolicyHcl()}EOF`,
     `vault write auth/${K8S_AUTH_MOUNT}/role/${CONFIGURATOR} bound_service_account_names=${CONFIGURATOR} bound_service_account_namespaces=${a.namespace} audience=${STORE_AUDIENCE} token_policies=${CONFIGURATOR} token_ttl=10m`,
+    ...(a.platformSecrets
+      ? [
+          // `pulumi up` writes the platform's generated secrets (secrets.platformSecrets) with this token only.
+          `vault secrets list | grep -q '^${KV_MOUNT}/' || vault secrets enable -path=${KV_MOUNT} -version=2 kv`,
+          `vault policy write ${WRITER_POLICY} - <<'EOF'\n${writerPolicyHcl()}EOF`,
+          `vault token create -orphan -policy=${WRITER_POLICY} -period=24h -display-name=${WRITER_POLICY}   # the writer token: VAULT_TOKEN for pulumi up (docs/secrets.md); renew it within the period`,
+        ]
+      : []),
     "vault token revoke -self   # once the services' secrets are written (or keep a writer policy of your own for that)",
+  ];
+}
+
+/**
+ * How `pulumi up` reaches the store to write the platform's generated secrets: a port-forward to the
+ * address `secrets.platformSecrets.address` names, the store's CA, the writer token from the
+ * bootstrap (the Vault provider's own VAULT_* variables: nothing in the program or its config).
+ */
+export function writerCommands(a: { readonly namespace: string; readonly address: string }): string[] {
+  const port = new URL(a.address).port || "443";
+  return [
+    `kubectl -n ${a.namespace} port-forward svc/vault ${port}:8200 &   # or any route to ${a.address} the store's certificate names`,
+    `kubectl -n ${a.namespace} get secret vault-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > vault-ca.crt`,
+    "export VAULT_CACERT=$PWD/vault-ca.crt VAULT_TOKEN=<the writer token>",
+    "pulumi up",
   ];
 }
 

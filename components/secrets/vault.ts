@@ -6,6 +6,7 @@
  * declarations (store-access.ts); the store's init, unseal and first role are the bootstrap a person
  * does once (bootstrapCommands), because whoever holds the unseal keys must not be this program.
  */
+import { BOOTSTRAP_ANNOTATION } from "../shared/secret-sink";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts, images } from "../../versions";
@@ -14,7 +15,8 @@ import { PLATFORM_LABELS } from "../shared/labels";
 import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
-import { AUDIT_LOG_PATH, CONFIGURATOR, K8S_AUTH_MOUNT, KV_MOUNT, policyHcl, roleArgs, SERVICE_ACCESS_PREFIX, ServiceStoreAccess, STORE_AUDIENCE } from "./store-access";
+import { PlatformStoreAccess, platformRoleArgs } from "./platform-secrets";
+import { AUDIT_LOG_PATH, CONFIGURATOR, K8S_AUTH_MOUNT, KV_MOUNT, PLATFORM_ACCESS_PREFIX, policyHcl, roleArgs, SERVICE_ACCESS_PREFIX, ServiceStoreAccess, STORE_AUDIENCE } from "./store-access";
 
 /** The release name: the chart names the StatefulSet, its ServiceAccount and Services after it. */
 export const VAULT_NAME = "vault";
@@ -129,7 +131,7 @@ export function vaultAuthorizationObjects(namespace: string, m: VaultMeshInput):
  * ServiceAccount token, make sure of the KV v2 mount and the audit device, write each service's
  * policy and role, and delete the `svc-` ones no declaration asks for any more.
  */
-export function configuratorScript(access: readonly ServiceStoreAccess[]): string {
+export function configuratorScript(access: readonly ServiceStoreAccess[], platform: readonly PlatformStoreAccess[] = []): string {
   const lines = [
     "set -eu",
     // A new store is sealed, then has no Kubernetes auth and no configurator role, until the
@@ -144,11 +146,17 @@ export function configuratorScript(access: readonly ServiceStoreAccess[]): strin
     lines.push(`vault policy write ${a.name} - <<'EOF'\n${policyHcl(a.readPaths)}EOF`);
     lines.push(`vault write auth/${K8S_AUTH_MOUNT}/role/${a.name} ${roleArgs(a).join(" ")}`);
   }
-  const want = access.map((a) => a.name).join(" ");
+  // The readers of the platform's own generated secrets: one per component and namespace.
+  for (const a of platform) {
+    lines.push(`vault policy write ${a.name} - <<'EOF'\n${policyHcl(a.readPaths)}EOF`);
+    lines.push(`vault write auth/${K8S_AUTH_MOUNT}/role/${a.name} ${platformRoleArgs(a).join(" ")}`);
+  }
+  const want = [...access, ...platform].map((a) => a.name).join(" ");
+  const owned = `^(${SERVICE_ACCESS_PREFIX}|${PLATFORM_ACCESS_PREFIX})`;
   lines.push(
     `want=" ${want} "`,
-    `for p in $(vault policy list | grep '^${SERVICE_ACCESS_PREFIX}' || true); do case "$want" in *" $p "*) ;; *) vault policy delete "$p" ;; esac; done`,
-    `for r in $(vault list -format=json auth/${K8S_AUTH_MOUNT}/role 2>/dev/null | tr -d '[]", ' | grep '^${SERVICE_ACCESS_PREFIX}' || true); do case "$want" in *" $r "*) ;; *) vault delete "auth/${K8S_AUTH_MOUNT}/role/$r" ;; esac; done`,
+    `for p in $(vault policy list | grep -E '${owned}' || true); do case "$want" in *" $p "*) ;; *) vault policy delete "$p" ;; esac; done`,
+    `for r in $(vault list -format=json auth/${K8S_AUTH_MOUNT}/role 2>/dev/null | tr -d '[]", ' | grep -E '${owned}' || true); do case "$want" in *" $r "*) ;; *) vault delete "auth/${K8S_AUTH_MOUNT}/role/$r" ;; esac; done`,
     'echo "store configured"',
   );
   return lines.join("\n");
@@ -168,6 +176,8 @@ export interface VaultArgs {
   readonly domain: string;
   /** What the services may read (store-access.ts storeAccess). */
   readonly access: readonly ServiceStoreAccess[];
+  /** The readers of the platform's generated secrets (platform-secrets.ts), once all are known; absent: none. */
+  readonly platformAccess?: Promise<readonly PlatformStoreAccess[]>;
   /** The prometheus-operator CRDs (its ServiceMonitor); empty: no monitor. */
   readonly monitoringCrds: pulumi.Input<pulumi.Resource>[];
   /** The mesh, when on: the namespace's policies and istiod (Istio's CRDs) they wait for. */
@@ -212,7 +222,7 @@ export class Vault extends pulumi.ComponentResource {
     );
     const tls = new k8s.core.v1.Secret(
       `${name}-tls`,
-      { metadata: meta(`${VAULT_NAME}-tls`), type: "Opaque", stringData: pulumi.secret(pulumi.all([ca.certPem, server.certPem, server.keyPem]).apply(([c, crt, key]) => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key }))) },
+      { metadata: { ...meta(`${VAULT_NAME}-tls`), annotations: { [BOOTSTRAP_ANNOTATION]: "the store's TLS" } }, type: "Opaque", stringData: pulumi.secret(pulumi.all([ca.certPem, server.certPem, server.keyPem]).apply(([c, crt, key]) => ({ "ca.crt": c, "tls.crt": crt, "tls.key": key }))) },
       { parent: this, dependsOn: [ns] },
     );
 
@@ -233,13 +243,15 @@ export class Vault extends pulumi.ComponentResource {
     // The configurator: its own ServiceAccount (the bootstrap binds the configurator role to it),
     // a short-lived token for the store's audience only, the CA to verify the servers.
     const sa = new k8s.core.v1.ServiceAccount(`${name}-configurator`, { metadata: meta(CONFIGURATOR), automountServiceAccountToken: false }, { parent: this, dependsOn: [ns] });
-    const script = configuratorScript(args.access);
+    // The readers of the platform's generated secrets are known once every component has registered
+    // its Secrets (a later turn: components/core/pacing.ts), so the script is an output.
+    const script = pulumi.output(args.platformAccess ?? Promise.resolve([])).apply((platform) => configuratorScript(args.access, platform));
     const labels = { ...PLATFORM_LABELS, "app.kubernetes.io/name": CONFIGURATOR };
     new k8s.batch.v1.Job(
       `${name}-configure`,
       {
         metadata: {
-          name: `${CONFIGURATOR}-${contentHash(script)}`,
+          name: script.apply((s) => `${CONFIGURATOR}-${contentHash(s)}`),
           namespace: this.namespace,
           labels,
           // It waits for the bootstrap on a new store: neither `pulumi up` nor Argo CD's sync

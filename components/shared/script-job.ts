@@ -20,7 +20,8 @@ export interface ScriptPodArgs {
   /** Container name. */
   readonly name: string;
   readonly image: string;
-  readonly script: string;
+  /** An output where the script waits for something known later (the store's configurator). */
+  readonly script: pulumi.Input<string>;
   /** Shell to run the script with (`/tools/sh` where the image has none of its own). */
   readonly shell?: string;
   /** Non-root UID/GID the pod runs as. */

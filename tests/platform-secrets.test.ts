@@ -1,0 +1,195 @@
+/**
+ * The platform's own generated secrets through the store (secrets.platformSecrets): the same stack
+ * rendered with and without it makes the same Secrets with the same values (the ExternalSecret reads
+ * back exactly what `pulumi up` wrote), the render keeps no Secret with a value but the store's
+ * bootstrap, each component's reader is granted exactly its own paths, and what reads a Secret waits
+ * for its ExternalSecret.
+ */
+import * as fc from "fast-check";
+import { PlatformStoreAccess, platformStoreAccessOf } from "../components/secrets/platform-secrets";
+import { parsePolicyHcl, policyHcl, PLATFORM_ACCESS_PREFIX } from "../components/secrets/store-access";
+import { parsePlatformConfig } from "../config/load";
+import { isSecretMarker } from "../render/harness";
+import { isKubernetesObject } from "../render/gitops";
+import { Rendered, renderConfig } from "../render/render";
+import { readStackConfig } from "../render/stack";
+import { configProblems } from "./support/config-problems";
+
+type Inputs = Record<string, any>;
+const plain = (v: unknown): any => (isSecretMarker(v) ? plain(v.value) : v);
+const KV_WRITE = "vault:kv/secretV2:SecretV2";
+
+/** The Secrets the program registers itself (not a chart's), by namespace/name. */
+function programSecrets(r: Rendered): Map<string, { type: string; data: Record<string, string>; labels: Record<string, string> }> {
+  const out = new Map<string, { type: string; data: Record<string, string>; labels: Record<string, string> }>();
+  for (const x of r.run.resources) {
+    if (x.type !== "kubernetes:core/v1:Secret" || (x.parent && r.run.resources.find((p) => p.urn === x.parent)?.type.startsWith("kubernetes:helm.sh"))) continue;
+    const i = x.inputs as Inputs;
+    out.set(`${i.metadata.namespace}/${i.metadata.name}`, { type: i.type ?? "Opaque", data: plain(i.stringData) ?? {}, labels: i.metadata.labels ?? {} });
+  }
+  return out;
+}
+
+/** What External Secrets makes from each ExternalSecret of a platform SecretStore: the store's value at its path, the template's type and labels. */
+function externalSecretResults(r: Rendered): Map<string, { type: string; data: Record<string, string>; labels: Record<string, string>; urn: string }> {
+  const writes = new Map(r.run.resources.filter((x) => x.type === KV_WRITE).map((x) => [(x.inputs as Inputs).name as string, JSON.parse(plain((x.inputs as Inputs).dataJson))]));
+  const out = new Map<string, { type: string; data: Record<string, string>; labels: Record<string, string>; urn: string }>();
+  for (const x of r.run.resources.filter(isKubernetesObject)) {
+    const i = x.inputs as Inputs;
+    if (i.kind !== "ExternalSecret" || !String(i.spec.secretStoreRef.name).startsWith("platform-")) continue;
+    const key = i.spec.dataFrom[0].extract.key as string;
+    const value = writes.get(key);
+    if (!value) throw new Error(`ExternalSecret ${i.metadata.namespace}/${i.metadata.name} reads ${key}, which nothing writes`);
+    out.set(`${i.metadata.namespace}/${i.spec.target.name}`, { type: i.spec.target.template.type, data: value, labels: i.spec.target.template.metadata.labels, urn: x.urn });
+  }
+  return out;
+}
+
+const flatOf = (stack: string, secrets: Record<string, unknown>, extra: Record<string, string> = {}): Record<string, string> => {
+  const flat = readStackConfig(stack);
+  return { ...flat, "platform:secrets": JSON.stringify({ ...JSON.parse(flat["platform:secrets"]!), ...secrets }), ...extra };
+};
+const CONSUL = { "platform:discovery": JSON.stringify({ store: "consul", consul: { servers: 3, storage: "20Gi" } }) };
+
+const rendered: Record<string, Rendered> = {};
+beforeAll(async () => {
+  rendered["prod"] = await renderConfig("prod", flatOf("prod", { platformSecrets: { enabled: true } }));
+  rendered["prod-off"] = await renderConfig("prod", flatOf("prod", { platformSecrets: { enabled: false } }));
+  rendered["consul"] = await renderConfig("prod", flatOf("prod", { platformSecrets: { enabled: true } }, CONSUL));
+  rendered["consul-off"] = await renderConfig("prod", flatOf("prod", { platformSecrets: { enabled: false } }, CONSUL));
+});
+
+describe.each([
+  ["prod", "prod-off"],
+  ["consul", "consul-off"],
+])("%s: the platform's generated secrets through the store", (on, off) => {
+  it("makes every Secret `pulumi up` made before, with the same type, keys, values and labels, through an ExternalSecret", () => {
+    const before = programSecrets(rendered[off]!);
+    const after = programSecrets(rendered[on]!);
+    const made = externalSecretResults(rendered[on]!);
+    // Only the store's bootstrap stays a Secret: the mesh CA and the store's TLS.
+    expect([...after.keys()].sort()).toEqual(["istio-system/cacerts", "vault/vault-tls"]);
+    expect(made.size).toBeGreaterThan(10);
+    expect([...made.keys(), ...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [key, secret] of made) {
+      const { urn: _u, ...result } = secret;
+      expect({ key, ...result }).toEqual({ key, ...before.get(key)! });
+    }
+  });
+
+  it("keeps no Secret with a value in the render but the store's bootstrap, and says so", () => {
+    const r = rendered[on]!;
+    expect(r.model.secrets.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["istio-system/cacerts", "vault/vault-tls"]);
+    expect(r.model.secrets.every((s) => s.bootstrap === true && /store's bootstrap/.test(s.howToSupply))).toBe(true);
+    // A chart's empty Secret (External Secrets' webhook certificate, Consul's auth method token: filled by their controllers) is written as it is.
+    const empty = r.model.groups.flatMap((g) => g.objects).filter((o) => o.kind === "Secret");
+    expect(empty.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([...(on === "consul" ? ["discovery/consul-auth-method"] : []), "external-secrets/external-secrets-webhook"]);
+    expect(empty.every((o) => o["data"] === undefined && o["stringData"] === undefined)).toBe(true);
+    // Without the switch the same Secrets are references for a person to supply.
+    expect(rendered[off]!.model.secrets.length).toBe(r.model.secrets.length + externalSecretResults(r).size);
+  });
+
+  it("grants each component's reader `read` on exactly its own Secrets' paths, and binds it to its own ServiceAccount", () => {
+    const r = rendered[on]!;
+    const objects = r.run.resources.filter(isKubernetesObject).map((x) => x.inputs as Inputs);
+    const job = objects.find((o) => o.kind === "Job" && String(o.metadata.name).startsWith("vault-configurator-"))!;
+    const script = job.spec.template.spec.containers[0].command[2] as string;
+    const policies = new Map([...script.matchAll(/vault policy write (pf-\S+) - <<'EOF'\n([\s\S]*?)EOF/g)].map((m) => [m[1]!, parsePolicyHcl(m[2]!)]));
+    const roles = new Map([...script.matchAll(/vault write auth\/kubernetes\/role\/(pf-\S+) (.*)/g)].map((m) => [m[1]!, m[2]!]));
+    const externals = objects.filter((o) => o.kind === "ExternalSecret" && String(o.spec.secretStoreRef.name).startsWith("platform-"));
+    const stores = objects.filter((o) => o.kind === "SecretStore" && String(o.metadata.name).startsWith("platform-"));
+    expect(stores.length).toBeGreaterThan(3);
+    const readers = new Map<string, string>();
+    for (const st of stores) {
+      const role = st.spec.provider.vault.auth.kubernetes.role as string;
+      const ns = st.metadata.namespace as string;
+      expect(role).toBe(`${PLATFORM_ACCESS_PREFIX}${ns}-${String(st.metadata.name).slice("platform-".length)}`);
+      expect(st.spec.provider.vault.auth.kubernetes.serviceAccountRef.name).toBe(st.metadata.name);
+      expect(roles.get(role)).toContain(`bound_service_account_names=${st.metadata.name} bound_service_account_namespaces=${ns} audience=vault token_policies=${role}`);
+      const want = externals.filter((e) => e.metadata.namespace === ns && e.spec.secretStoreRef.name === st.metadata.name).map((e) => `secret/data/${e.spec.dataFrom[0].extract.key}`).sort();
+      const granted = policies.get(role)!;
+      expect(granted.map((g) => g.path).sort()).toEqual(want);
+      expect(granted.every((g) => g.capabilities.join() === "read" && !g.path.includes("*") && g.path.startsWith(`secret/data/platform/${ns}/`))).toBe(true);
+      for (const g of granted) {
+        expect(readers.get(g.path)).toBeUndefined();
+        readers.set(g.path, role);
+      }
+    }
+    // Nothing else: one policy and one role per SecretStore.
+    expect([...policies.keys()].sort()).toEqual(stores.map((s) => s.spec.provider.vault.auth.kubernetes.role).sort());
+    expect([...roles.keys()].sort()).toEqual([...policies.keys()].sort());
+    // The configurator deletes the readers nothing declares any more, as it does the services'.
+    expect(script).toContain("grep -E '^(svc-|pf-)'");
+  });
+
+  it("has each ExternalSecret wait for its write and its SecretStore, each write for the store, and every reader of a Secret for its ExternalSecret", () => {
+    const r = rendered[on]!;
+    const byUrn = new Map(r.run.resources.map((x) => [x.urn, x]));
+    const vaultChart = r.run.resources.find((x) => x.type === "kubernetes:helm.sh/v4:Chart" && (x.inputs as Inputs).chart === "vault")!;
+    const made = externalSecretResults(r);
+    for (const [key, { urn }] of made) {
+      const es = byUrn.get(urn)!;
+      const deps = es.dependencies.map((d) => byUrn.get(d)!);
+      const write = deps.find((d) => d.type === KV_WRITE)!;
+      expect((write.inputs as Inputs).name).toBe(`platform/${key}`);
+      expect(write.dependencies).toContain(vaultChart.urn);
+      expect(deps.some((d) => d.type === "kubernetes:external-secrets.io/v1:SecretStore")).toBe(true);
+      expect((es.inputs as Inputs).metadata.annotations["pulumi.com/waitFor"]).toBe("condition=Ready");
+    }
+    // Workloads and charts that read a made Secret by name wait for its ExternalSecret.
+    let readers = 0;
+    for (const x of r.run.resources) {
+      if (!x.custom || x.type === KV_WRITE) continue;
+      const text = JSON.stringify(x.inputs);
+      const ns = (x.inputs as Inputs).metadata?.namespace ?? (x.inputs as Inputs).namespace;
+      for (const [key, { urn }] of made) {
+        const [sns, name] = key.split("/") as [string, string];
+        if (sns !== ns || urn === x.urn || !new RegExp(`"(secretName|name)":"${name}"`).test(text) || x.type.endsWith(":ExternalSecret")) continue;
+        if (!["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:kafka.strimzi.io/v1:KafkaUser", "kubernetes:kafka.strimzi.io/v1beta2:KafkaUser"].includes(x.type)) continue;
+        readers++;
+        expect({ reader: x.urn, dependsOn: x.dependencies.includes(urn) }).toEqual({ reader: x.urn, dependsOn: true });
+      }
+    }
+    expect(readers).toBeGreaterThan(5);
+  });
+});
+
+describe("the readers' policies (property)", () => {
+  it("grant `read` on exactly the given Secrets of one namespace, and two readers never share a path", () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+    fc.assert(
+      fc.property(fc.array(fc.record({ component: name, namespace: name, secrets: fc.uniqueArray(name, { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 6 }), (cs) => {
+        const unique = [...new Map(cs.map((c) => [`${c.namespace}/${c.component}`, c])).values()];
+        const access: PlatformStoreAccess[] = unique.map((c) => platformStoreAccessOf(c.component, c.namespace, c.secrets));
+        const owner = new Map<string, string>();
+        for (const a of access) {
+          const granted = parsePolicyHcl(policyHcl(a.readPaths));
+          expect(granted.map((g) => g.path).sort()).toEqual(a.secrets.map((s) => `secret/data/platform/${a.namespace}/${s}`).sort());
+          expect(granted.every((g) => g.capabilities.join() === "read")).toBe(true);
+          for (const g of granted) {
+            // Two components may name the same Secret in one namespace only if they are the same reader.
+            const prev = owner.get(g.path);
+            if (prev !== undefined) expect(unique.filter((c) => c.namespace === a.namespace && c.secrets.includes(g.path.split("/").pop()!)).length).toBeGreaterThan(1);
+            owner.set(g.path, a.name);
+          }
+        }
+      }),
+    );
+  });
+});
+
+describe("config", () => {
+  it("refuses the platform's secrets through a store that is not there, by key", () => {
+    const flat = readStackConfig("dev");
+    const raw = Object.fromEntries(Object.entries(flat).map(([k, v]) => [k.replace(/^platform:/, ""), JSON.parse(v.startsWith("{") || v.startsWith("[") ? v : JSON.stringify(v))]));
+    raw["secrets"] = { enabled: false, platformSecrets: { enabled: true } };
+    for (const s of Object.values(raw["services"] as Record<string, any>)) delete s.secrets;
+    expect(configProblems(raw)).toEqual([
+      "platform:secrets.platformSecrets.enabled: the platform's secrets go through the store, and secrets.enabled is false (got true; expected secrets.enabled: true, or platformSecrets.enabled: false)",
+    ]);
+    raw["secrets"] = { enabled: true, platformSecrets: { enabled: true, address: "http://127.0.0.1:8200" } };
+    expect(configProblems(raw)).toEqual([expect.stringMatching(/^platform:secrets\.platformSecrets\.address: must be an https:\/\/ URL/)]);
+    raw["secrets"] = { enabled: true };
+    expect(parsePlatformConfig(raw).secrets.platformSecrets).toEqual({ enabled: false, address: "https://127.0.0.1:8200" });
+  });
+});
