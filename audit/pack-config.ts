@@ -21,7 +21,7 @@ const EXEMPTIONS_GATEWAY_NAMESPACE = "gateway-system";
 
 type Json = Record<string, any>;
 
-export function packConfigFor(config: Pick<PlatformConfig, "environment" | "security" | "gateway">): PackConfig {
+export function packConfigFor(config: Pick<PlatformConfig, "environment" | "security" | "gateway" | "secrets">): PackConfig {
   // The gateway's objects live in the stack's gateway namespace.
   const renamed = JSON.parse(fs.readFileSync(PLATFORM_EXEMPTIONS_FILE, "utf8"), (k, v) => (k === "namespace" && v === EXEMPTIONS_GATEWAY_NAMESPACE ? config.gateway.namespace : v)) as Json;
   const out: Json = { ...renamed };
@@ -35,5 +35,7 @@ export function packConfigFor(config: Pick<PlatformConfig, "environment" | "secu
   // A dev stack without NetworkPolicies (security.networkPolicies false) reports the gap without
   // failing the preview (prod refuses the setting).
   if (!config.security.networkPolicies) out["network-default-deny"] = { enforcementLevel: "advisory", ...renamed["network-default-deny"] };
+  // The platform's secrets through the store: no Secret with values outside it but the bootstrap's.
+  if (config.secrets.platformSecrets.enabled) out["secrets-from-store"] = { storeOnly: true };
   return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]])) as PackConfig;
 }

@@ -14,6 +14,7 @@ import { quorumMembersInProd } from "./quorum";
 import { containerResources } from "./resources";
 import { noPlainSecrets } from "./secrets";
 import { noExternalService } from "./services";
+import { secretsFromStore } from "./store-secrets";
 
 export const PACK_NAME = "platform-policies";
 
@@ -31,4 +32,5 @@ export const policies: Policies = [
   kyvernoVerifiesEveryRegistry,
   quorumMembersInProd,
   noPlainSecrets,
+  secretsFromStore,
 ];

@@ -3,6 +3,7 @@
  * custom resources against the Strimzi 1.2.0 CRDs, Helm values against the pinned charts, the etcd
  * StatefulSet's flags against the topology functions, and the wiring of credentials into services.
  */
+import { platformSecretRefs } from "./support/generated-secrets";
 import Ajv from "ajv";
 import * as fs from "fs";
 import * as path from "path";
@@ -160,7 +161,7 @@ describe("Helm values", () => {
     const job = objects(r.consul, "consul").find((o) => o.kind === "Job") as any;
     expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: "CONSUL_HTTP_ADDR", value: "https://consul-server.discovery.svc:8501" }]));
     // The Secrets the chart is pointed at exist, with those keys, in the release's namespace.
-    const secrets = r.consul.model.secrets.filter((s) => s.namespace === "discovery");
+    const secrets = platformSecretRefs(r.consul).filter((s) => s.namespace === "discovery");
     expect(secrets.find((s) => s.name === "consul-gossip")!.keys).toEqual(["key"]);
     expect(secrets.find((s) => s.name === "consul-bootstrap-token")!.keys).toEqual(["token"]);
     expect(secrets.find((s) => s.name === "consul-ca")!.keys).toEqual(["tls.crt"]);
@@ -180,7 +181,7 @@ describe("the etcd cluster", () => {
     expect(args).toContain(`--initial-cluster-token=${etcdClusterToken(topo(r[stack]))}`);
     expect(args).toEqual(expect.arrayContaining(["--client-cert-auth=true", "--peer-client-cert-auth=true", "--peer-cert-file=/etc/etcd/peer/$(POD_NAME).crt"]));
     // The peer Secret holds a certificate and key for every member the StatefulSet starts.
-    const peer = r[stack].model.secrets.find((s) => s.name === "etcd-peer-tls")!;
+    const peer = platformSecretRefs(r[stack]).find((s) => s.name === "etcd-peer-tls")!;
     expect(peer.keys).toEqual(["ca.crt", ...Array.from({ length: sts.spec.replicas }, (_, i) => [`etcd-${i}.crt`, `etcd-${i}.key`]).flat()]);
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(r[stack].config.discovery.etcd!.storage);
   });
@@ -250,7 +251,7 @@ describe("services receive endpoints and credentials as env from Secret referenc
       if (s.configStore) {
         expect(e["ETCD_ENDPOINTS"]).toEqual({ name: "ETCD_ENDPOINTS", valueFrom: { secretKeyRef: { name: `${name}-etcd`, key: "endpoints" } } });
         expect(e["ETCD_KEY_PEM"].valueFrom.secretKeyRef).toEqual({ name: `${name}-etcd`, key: "tls.key" });
-        const secret = x.model.secrets.find((y) => y.name === `${name}-etcd`)!;
+        const secret = platformSecretRefs(x).find((y) => y.name === `${name}-etcd`)!;
         expect(secret.namespace).toBe(s.namespace);
       } else expect(Object.keys(e).filter((k) => k.startsWith("ETCD_"))).toEqual([]);
     }
@@ -269,7 +270,7 @@ describe("services receive endpoints and credentials as env from Secret referenc
       if (s.produces.length) expect(e["KAFKA_ACKS"].valueFrom.secretKeyRef).toEqual({ name: `${name}-kafka`, key: "acks" });
       else expect(e["KAFKA_ACKS"]).toBeUndefined();
       if (s.consumes.length) expect(e["KAFKA_GROUP_ID"].valueFrom.secretKeyRef.key).toBe("group.id");
-      const secret = x.model.secrets.find((y) => y.name === `${name}-kafka`)!;
+      const secret = platformSecretRefs(x).find((y) => y.name === `${name}-kafka`)!;
       expect(secret.namespace).toBe(s.namespace);
       if (s.produces.length) expect(secret.keys).toContain("acks");
     }

@@ -1,3 +1,4 @@
+import { generatedSecret } from "./support/generated-secrets";
 import { flaggerObjects } from "../audit/running/flagger";
 import Ajv2020 from "ajv/dist/2020";
 import * as fs from "fs";
@@ -174,14 +175,16 @@ describe.each(["dev/traefik", "dev/envoy", "prod/traefik", "prod/envoy"])("the g
 
   it("keeps the TLS key a secret and certifies every gateway hostname", async () => {
     const r = renders[key]!;
-    const secret = r.run.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs as any).metadata.name === "platform-gateway-tls")!;
+    // A Secret of the program's, or (secrets.platformSecrets) the one External Secrets makes from the store.
+    const secret = generatedSecret(r.run.resources, r.config.gateway.namespace, "platform-gateway-tls")!;
     expect((secret.inputs as any).type).toBe("kubernetes.io/tls");
     // The whole payload travels as a Pulumi secret (the key inside it included).
     const data = (secret.inputs as any).stringData;
     expect(isSecretMarker(data)).toBe(true);
     expect(Object.keys(data.value)).toEqual(["tls.crt", "tls.key"]);
-    // The manifest tree holds only a reference to it.
-    expect(objectsOf(r).some((o) => o.kind === "Secret")).toBe(false);
+    // The manifest tree holds no value of it (at most a Secret a chart ships empty for its controller).
+    expect(objectsOf(r).filter((o) => o.kind === "Secret").every((o) => (o as any).data === undefined && (o as any).stringData === undefined)).toBe(true);
+    expect(JSON.stringify(objectsOf(r))).not.toContain(Object.values(data.value as Record<string, string>)[1]!.split("\n")[1]!);
     const sans = r.run.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === "gateway-server-csr")!;
     expect((sans.inputs as any).dnsNames).toEqual(r.config.gateway.hostnames);
   });
@@ -407,7 +410,8 @@ describe("route derivation (pure)", () => {
   it("puts the gateway stages after the CRDs in the install-order table", () => {
     const byName = new Map(INSTALL_ORDER.map((s) => [s.name, s]));
     expect(byName.get("gateway-controller")!.after).toEqual(["crds", "namespaces"]);
-    expect(byName.get("gateway")!.after).toEqual(["gateway-controller", "monitoring-crds"]);
+    // With secrets.platformSecrets the TLS Secret comes from the store: after the store and its operator.
+    expect(byName.get("gateway")!.after).toEqual(["gateway-controller", "monitoring-crds", "secrets-operator", "secrets"]);
     expect(byName.get("routes")!.after).toEqual(["gateway-controller", "namespaces"]);
   });
 });

@@ -63,8 +63,17 @@ describe("Flux and Argo CD trees", () => {
     expect(ks.find((k) => k["metadata"].name === "platform-istio")!["spec"].dependsOn).toEqual(expect.arrayContaining([{ name: "platform-mesh-ca" }]));
     const etcd = ks.find((k) => k["metadata"].name === "platform-etcd")!;
     const etcdGroup = r.model.groups.find((g) => g.name === "etcd")!;
-    expect(etcd["spec"].healthChecks).toHaveLength(etcdGroup.objects.length + r.model.secrets.filter((x) => x.component === "etcd").length);
-    expect(etcd["spec"].healthChecks).toEqual(expect.arrayContaining([{ apiVersion: "apps/v1", kind: "StatefulSet", name: "etcd", namespace: "discovery" }, { apiVersion: "v1", kind: "Secret", name: "etcd-server-tls", namespace: "discovery" }]));
+    if (r.config.secrets.platformSecrets.enabled) {
+      // Its Secrets come from the store: ExternalSecrets in its own folder, which Flux health-checks
+      // (Ready once the store answers) with everything else it applied, before what depends on etcd.
+      expect(etcd["spec"]).toMatchObject({ wait: true });
+      expect(etcd["spec"].healthChecks).toBeUndefined();
+      expect(etcdGroup.objects.filter((o) => o.kind === "ExternalSecret").map((o) => o.metadata.name)).toEqual(expect.arrayContaining(["etcd-server-tls", "etcd-peer-tls", "etcd-root"]));
+      expect(etcd["spec"].dependsOn).toEqual(expect.arrayContaining([{ name: "platform-vault" }, { name: "platform-external-secrets" }]));
+    } else {
+      expect(etcd["spec"].healthChecks).toHaveLength(etcdGroup.objects.length + r.model.secrets.filter((x) => x.component === "etcd").length);
+      expect(etcd["spec"].healthChecks).toEqual(expect.arrayContaining([{ apiVersion: "apps/v1", kind: "StatefulSet", name: "etcd", namespace: "discovery" }, { apiVersion: "v1", kind: "Secret", name: "etcd-server-tls", namespace: "discovery" }]));
+    }
     expect(ks.find((k) => k["metadata"].name === "platform-kyverno")!["spec"]).toMatchObject({ wait: true });
     expect(ks.find((k) => k["metadata"].name === "platform-kyverno")!["spec"].healthChecks).toBeUndefined();
     const workloads = ks.find((k) => k["metadata"].name === "platform-payment-service")!;

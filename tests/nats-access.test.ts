@@ -5,6 +5,7 @@
  * scripts/install-tools.sh; the README's test command runs it through scripts/setup.sh), where the
  * proof is also broken on purpose to see it fail.
  */
+import { generatedSecret } from "./support/generated-secrets";
 import * as fc from "fast-check";
 import { proveRunning } from "../audit/running";
 import { findNatsAuthz } from "../audit/running/nats";
@@ -119,7 +120,8 @@ describe.each(["dev", "prod"])("NATS in the %s render", (stack) => {
         continue;
       }
       expect(env.map((e) => [e["name"], e["valueFrom"]?.secretKeyRef?.name, e["valueFrom"]?.secretKeyRef?.key])).toEqual(Object.entries(NATS_CLIENT_ENV).map(([k, key]) => [k, `${name}-nats`, key]));
-      const secret = objects.find((o) => o["kind"] === "Secret" && o["metadata"]?.name === `${name}-nats` && o["metadata"]?.namespace === s.namespace);
+      // A Secret of the program's, or (secrets.platformSecrets) the one External Secrets makes from the store.
+      const secret = generatedSecret(r.run.resources, s.namespace, `${name}-nats`);
       expect(secret).toBeDefined();
       // The certificate names the service's SPIFFE ID, the user the server maps it to.
       const csr = r.run.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === `nats-client-${name}-csr`)!;

@@ -1,3 +1,4 @@
+import { generatedSecret } from "./support/generated-secrets";
 import Ajv from "ajv";
 import * as fs from "fs";
 import * as path from "path";
@@ -11,6 +12,7 @@ import {
   REDACTION_PROCESSORS,
 } from "../components/observability/otel-collector";
 import { GRAFANA_ADMIN_SECRET } from "../components/observability/kube-prometheus-stack";
+import { PLATFORM_NAMESPACES } from "../config/schema";
 import { isSecretMarker } from "../render/harness";
 import { HELM_RELEASE_TYPE } from "../render/gitops";
 import { Rendered, renderStack } from "../render/render";
@@ -73,8 +75,9 @@ const FREE_FORM: Record<string, string[]> = {
   jaeger: ["jaeger.resources", "jaeger.podSecurityContext"],
   // Passed through to Loki's config file (schema: additionalProperties true).
   loki: ["loki.limits_config"],
-  // The grafana subchart's templates/deployment.yaml reads .Values.podLabels (commented in its values.yaml).
-  "kube-prometheus-stack": ["grafana.podLabels"],
+  // The grafana subchart's templates/deployment.yaml reads .Values.podLabels (commented in its values.yaml);
+  // templates/alertmanager/alertmanager.yaml reads alertmanager.alertmanagerSpec.configSecret (commented in values.yaml).
+  "kube-prometheus-stack": ["grafana.podLabels", "alertmanager.alertmanagerSpec.configSecret"],
 };
 
 describe.each(["dev", "prod"])("the %s observability releases", (stack) => {
@@ -131,12 +134,16 @@ describe.each(["dev", "prod"])("the %s observability releases", (stack) => {
     const kps = release(r, "kube-prometheus-stack").values;
     expect(kps.grafana.admin).toEqual({ existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" });
     expect(JSON.stringify(kps)).not.toMatch(/adminPassword|mock-/);
-    const secret = r.run.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs as any).metadata.name === GRAFANA_ADMIN_SECRET)!;
+    // A Secret of the program's, or (secrets.platformSecrets) the one External Secrets makes from the store.
+    const secret = generatedSecret(r.run.resources, PLATFORM_NAMESPACES.observability, GRAFANA_ADMIN_SECRET)!;
     const data = (secret.inputs as any).stringData;
     expect(isSecretMarker(data)).toBe(true);
     expect(Object.keys(data.value).sort()).toEqual(["admin-password", "admin-user"]);
     expect(r.run.resources.some((x) => x.type === "random:index/randomPassword:RandomPassword" && x.urn.includes("grafana-admin"))).toBe(true);
-    expect(r.model.secrets.map((s) => s.name)).toContain(GRAFANA_ADMIN_SECRET);
+    // Left out of the tree: a reference for a person, or (through the store) an ExternalSecret.
+    const viaStore = r.config.secrets.platformSecrets.enabled;
+    expect(r.model.secrets.map((s) => s.name).includes(GRAFANA_ADMIN_SECRET)).toBe(!viaStore);
+    expect(r.model.groups.flatMap((g) => g.objects).some((o) => o.kind === "ExternalSecret" && o.metadata.name === GRAFANA_ADMIN_SECRET)).toBe(viaStore);
   });
 
   it("let Prometheus pick up monitors and rules from every release and namespace, and wire Jaeger and Loki into Grafana", () => {

@@ -6,10 +6,15 @@
  * for its ExternalSecret.
  */
 import * as fc from "fast-check";
+import { parse } from "yaml";
+import { alertmanagerConfigData, DEFAULT_ALERTMANAGER_CONFIG } from "../components/observability/kube-prometheus-stack";
 import { PlatformStoreAccess, platformStoreAccessOf } from "../components/secrets/platform-secrets";
 import { parsePolicyHcl, policyHcl, PLATFORM_ACCESS_PREFIX } from "../components/secrets/store-access";
 import { parsePlatformConfig } from "../config/load";
-import { isSecretMarker } from "../render/harness";
+import { auditRun } from "../audit/stack";
+import { packConfigFor } from "../audit/pack-config";
+import type { Verdicts } from "../audit/verdicts";
+import { isSecretMarker, RecordedResource } from "../render/harness";
 import { isKubernetesObject } from "../render/gitops";
 import { Rendered, renderConfig } from "../render/render";
 import { readStackConfig } from "../render/stack";
@@ -103,7 +108,7 @@ describe.each([
     for (const st of stores) {
       const role = st.spec.provider.vault.auth.kubernetes.role as string;
       const ns = st.metadata.namespace as string;
-      expect(role).toBe(`${PLATFORM_ACCESS_PREFIX}${ns}-${String(st.metadata.name).slice("platform-".length)}`);
+      expect(role).toBe(`${PLATFORM_ACCESS_PREFIX}${ns}-${String(st.metadata.name).slice("platform-secrets-".length)}`);
       expect(st.spec.provider.vault.auth.kubernetes.serviceAccountRef.name).toBe(st.metadata.name);
       expect(roles.get(role)).toContain(`bound_service_account_names=${st.metadata.name} bound_service_account_namespaces=${ns} audience=vault token_policies=${role}`);
       const want = externals.filter((e) => e.metadata.namespace === ns && e.spec.secretStoreRef.name === st.metadata.name).map((e) => `secret/data/${e.spec.dataFrom[0].extract.key}`).sort();
@@ -154,6 +159,27 @@ describe.each([
   });
 });
 
+describe("the pack at preview", () => {
+  const found = (v: Verdicts) => v.records.flatMap((x) => x.violations.filter((y) => y.policy === "secrets-from-store").map((y) => `${y.enforcementLevel} ${x.kind} ${x.namespace}/${x.name}`));
+  it("finds no Secret with values outside the store in the render, and refuses one added to it", async () => {
+    const r = rendered["prod"]!;
+    expect(found(r.verdicts)).toEqual([]);
+    const leak: RecordedResource = {
+      urn: "urn:pulumi:prod::platform::platform:index:Platform$kubernetes:core/v1:Secret::leak",
+      type: "kubernetes:core/v1:Secret",
+      name: "leak",
+      custom: true,
+      dependencies: [],
+      inputs: { apiVersion: "v1", kind: "Secret", metadata: { name: "leak", namespace: "apps" }, stringData: { password: "x" } },
+    };
+    const broken = await auditRun({ ...r.run, resources: [...r.run.resources, leak] }, r.model, packConfigFor(r.config));
+    expect(found(broken)).toEqual(["mandatory Secret apps/leak"]);
+    // Without the switch the rule does not apply: the same Secret is how such a stack works.
+    const off = rendered["prod-off"]!;
+    expect(found(await auditRun({ ...off.run, resources: [...off.run.resources, leak] }, off.model, packConfigFor(off.config)))).toEqual([]);
+  });
+});
+
 describe("the readers' policies (property)", () => {
   it("grant `read` on exactly the given Secrets of one namespace, and two readers never share a path", () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
@@ -178,7 +204,32 @@ describe("the readers' policies (property)", () => {
   });
 });
 
+describe("Alertmanager's configuration Secret", () => {
+  it("is the chart's default configuration with the stack's override merged as Helm merges values, and its template files", () => {
+    expect(parse(alertmanagerConfigData(undefined)["alertmanager.yaml"]!)).toEqual(DEFAULT_ALERTMANAGER_CONFIG);
+    const pager = [{ name: "pager", webhook_configs: [{ url: "https://pager.example/hook" }] }];
+    const over = alertmanagerConfigData({ alertmanager: { config: { receivers: pager, route: { receiver: "pager" } }, templateFiles: { "pager.tmpl": "{{ define \"x\" }}{{ end }}" } } });
+    const merged = parse(over["alertmanager.yaml"]!);
+    // Lists replace, maps merge.
+    expect(merged.receivers).toEqual(pager);
+    expect(merged.route).toEqual({ ...(DEFAULT_ALERTMANAGER_CONFIG["route"] as object), receiver: "pager" });
+    expect(merged.inhibit_rules).toEqual(DEFAULT_ALERTMANAGER_CONFIG["inhibit_rules"]);
+    expect(over["pager.tmpl"]).toBe('{{ define "x" }}{{ end }}');
+    // A string is the whole file.
+    expect(alertmanagerConfigData({ alertmanager: { config: "route:\n  receiver: x\n" } })).toEqual({ "alertmanager.yaml": "route:\n  receiver: x\n" });
+  });
+});
+
 describe("config", () => {
+  it("refuses the chart's templated Alertmanager configuration, which nothing would read, by key", () => {
+    const flat = readStackConfig("dev");
+    const raw = Object.fromEntries(Object.entries(flat).map(([k, v]) => [k.replace(/^platform:/, ""), JSON.parse(v.startsWith("{") || v.startsWith("[") ? v : JSON.stringify(v))]));
+    raw["charts"] = { ...(raw["charts"] ?? {}), values: { "kube-prometheus-stack": { alertmanager: { tplConfig: true } } } };
+    expect(configProblems(raw)).toEqual([
+      "platform:charts.values.kube-prometheus-stack.alertmanager.tplConfig: is not read: the platform writes Alertmanager's configuration Secret from alertmanager.config and alertmanager.templateFiles (got true; expected alertmanager.config (a map or a string) and alertmanager.templateFiles)",
+    ]);
+  });
+
   it("refuses the platform's secrets through a store that is not there, by key", () => {
     const flat = readStackConfig("dev");
     const raw = Object.fromEntries(Object.entries(flat).map(([k, v]) => [k.replace(/^platform:/, ""), JSON.parse(v.startsWith("{") || v.startsWith("[") ? v : JSON.stringify(v))]));

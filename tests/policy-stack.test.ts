@@ -6,7 +6,9 @@
  * PeerAuthentication).
  */
 import fc from "fast-check";
+import { BOOTSTRAP_ANNOTATION } from "../components/shared/secret-sink";
 import { SECRET_VALUES } from "../policy/secrets";
+import { STORE_BOOTSTRAP_ANNOTATION } from "../policy/store-secrets";
 import { checkStack, goodContainer, goodPodSpec, Obj, workload } from "./support/policy-fixtures";
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
@@ -227,5 +229,26 @@ describe("network-default-deny", () => {
     expect(await check([workload("DaemonSet", "cni", goodPodSpec(), { namespace: "kube-system" })])).toEqual({ diagnostics: [], notApplicable: true });
     const cfg = { "network-default-deny": { exemptNamespaces: [{ namespace: "apps", reason: "a test namespace governed elsewhere" }] } };
     expect(await check([web], cfg)).toEqual({ diagnostics: [], notApplicable: true });
+  });
+});
+
+describe("secrets-from-store", () => {
+  const secret = (name: string, namespace: string, fields: Obj, annotations?: Record<string, string>) => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, type: "Opaque", ...fields });
+  const storeOnly = { "secrets-from-store": { storeOnly: true } };
+  const check = (objs: Obj[], cfg: Obj = storeOnly) => checkStack("secrets-from-store", objs, cfg);
+  it("with the stack's secrets in the store, a Secret with values fails, whether in data or stringData", async () => {
+    expect(details(await check([secret("etcd-root", "discovery", { stringData: { username: "root", password: "x" } }), secret("tls", "apps", { data: { "tls.key": "eA==" } })]))).toEqual([
+      "Secret discovery/etcd-root holds values (password, username) outside the store: the render would leave it for a person to supply",
+      "Secret apps/tls holds values (tls.key) outside the store: the render would leave it for a person to supply",
+    ]);
+  });
+  it("the store's bootstrap Secrets and Secrets without values (a chart's, for its controller to fill) pass", async () => {
+    expect(details(await check([secret("cacerts", "istio-system", { stringData: { "ca-key.pem": "k" } }, { [STORE_BOOTSTRAP_ANNOTATION]: "the mesh CA" }), secret("external-secrets-webhook", "external-secrets", {})]))).toEqual([]);
+  });
+  it("does not apply to a stack whose secrets do not go through the store (the default)", async () => {
+    expect(await check([secret("etcd-root", "discovery", { stringData: { password: "x" } })], {})).toEqual({ diagnostics: [], notApplicable: true });
+  });
+  it("names the bootstrap by the program's own annotation", () => {
+    expect(STORE_BOOTSTRAP_ANNOTATION).toBe(BOOTSTRAP_ANNOTATION);
   });
 });

@@ -59,7 +59,8 @@ export interface KubePrometheusStackArgs {
 }
 
 /**
- * Alertmanager's configuration Secret. The platform writes it (with the chart's default
+ * Alertmanager's configuration Secret (a name of its own: a Secret of the chart's name would be
+ * deleted by the upgrade that removes the chart's). The platform writes it (with the chart's default
  * configuration and the stack's `alertmanager.config` override merged over it) instead of the
  * chart, so that it goes through the sink like every other Secret: receivers hold credentials
  * (webhook URLs, API keys), and with secrets.platformSecrets they then live in the store.
@@ -179,7 +180,8 @@ export function kubePrometheusStackValues(args: Pick<KubePrometheusStackArgs, "s
         storage: volume("2Gi"),
         podAntiAffinity: alertmanager.replicas > 1 ? "hard" : "soft",
         resources: MONITORING_RESOURCES.alertmanager,
-        // The configuration comes from ALERTMANAGER_CONFIG_SECRET, not from a Secret of the chart's.
+        // The chart renders no configuration Secret: the operator reads ALERTMANAGER_CONFIG_SECRET,
+        // which the platform writes (templates/alertmanager/alertmanager.yaml reads configSecret).
         useExistingSecret: true,
         configSecret: ALERTMANAGER_CONFIG_SECRET,
       },

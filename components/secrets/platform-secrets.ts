@@ -7,7 +7,7 @@
  * `pulumi up` and GitOps: the render holds no Secret and no value.
  *
  * Who reads what: per component and namespace, a ServiceAccount and a SecretStore
- * `platform-<component>` that logs in with the role `pf-<namespace>-<component>`, whose policy
+ * `platform-secrets-<component>` that logs in with the role `pf-<namespace>-<component>`, whose policy
  * grants `read` on exactly the paths of that component's Secrets in that namespace. The
  * configurator Job writes those policies and roles (platformStoreAccess lists them once every
  * component has registered its Secrets).
@@ -21,13 +21,16 @@ import type { GeneratedSecret, SecretResource, SecretSinks } from "../shared/sec
 import { EXTERNAL_SECRETS_API, vaultStoreSpec } from "./external-secrets";
 import { KV_MOUNT, PLATFORM_ACCESS_PREFIX, platformSecretPathOf, STORE_AUDIENCE } from "./store-access";
 
+/** The ServiceAccount and SecretStore of a component's reader: `platform-secrets-<component>` (a prefix no workload of the platform's uses). */
+export const PLATFORM_READER_PREFIX = "platform-secrets-";
+
 /** One component's readers in one namespace: its ServiceAccount, SecretStore, policy and role. */
 export interface PlatformStoreAccess {
   readonly component: string;
   readonly namespace: string;
   /** Policy and role: `pf-<namespace>-<component>`. */
   readonly name: string;
-  /** ServiceAccount and SecretStore: `platform-<component>`. */
+  /** ServiceAccount and SecretStore: `platform-secrets-<component>`. */
   readonly serviceAccount: string;
   /** The Secrets it makes there, sorted. */
   readonly secrets: readonly string[];
@@ -42,7 +45,7 @@ export function platformStoreAccessOf(component: string, namespace: string, secr
     component,
     namespace,
     name: `${PLATFORM_ACCESS_PREFIX}${namespace}-${component}`,
-    serviceAccount: `platform-${component}`,
+    serviceAccount: `${PLATFORM_READER_PREFIX}${component}`,
     secrets: sorted,
     readPaths: sorted.map((s) => `${KV_MOUNT}/data/${platformSecretPathOf(namespace, s)}`),
   };
