@@ -85,7 +85,7 @@ export function toManifest(r: RecordedResource): { object?: K8sObject; secret?: 
         keys,
         ...(bootstrap ? { bootstrap: true } : {}),
         howToSupply: bootstrap
-          ? "Part of the store's bootstrap (it is needed before the store can serve): created by `pulumi up`; for GitOps, made by the commands under \"Secret store\" (Flux holds back what depends on it until it exists)."
+          ? "Part of the store's bootstrap (it is needed before the store can serve): created by `pulumi up`; for GitOps, by the same `pulumi up` that writes the platform's secrets to the store (docs/secrets.md, \"GitOps\"; Flux holds back what depends on it until it exists)."
           : "Created by `pulumi up` from generated values; for GitOps, supply it with SOPS or External Secrets under this name (Flux holds back what depends on it until it exists).",
       },
     };

@@ -297,7 +297,7 @@ export function secretStoreSection(config: PlatformConfig, objects: readonly { k
     const made = [...externals.values()].filter((o) => String(o["spec"]?.secretStoreRef?.name ?? "").startsWith("platform-")).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     out.push(
       "",
-      `The platform's generated secrets (\`secrets.platformSecrets\`): \`pulumi up\` writes each to the store at \`${config.secrets.platformSecrets.address}\` (KV v2 \`secret\`, with the writer token from the bootstrap below) and an ExternalSecret makes the Secret of the same name, which is what the workloads read. Each component reads only its own paths (policy and role \`pf-<namespace>-<component>\`: \`read\` on exactly these paths; role bound to the SecretStore's ServiceAccount). The render holds none of them.`,
+      `The platform's generated secrets (\`secrets.platformSecrets\`): \`pulumi up\` writes each to the store at \`${config.secrets.platformSecrets.address}\` (KV v2 \`secret\`, with the writer token from the bootstrap below) and an ExternalSecret makes the Secret of the same name, which is what the workloads read. Each component reads only its own paths (policy and role \`pf-<namespace>_<component>\`: \`read\` on exactly these paths; role bound to the SecretStore's ServiceAccount). The render holds none of them.`,
       "",
       "| Secret | store path (KV v2 `secret`) | read by (SecretStore, role) |",
       "| --- | --- | --- |",

@@ -108,7 +108,7 @@ describe.each([
     for (const st of stores) {
       const role = st.spec.provider.vault.auth.kubernetes.role as string;
       const ns = st.metadata.namespace as string;
-      expect(role).toBe(`${PLATFORM_ACCESS_PREFIX}${ns}-${String(st.metadata.name).slice("platform-secrets-".length)}`);
+      expect(role).toBe(`${PLATFORM_ACCESS_PREFIX}${ns}_${String(st.metadata.name).slice("platform-secrets-".length)}`);
       expect(st.spec.provider.vault.auth.kubernetes.serviceAccountRef.name).toBe(st.metadata.name);
       expect(roles.get(role)).toContain(`bound_service_account_names=${st.metadata.name} bound_service_account_namespaces=${ns} audience=vault token_policies=${role}`);
       const want = externals.filter((e) => e.metadata.namespace === ns && e.spec.secretStoreRef.name === st.metadata.name).map((e) => `secret/data/${e.spec.dataFrom[0].extract.key}`).sort();
@@ -187,6 +187,8 @@ describe("the readers' policies (property)", () => {
       fc.property(fc.array(fc.record({ component: name, namespace: name, secrets: fc.uniqueArray(name, { minLength: 1, maxLength: 5 }) }), { minLength: 1, maxLength: 6 }), (cs) => {
         const unique = [...new Map(cs.map((c) => [`${c.namespace}/${c.component}`, c])).values()];
         const access: PlatformStoreAccess[] = unique.map((c) => platformStoreAccessOf(c.component, c.namespace, c.secrets));
+        // Two readers never share a policy and role (namespace "a-b" with component "c" is not namespace "a" with "b-c").
+        expect(new Set(access.map((a) => a.name)).size).toBe(access.length);
         const owner = new Map<string, string>();
         for (const a of access) {
           const granted = parsePolicyHcl(policyHcl(a.readPaths));

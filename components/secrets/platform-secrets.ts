@@ -7,7 +7,7 @@
  * `pulumi up` and GitOps: the render holds no Secret and no value.
  *
  * Who reads what: per component and namespace, a ServiceAccount and a SecretStore
- * `platform-secrets-<component>` that logs in with the role `pf-<namespace>-<component>`, whose policy
+ * `platform-secrets-<component>` that logs in with the role `pf-<namespace>_<component>`, whose policy
  * grants `read` on exactly the paths of that component's Secrets in that namespace. The
  * configurator Job writes those policies and roles (platformStoreAccess lists them once every
  * component has registered its Secrets).
@@ -28,7 +28,7 @@ export const PLATFORM_READER_PREFIX = "platform-secrets-";
 export interface PlatformStoreAccess {
   readonly component: string;
   readonly namespace: string;
-  /** Policy and role: `pf-<namespace>-<component>`. */
+  /** Policy and role: `pf-<namespace>_<component>`. */
   readonly name: string;
   /** ServiceAccount and SecretStore: `platform-secrets-<component>`. */
   readonly serviceAccount: string;
@@ -44,7 +44,8 @@ export function platformStoreAccessOf(component: string, namespace: string, secr
   return {
     component,
     namespace,
-    name: `${PLATFORM_ACCESS_PREFIX}${namespace}-${component}`,
+    // `_` appears in neither a namespace nor a component's name: no two readers share a role.
+    name: `${PLATFORM_ACCESS_PREFIX}${namespace}_${component}`,
     serviceAccount: `${PLATFORM_READER_PREFIX}${component}`,
     secrets: sorted,
     readPaths: sorted.map((s) => `${KV_MOUNT}/data/${platformSecretPathOf(namespace, s)}`),
