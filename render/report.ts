@@ -8,6 +8,7 @@ import { resiliencePlan, RetryPolicy, sagaTopics } from "../config/resilience";
 import { PLATFORM_NAMESPACES, telemetryEndpoint, type PlatformConfig } from "../config/schema";
 import { loadtesterPrincipal } from "../components/delivery/flagger";
 import { renderCanaryQuery } from "../components/observability/slo";
+import { PLATFORM_READER_PREFIX } from "../components/secrets/platform-secrets";
 import { AUDIT_LOG_PATH, bootstrapCommands, STORE_AUDIENCE, storeAccess, storeSecretNameOf, writerCommands } from "../components/secrets/store-access";
 import { STORE_SECRET_DIR } from "../components/workloads/microservice";
 import { callGraph, compareRenders, currentRender, imagesSection, RenderedObject, whatChangesSection } from "./compare";
@@ -294,7 +295,7 @@ export function secretStoreSection(config: PlatformConfig, objects: readonly { k
   }
   if (config.secrets.platformSecrets.enabled) {
     const readers = [...stores.values()].filter((o) => (o["metadata"] as { labels?: Record<string, string> }).labels?.["app.kubernetes.io/component"] === "platform-secrets");
-    const made = [...externals.values()].filter((o) => String(o["spec"]?.secretStoreRef?.name ?? "").startsWith("platform-")).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+    const made = [...externals.values()].filter((o) => String(o["spec"]?.secretStoreRef?.name ?? "").startsWith(PLATFORM_READER_PREFIX)).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     out.push(
       "",
       `The platform's generated secrets (\`secrets.platformSecrets\`): \`pulumi up\` writes each to the store at \`${config.secrets.platformSecrets.address}\` (KV v2 \`secret\`, with the writer token from the bootstrap below) and an ExternalSecret makes the Secret of the same name, which is what the workloads read. Each component reads only its own paths (policy and role \`pf-<namespace>_<component>\`: \`read\` on exactly these paths; role bound to the SecretStore's ServiceAccount). The render holds none of them.`,

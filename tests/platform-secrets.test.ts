@@ -8,7 +8,7 @@
 import * as fc from "fast-check";
 import { parse } from "yaml";
 import { alertmanagerConfigData, DEFAULT_ALERTMANAGER_CONFIG } from "../components/observability/kube-prometheus-stack";
-import { PlatformStoreAccess, platformStoreAccessOf } from "../components/secrets/platform-secrets";
+import { PLATFORM_READER_PREFIX, PlatformStoreAccess, platformStoreAccessOf } from "../components/secrets/platform-secrets";
 import { parsePolicyHcl, policyHcl, PLATFORM_ACCESS_PREFIX } from "../components/secrets/store-access";
 import { parsePlatformConfig } from "../config/load";
 import { auditRun } from "../audit/stack";
@@ -19,6 +19,7 @@ import { isKubernetesObject } from "../render/gitops";
 import { Rendered, renderConfig } from "../render/render";
 import { readStackConfig } from "../render/stack";
 import { configProblems } from "./support/config-problems";
+import { generatedSecret } from "./support/generated-secrets";
 
 type Inputs = Record<string, any>;
 const plain = (v: unknown): any => (isSecretMarker(v) ? plain(v.value) : v);
@@ -37,15 +38,13 @@ function programSecrets(r: Rendered): Map<string, { type: string; data: Record<s
 
 /** What External Secrets makes from each ExternalSecret of a platform SecretStore: the store's value at its path, the template's type and labels. */
 function externalSecretResults(r: Rendered): Map<string, { type: string; data: Record<string, string>; labels: Record<string, string>; urn: string }> {
-  const writes = new Map(r.run.resources.filter((x) => x.type === KV_WRITE).map((x) => [(x.inputs as Inputs).name as string, JSON.parse(plain((x.inputs as Inputs).dataJson))]));
   const out = new Map<string, { type: string; data: Record<string, string>; labels: Record<string, string>; urn: string }>();
   for (const x of r.run.resources.filter(isKubernetesObject)) {
     const i = x.inputs as Inputs;
-    if (i.kind !== "ExternalSecret" || !String(i.spec.secretStoreRef.name).startsWith("platform-")) continue;
-    const key = i.spec.dataFrom[0].extract.key as string;
-    const value = writes.get(key);
-    if (!value) throw new Error(`ExternalSecret ${i.metadata.namespace}/${i.metadata.name} reads ${key}, which nothing writes`);
-    out.set(`${i.metadata.namespace}/${i.spec.target.name}`, { type: i.spec.target.template.type, data: value, labels: i.spec.target.template.metadata.labels, urn: x.urn });
+    if (i.kind !== "ExternalSecret" || !String(i.spec.secretStoreRef.name).startsWith(PLATFORM_READER_PREFIX)) continue;
+    const made = generatedSecret(r.run.resources, i.metadata.namespace, i.spec.target.name);
+    if (!made) throw new Error(`ExternalSecret ${i.metadata.namespace}/${i.metadata.name} reads ${i.spec.dataFrom[0].extract.key}, which nothing writes`);
+    out.set(`${i.metadata.namespace}/${i.spec.target.name}`, { type: made.inputs.type, data: plain(made.inputs.stringData), labels: made.inputs.metadata.labels, urn: made.urn });
   }
   return out;
 }

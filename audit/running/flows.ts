@@ -228,7 +228,6 @@ export function networkPolicyAdmits(m: MeshView, src: WireSource, dst: PodSet, p
   return { allowed: false, by: ingress.map(idOf).join(", ") };
 }
 
-
 /** The pod of a namespace's waypoint (what pods.ts reconstructs), or its labels alone when not in the view. */
 function waypointPod(m: MeshView, ns: string, wp: string): PodSet {
   const found = m.pods.find((p) => p.namespace === ns && p.metadata.labels["gateway.networking.k8s.io/gateway-name"] === wp);

@@ -20,14 +20,18 @@ export function customResource(name: string, obj: K8sObject, opts: pulumi.Custom
   return new k8s.apiextensions.CustomResource(name, { apiVersion, kind, metadata, ...fields }, opts);
 }
 
+/** The resources options' `dependsOn` names, as a list (it may be one resource, a list, or absent). */
+export function dependsOnList(opts: pulumi.ResourceOptions | undefined): pulumi.Input<pulumi.Resource>[] {
+  return opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? [...(opts.dependsOn as pulumi.Input<pulumi.Resource>[])] : [opts.dependsOn as pulumi.Input<pulumi.Resource>];
+}
+
 /**
  * Options for a component's children: `parent`, plus the component's own `dependsOn`. Pulumi does
  * not hold a component's children back for the component's dependencies (pulumi/pulumi#8721), so
  * an install-order edge given to a component must be handed to the resources that do the work.
  */
 export function childOptions(parent: pulumi.Resource, opts: pulumi.ComponentResourceOptions | undefined, more: pulumi.Input<pulumi.Resource>[] = []): pulumi.CustomResourceOptions {
-  const inherited = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? (opts.dependsOn as pulumi.Input<pulumi.Resource>[]) : [opts.dependsOn as pulumi.Input<pulumi.Resource>];
-  const dependsOn = [...inherited, ...more];
+  const dependsOn = [...dependsOnList(opts), ...more];
   return { parent, ...(dependsOn.length ? { dependsOn } : {}) };
 }
 

@@ -88,7 +88,7 @@ export const DEFAULT_ALERTMANAGER_CONFIG: Readonly<Record<string, unknown>> = {
  */
 export function alertmanagerConfigData(over: Record<string, unknown> | undefined): Record<string, string> {
   const am = (over?.["alertmanager"] ?? {}) as { config?: unknown; templateFiles?: Record<string, string> };
-  const config = typeof am.config === "string" ? am.config : stringify(am.config && typeof am.config === "object" ? mergeValues({ ...DEFAULT_ALERTMANAGER_CONFIG }, am.config as Record<string, unknown>) : DEFAULT_ALERTMANAGER_CONFIG);
+  const config = typeof am.config === "string" ? am.config : stringify(am.config && typeof am.config === "object" ? mergeValues(DEFAULT_ALERTMANAGER_CONFIG, am.config as Record<string, unknown>) : DEFAULT_ALERTMANAGER_CONFIG);
   return { "alertmanager.yaml": config, ...(am.templateFiles ?? {}) };
 }
 

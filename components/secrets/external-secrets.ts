@@ -8,13 +8,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { charts } from "../../versions";
-import { chartRelease, childOptions } from "../core/objects";
+import { chartRelease, childOptions, K8sObject } from "../core/objects";
 import { platformNamespace } from "../shared/pod-security";
 import { K8S_AUTH_MOUNT, KV_MOUNT, STORE_AUDIENCE } from "./store-access";
 
 /** The release name; the controller's ServiceAccount (its mesh identity) is named after it. */
 export const EXTERNAL_SECRETS_NAME = "external-secrets";
 export const EXTERNAL_SECRETS_API = "external-secrets.io/v1";
+
+/**
+ * A SecretStore object (built as plain data, with an empty CA) with the store's CA bundle put in:
+ * the CA is an output of the store's PKI, the one field that is not plain data.
+ */
+export function secretStoreWithCa(store: K8sObject, caBundle: pulumi.Input<string>): K8sObject {
+  const vault = (store["spec"] as { provider: { vault: Record<string, unknown> } }).provider.vault;
+  return { ...store, spec: { provider: { vault: { ...vault, caBundle } } } };
+}
 
 /**
  * A SecretStore's spec for the platform's store: KV v2 at `secret`, TLS verified with the store's

@@ -15,11 +15,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import { customResource, K8sObject } from "../core/objects";
+import { customResource, dependsOnList, K8sObject } from "../core/objects";
 import { PLATFORM_LABELS } from "../shared/labels";
 import type { GeneratedSecret, SecretResource, SecretSinks } from "../shared/secret-sink";
-import { EXTERNAL_SECRETS_API, vaultStoreSpec } from "./external-secrets";
-import { KV_MOUNT, PLATFORM_ACCESS_PREFIX, platformSecretPathOf, STORE_AUDIENCE } from "./store-access";
+import { EXTERNAL_SECRETS_API, secretStoreWithCa, vaultStoreSpec } from "./external-secrets";
+import { KV_MOUNT, PLATFORM_ACCESS_PREFIX, platformSecretPathOf } from "./store-access";
 
 /** The ServiceAccount and SecretStore of a component's reader: `platform-secrets-<component>` (a prefix no workload of the platform's uses). */
 export const PLATFORM_READER_PREFIX = "platform-secrets-";
@@ -50,11 +50,6 @@ export function platformStoreAccessOf(component: string, namespace: string, secr
     secrets: sorted,
     readPaths: sorted.map((s) => `${KV_MOUNT}/data/${platformSecretPathOf(namespace, s)}`),
   };
-}
-
-/** Role settings: the component's ServiceAccount in that namespace, the store audience, short-lived tokens. */
-export function platformRoleArgs(a: PlatformStoreAccess): string[] {
-  return [`bound_service_account_names=${a.serviceAccount}`, `bound_service_account_namespaces=${a.namespace}`, `audience=${STORE_AUDIENCE}`, `token_policies=${a.name}`, "token_ttl=15m", "token_max_ttl=1h"];
 }
 
 /** The SecretStore of a component in a namespace: Kubernetes auth with its own ServiceAccount. */
@@ -96,9 +91,6 @@ export function platformExternalSecretObject(s: Pick<GeneratedSecret, "name" | "
 /** Metadata with the namespace as an output (the object waits for its Namespace), for registration only. */
 const inNamespace = (m: K8sObject["metadata"], namespaceRef: pulumi.Input<string>): K8sObject["metadata"] => ({ ...m, namespace: namespaceRef as unknown as string });
 
-const dependsOnOf = (opts: pulumi.CustomResourceOptions): pulumi.Input<pulumi.Resource>[] =>
-  opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? [...(opts.dependsOn as pulumi.Input<pulumi.Resource>[])] : [opts.dependsOn as pulumi.Input<pulumi.Resource>];
-
 /** Inputs of the store's sink. */
 export interface StoreSecretsArgs {
   /** The store's in-cluster URL and CA (PEM, public). */
@@ -120,7 +112,7 @@ export interface StoreSecretsArgs {
  */
 export class StoreSecrets {
   private readonly provider: vault.Provider;
-  private readonly readers = new Map<string, { owner: pulumi.ComponentResource; component: string; namespace: string; secrets: string[]; store: pulumi.CustomResource }>();
+  private readonly readers = new Map<string, { owner: pulumi.ComponentResource; component: string; namespace: string; secrets: string[]; store: pulumi.CustomResource; storeName: string }>();
   private readonly caBundle: pulumi.Output<string>;
 
   /** `parent`: the store's component (the writer's provider belongs to its install stage). */
@@ -147,17 +139,15 @@ export class StoreSecrets {
       return known;
     }
     const access = platformStoreAccessOf(component, namespace, []);
-    const waits = dependsOnOf(opts);
+    const waits = dependsOnList(opts);
     const sa = new k8s.core.v1.ServiceAccount(
       `${component}-${namespace}-platform-secrets`,
       { metadata: { name: access.serviceAccount, namespace: namespaceRef, labels: { ...PLATFORM_LABELS, "app.kubernetes.io/component": "platform-secrets" } }, automountServiceAccountToken: false },
       { parent: owner, dependsOn: waits },
     );
     const obj = platformSecretStoreObject(access, { url: this.args.storeUrl, caBundle: "" });
-    const vaultSpec = (obj["spec"] as { provider: { vault: Record<string, unknown> } }).provider.vault;
-    // The CA is an output of the store's PKI: the one field that is not plain data.
-    const store = customResource(`${component}-${namespace}-platform-store`, { ...obj, metadata: inNamespace(obj.metadata, namespaceRef), spec: { provider: { vault: { ...vaultSpec, caBundle: this.caBundle } } } }, { parent: owner, dependsOn: [...waits, sa, this.args.operator] });
-    const reader = { owner, component, namespace, secrets: [] as string[], store };
+    const store = customResource(`${component}-${namespace}-platform-store`, secretStoreWithCa({ ...obj, metadata: inNamespace(obj.metadata, namespaceRef) }, this.caBundle), { parent: owner, dependsOn: [...waits, sa, this.args.operator] });
+    const reader = { owner, component, namespace, secrets: [] as string[], store, storeName: access.serviceAccount };
     this.readers.set(key, reader);
     return reader;
   }
@@ -177,7 +167,7 @@ export class StoreSecrets {
       },
       { parent: owner, provider: this.provider, dependsOn: [this.args.store] },
     );
-    const external = platformExternalSecretObject(s, platformStoreAccessOf(component, s.namespace, []).serviceAccount, this.args.refreshInterval);
-    return customResource(resourceName, { ...external, metadata: inNamespace(external.metadata, s.namespaceRef ?? s.namespace) }, { ...opts, dependsOn: [...dependsOnOf(opts), reader.store, write] }) as unknown as SecretResource;
+    const external = platformExternalSecretObject(s, reader.storeName, this.args.refreshInterval);
+    return customResource(resourceName, { ...external, metadata: inNamespace(external.metadata, s.namespaceRef ?? s.namespace) }, { ...opts, dependsOn: [...dependsOnList(opts), reader.store, write] }) as unknown as SecretResource;
   }
 }

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions, customResource, K8sObject } from "../core/objects";
 import { PLATFORM_LABELS } from "../shared/labels";
-import { EXTERNAL_SECRETS_API, vaultStoreSpec } from "./external-secrets";
+import { EXTERNAL_SECRETS_API, secretStoreWithCa, vaultStoreSpec } from "./external-secrets";
 import { ServiceStoreAccess, storeSecretNameOf } from "./store-access";
 
 /** The SecretStore and ExternalSecret of one service (pure: the tests and the audit read these). */
@@ -54,9 +54,7 @@ export class ServiceSecrets extends pulumi.ComponentResource {
     super("platform:secrets:ServiceSecrets", name, {}, opts);
     const caBundle = pulumi.output(args.caCertPem).apply((pem) => Buffer.from(pem).toString("base64"));
     const [store, external] = serviceSecretObjects(args.access, { url: args.storeUrl, caBundle: "", refreshInterval: args.refreshInterval }) as [K8sObject, K8sObject];
-    const vault = (store["spec"] as { provider: { vault: Record<string, unknown> } }).provider.vault;
-    // The CA is an output of the store's PKI: the one field that is not plain data.
-    const storeCr = customResource(`${name}-secretstore`, { ...store, spec: { provider: { vault: { ...vault, caBundle } } } }, childOptions(this, opts));
+    const storeCr = customResource(`${name}-secretstore`, secretStoreWithCa(store, caBundle), childOptions(this, opts));
     const es = customResource(`${name}-externalsecret`, external, childOptions(this, opts, [storeCr]));
     this.secretName = es.id.apply(() => storeSecretNameOf(args.access.service));
     this.registerOutputs({ secretName: this.secretName });

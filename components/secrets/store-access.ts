@@ -119,8 +119,8 @@ export function configuratorPolicyHcl(): string {
   ].join("");
 }
 
-/** Role settings of a service: its ServiceAccount in its namespace, the store audience, short-lived tokens. */
-export function roleArgs(a: ServiceStoreAccess): string[] {
+/** Role settings of a reader (a service, or a component's reader of the platform's secrets): its ServiceAccount in its namespace, the store audience, short-lived tokens. */
+export function roleArgs(a: Pick<ServiceStoreAccess, "serviceAccount" | "namespace" | "name">): string[] {
   return [
     `bound_service_account_names=${a.serviceAccount}`,
     `bound_service_account_namespaces=${a.namespace}`,

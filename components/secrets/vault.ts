@@ -15,7 +15,7 @@ import { PLATFORM_LABELS } from "../shared/labels";
 import { issueCert, selfSignedCa, serviceDnsNames } from "../shared/pki";
 import { platformNamespace } from "../shared/pod-security";
 import { contentHash, scriptPod } from "../shared/script-job";
-import { PlatformStoreAccess, platformRoleArgs } from "./platform-secrets";
+import type { PlatformStoreAccess } from "./platform-secrets";
 import { AUDIT_LOG_PATH, CONFIGURATOR, K8S_AUTH_MOUNT, KV_MOUNT, PLATFORM_ACCESS_PREFIX, policyHcl, roleArgs, SERVICE_ACCESS_PREFIX, ServiceStoreAccess, STORE_AUDIENCE } from "./store-access";
 
 /** The release name: the chart names the StatefulSet, its ServiceAccount and Services after it. */
@@ -149,7 +149,7 @@ export function configuratorScript(access: readonly ServiceStoreAccess[], platfo
   // The readers of the platform's own generated secrets: one per component and namespace.
   for (const a of platform) {
     lines.push(`vault policy write ${a.name} - <<'EOF'\n${policyHcl(a.readPaths)}EOF`);
-    lines.push(`vault write auth/${K8S_AUTH_MOUNT}/role/${a.name} ${platformRoleArgs(a).join(" ")}`);
+    lines.push(`vault write auth/${K8S_AUTH_MOUNT}/role/${a.name} ${roleArgs(a).join(" ")}`);
   }
   const want = [...access, ...platform].map((a) => a.name).join(" ");
   const owned = `^(${SERVICE_ACCESS_PREFIX}|${PLATFORM_ACCESS_PREFIX})`;
